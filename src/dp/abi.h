@@ -1,0 +1,108 @@
+/* Records shared by the XDP fast path (bpf/*.bpf.c) and the C++ daemon.
+ *
+ * Plain C, fixed layout, no pointers: the same bytes are read and written by the kernel
+ * program and by user space (through a shared, mmap-able array). Ports and addresses are in
+ * network byte order as they appear on the wire, so neither side swaps on the hot path.
+ * IPv4 addresses sit in the first 4 bytes of a 16-byte field, the rest zero.
+ * Changing anything here changes the ABI between the two paths: both are rebuilt together.
+ */
+#ifndef SLUICE_DP_ABI_H
+#define SLUICE_DP_ABI_H
+
+#ifdef __cplusplus
+#include <cstdint>
+typedef uint8_t sl_u8;
+typedef uint16_t sl_u16;
+typedef uint32_t sl_u32;
+typedef uint64_t sl_u64;
+#else
+#include <linux/types.h>
+typedef __u8 sl_u8;
+typedef __u16 sl_u16;
+typedef __u32 sl_u32;
+typedef __u64 sl_u64;
+#endif
+
+#define SL_AF_NONE 0 /* empty slot */
+#define SL_AF_V4 4
+#define SL_AF_V6 6
+
+/* What a key names. */
+#define SL_KEY_CONN 1     /* a connection, client -> virtual service direction */
+#define SL_KEY_TEMPLATE 2 /* a persistence template: masked client, vip, vport (0 = any) */
+#define SL_KEY_REPLY 3    /* NAT/FULLNAT reply direction (real server -> client), later */
+
+/* Forwarding method, bound once when the connection is created (ip_vs_bind_xmit). */
+#define SL_FWD_DR 0
+#define SL_FWD_TUN 1
+#define SL_FWD_NAT 2
+#define SL_FWD_FULLNAT 3
+#define SL_FWD_LOCAL 4
+
+/* IPVS connection states (the names ipvsadm -Lnc prints). */
+#define SL_TCP_NONE 0
+#define SL_TCP_ESTABLISHED 1
+#define SL_TCP_SYN_SENT 2
+#define SL_TCP_SYN_RECV 3
+#define SL_TCP_FIN_WAIT 4
+#define SL_TCP_TIME_WAIT 5
+#define SL_TCP_CLOSE 6
+#define SL_TCP_CLOSE_WAIT 7
+#define SL_TCP_LAST_ACK 8
+#define SL_TCP_LISTEN 9
+#define SL_TCP_SYNACK 10
+#define SL_STATE_UDP 11
+#define SL_STATE_ICMP 12
+#define SL_STATE_COUNT 13
+
+/* Connection flags. */
+#define SL_CONN_F_INACTIVE 0x01 /* counted in the dest's inactive count */
+#define SL_CONN_F_TEMPLATE 0x02
+#define SL_CONN_F_ONE_PACKET 0x04
+
+struct sl_conn_key {
+  sl_u8 caddr[16]; /* client address (template: masked client address) */
+  sl_u8 vaddr[16]; /* virtual address */
+  sl_u16 cport;    /* client port (template: 0) */
+  sl_u16 vport;    /* virtual port (template of a port-0 service: 0) */
+  sl_u8 proto;     /* IPPROTO_TCP / IPPROTO_UDP */
+  sl_u8 family;    /* SL_AF_V4 / SL_AF_V6; SL_AF_NONE marks an empty slot */
+  sl_u8 kind;      /* SL_KEY_* */
+  sl_u8 pad;
+};
+
+struct sl_conn {
+  struct sl_conn_key key; /* 40 bytes */
+  sl_u64 last_seen_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the last packet */
+  sl_u32 dest_id;         /* index into the dest tables */
+  sl_u32 svc_id;          /* index into the service tables */
+  sl_u32 timeout_s;       /* current timeout; expired when now > last_seen + timeout */
+  sl_u8 state;            /* SL_TCP_* / SL_STATE_* */
+  sl_u8 fwd;              /* SL_FWD_* */
+  sl_u8 flags;            /* SL_CONN_F_* */
+  sl_u8 lock;             /* reserved for kernel/user concurrency */
+};
+
+/* Traffic counters, one set per service and per real server (per CPU in the kernel). */
+struct sl_stats {
+  sl_u64 conns;
+  sl_u64 inpkts;
+  sl_u64 outpkts;
+  sl_u64 inbytes;
+  sl_u64 outbytes;
+};
+
+/* Connection counts per real server, as ipvsadm -Ln reports them; updated atomically. */
+struct sl_dest_counts {
+  sl_u32 active;   /* TCP connections in ESTABLISHED */
+  sl_u32 inactive; /* every other connection */
+  sl_u32 persist;  /* persistence templates pointing here */
+  sl_u32 overloaded; /* 1 while over the -x threshold, until under -y (or 3/4 of -x) */
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct sl_conn_key) == 40, "conn key ABI");
+static_assert(sizeof(struct sl_conn) == 64, "conn entry must be one cache line");
+#endif
+
+#endif /* SLUICE_DP_ABI_H */

@@ -1,0 +1,68 @@
+// The configuration model: virtual services and their real servers ("dests"), as an
+// operator states them with ipvsadm or keepalived.conf. Plain values, validated by the
+// ServiceTable (svc/service_table.h) before they reach the data plane.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "dp/abi.h"
+#include "net/addr.h"
+
+namespace sluice::svc {
+
+enum class Proto : uint8_t { kTcp = 6, kUdp = 17 };
+
+enum class FwdMethod : uint8_t {
+  kDr = SL_FWD_DR,          // ipvsadm -g, "Route"
+  kTun = SL_FWD_TUN,        // -i, "Tunnel"
+  kNat = SL_FWD_NAT,        // -m, "Masq"
+  kFullNat = SL_FWD_FULLNAT,  // -b (DPVS spelling), "FullNat"
+  kLocal = SL_FWD_LOCAL,    // "Local"
+};
+
+// ipvsadm's Forward column: Route, Tunnel, Masq, FullNat, Local.
+const char* fwdName(FwdMethod m);
+
+// -b flags: sh-fallback/mh-fallback are flag-1, sh-port/mh-port are flag-2 (as in IPVS).
+constexpr uint32_t kSchedFlag1 = 0x1;
+constexpr uint32_t kSchedFlag2 = 0x2;
+constexpr uint32_t kSchedFlag3 = 0x4;
+
+struct ServiceKey {
+  Proto proto = Proto::kTcp;  // ignored for fwmark services
+  net::IpAddr addr;           // zero/kNone for fwmark services
+  uint16_t port = 0;          // host order; 0 only with persistence
+  uint32_t fwmark = 0;        // non-zero: a firewall-mark service (family in fwmark_family)
+  net::Family fwmark_family = net::Family::kV4;
+
+  friend bool operator==(const ServiceKey&, const ServiceKey&) = default;
+  friend auto operator<=>(const ServiceKey&, const ServiceKey&) = default;
+};
+
+struct ServiceConfig {
+  ServiceKey key;
+  std::string scheduler = "wlc";
+  uint32_t sched_flags = 0;           // kSchedFlag*
+  bool persistent = false;            // -p
+  uint32_t persistence_timeout = 300; // seconds, -p [timeout]
+  unsigned persistence_prefix = 32;   // -M, as a prefix length (IPv6: 128)
+  bool one_packet = false;            // -o / ops
+};
+
+struct DestConfig {
+  net::Endpoint ep;                // real server address:port
+  FwdMethod fwd = FwdMethod::kDr;
+  int32_t weight = 1;              // 0 = quiescent
+  uint32_t u_threshold = 0;        // -x, 0 = none
+  uint32_t l_threshold = 0;        // -y, 0 = 3/4 of -x
+};
+
+// Per-state timeouts in seconds, as ipvsadm --set changes them.
+struct Timeouts {
+  uint32_t tcp = 900;
+  uint32_t tcp_fin = 120;
+  uint32_t udp = 300;
+};
+
+}  // namespace sluice::svc
