@@ -1,0 +1,76 @@
+// What the control socket can ask of the daemon. The ctl server (ctl/server.*) decodes
+// requests and calls this interface; the daemon implements it over the ServiceTable, the
+// connection table and the stats. Tests implement it with a fake.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "dp/abi.h"
+#include "net/addr.h"
+#include "svc/model.h"
+
+namespace sluice::ctl {
+
+// Per-second rates, as IPVS's estimator reports them (ipvsadm --rate).
+struct Rate {
+  uint64_t cps = 0;
+  uint64_t inpps = 0;
+  uint64_t outpps = 0;
+  uint64_t inbps = 0;   // bytes per second, like IPVS
+  uint64_t outbps = 0;
+};
+
+struct DestInfo {
+  svc::DestConfig cfg;
+  uint32_t active = 0;
+  uint32_t inactive = 0;
+  uint32_t persist = 0;
+  sl_stats stats{};
+  Rate rate;
+};
+
+struct ServiceInfo {
+  svc::ServiceConfig cfg;
+  sl_stats stats{};
+  Rate rate;
+  std::vector<DestInfo> dests;
+};
+
+struct ConnInfo {
+  uint8_t proto = 6;           // IPPROTO_TCP / IPPROTO_UDP
+  std::string state;           // "ESTABLISHED", "SYN_RECV", "UDP", "NONE" (templates), ...
+  uint32_t expire_s = 0;       // seconds until it expires
+  net::Endpoint client;        // templates: masked client address, port 0
+  net::Endpoint vip;           // templates of port-0 services: port 0
+  net::Endpoint dest;
+  svc::FwdMethod fwd = svc::FwdMethod::kDr;
+  bool is_template = false;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Status addService(const svc::ServiceConfig& s) = 0;
+  virtual Status editService(const svc::ServiceConfig& s) = 0;
+  virtual Status delService(const svc::ServiceKey& k) = 0;
+  virtual Status clear() = 0;
+  virtual Status addDest(const svc::ServiceKey& k, const svc::DestConfig& d) = 0;
+  virtual Status editDest(const svc::ServiceKey& k, const svc::DestConfig& d) = 0;
+  virtual Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs) = 0;
+  // Zero the counters of one service (or all when nullopt).
+  virtual Status zero(const std::optional<svc::ServiceKey>& k) = 0;
+  // 0 in a field leaves that timeout unchanged (ipvsadm --set).
+  virtual Status setTimeouts(const svc::Timeouts& t) = 0;
+  virtual svc::Timeouts timeouts() const = 0;
+  // Services in the order they were added; one service when `k` is given (error if absent).
+  virtual Result<std::vector<ServiceInfo>> listServices(const std::optional<svc::ServiceKey>& k) const = 0;
+  virtual std::vector<ConnInfo> listConns() const = 0;
+  // The "size=" in ipvsadm's header: the connection table's capacity.
+  virtual uint32_t connTableSize() const = 0;
+};
+
+}  // namespace sluice::ctl
