@@ -100,7 +100,26 @@ struct sl_dest_counts {
   sl_u32 overloaded; /* 1 while over the -x threshold, until under -y (or 3/4 of -x) */
 };
 
+/* A real server as the forwarding step needs it, indexed by dest_id. Written by the
+ * control plane whenever the dest, its route or its neighbour entry changes; read per
+ * packet by both paths. `seq` is a seqlock: odd while being written. */
+#define SL_DEST_F_RESOLVED 0x01 /* ifindex and MACs are valid */
+#define SL_DEST_F_LIVE 0x02     /* configured (possibly deleted but still used by conns) */
+struct sl_dest {
+  sl_u32 seq;
+  sl_u32 ifindex; /* egress interface */
+  sl_u8 addr[16];
+  sl_u16 port;    /* network byte order */
+  sl_u8 family;
+  sl_u8 fwd;      /* SL_FWD_* */
+  sl_u8 smac[6];  /* egress interface MAC */
+  sl_u8 dmac[6];  /* next hop's MAC */
+  sl_u8 flags;    /* SL_DEST_F_* */
+  sl_u8 pad[3];
+};
+
 #ifdef __cplusplus
+static_assert(sizeof(struct sl_dest) == 48, "dest record ABI");
 static_assert(sizeof(struct sl_conn_key) == 40, "conn key ABI");
 static_assert(sizeof(struct sl_conn) == 64, "conn entry must be one cache line");
 #endif

@@ -1,0 +1,66 @@
+// The forwarding view of real servers, indexed by dest_id: address, method, egress
+// interface and next-hop MACs. The control plane writes an entry when the dest is
+// configured or its route/neighbour changes; workers read it per packet. Entries are
+// plain sl_dest records (dp/abi.h) so the XDP fast path can later read the same bytes.
+//
+// One writer (the control thread), many readers: a per-entry seqlock, so readers never
+// block and never see a half-written MAC.
+#pragma once
+
+#include <atomic>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "dp/abi.h"
+
+namespace sluice::dp {
+
+class DestTable {
+ public:
+  explicit DestTable(size_t capacity) : owned_(capacity), entries_(owned_) {}
+  explicit DestTable(std::span<sl_dest> storage) : entries_(storage) {}
+
+  size_t capacity() const noexcept { return entries_.size(); }
+
+  // Reader side: a consistent copy, or nullopt when out of range / not live.
+  std::optional<sl_dest> read(uint32_t dest_id) const noexcept {
+    if (dest_id >= entries_.size()) return std::nullopt;
+    const sl_dest& e = entries_[dest_id];
+    sl_dest copy;
+    for (;;) {
+      uint32_t s1 = std::atomic_ref<const uint32_t>(e.seq).load(std::memory_order_acquire);
+      if (s1 & 1) continue;
+      std::memcpy(&copy, &e, sizeof copy);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      uint32_t s2 = std::atomic_ref<const uint32_t>(e.seq).load(std::memory_order_relaxed);
+      if (s1 == s2) break;
+    }
+    if (!(copy.flags & SL_DEST_F_LIVE)) return std::nullopt;
+    return copy;
+  }
+
+  // Writer side (one thread only).
+  void write(uint32_t dest_id, const sl_dest& value) noexcept {
+    if (dest_id >= entries_.size()) return;
+    sl_dest& e = entries_[dest_id];
+    std::atomic_ref<uint32_t> seq(e.seq);
+    uint32_t s = seq.load(std::memory_order_relaxed);
+    seq.store(s + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    sl_dest v = value;
+    // Copy everything after the seq word.
+    std::memcpy(reinterpret_cast<char*>(&e) + sizeof(uint32_t),
+                reinterpret_cast<const char*>(&v) + sizeof(uint32_t), sizeof v - sizeof(uint32_t));
+    seq.store(s + 2, std::memory_order_release);
+  }
+
+  void clear(uint32_t dest_id) noexcept { write(dest_id, sl_dest{}); }
+
+ private:
+  std::vector<sl_dest> owned_;
+  std::span<sl_dest> entries_;
+};
+
+}  // namespace sluice::dp
