@@ -1,0 +1,263 @@
+#include "daemon/director.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "common/log.h"
+
+namespace sluice::daemon {
+
+namespace {
+
+const log::Logger kLog("director");
+
+constexpr size_t kBatch = 64;
+constexpr size_t kExpireBudget = 256;   // slots examined per batch
+constexpr Nanos kNextHopRefresh = 2 * kSecond;
+
+net::Endpoint endpointOf(const uint8_t* addr, uint16_t port_be, uint8_t family) {
+  net::Endpoint e;
+  e.addr = family == SL_AF_V6 ? net::IpAddr::fromV6Bytes(addr) : net::IpAddr::fromV4Bytes(addr);
+  e.port = ntohs(port_be);
+  return e;
+}
+
+}  // namespace
+
+Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& next_hops,
+                   ServiceListener* listener)
+    : clock_(clock),
+      limits_(limits),
+      next_hops_(next_hops),
+      listener_(listener),
+      counts_(limits.max_dests),
+      dest_limits_(limits.max_dests),
+      accounting_(counts_, dest_limits_),
+      stats_(clock, 1, limits.max_services, limits.max_dests),
+      services_(clock, counts_, svc::TableLimits{limits.max_services, limits.max_dests}, &stats_),
+      dest_table_(limits.max_dests),
+      conns_(limits.conn_capacity, &accounting_),
+      datapath_(conns_, dest_table_, stats_.writer(0)),
+      nh_wanted_(new std::atomic<uint8_t>[limits.max_dests]) {
+  for (uint32_t i = 0; i < limits.max_dests; ++i) nh_wanted_[i].store(0);
+  datapath_.setTimeouts(timeouts_);
+  // Called on the worker: just a flag, the control side does the netlink work.
+  datapath_.onUnresolved([this](uint32_t dest_id) {
+    if (dest_id < limits_.max_dests) {
+      nh_wanted_[dest_id].store(1, std::memory_order_relaxed);
+      nh_any_wanted_.store(true, std::memory_order_release);
+    }
+  });
+}
+
+Director::~Director() = default;
+
+// ---------------------------------------------------------------- mutations
+
+Status Director::changed(Status s) {
+  if (!s) return s;
+  auto snap = services_.snapshot();
+  for (const auto& svc : snap->services())
+    for (const auto& d : svc->dest_rt)
+      accounting_.setLimits(d.dest_id, conn::DestLimits{d.cfg.u_threshold, d.cfg.l_threshold});
+  refreshNextHops();
+  if (listener_) listener_->servicesChanged(*snap);
+  return s;
+}
+
+Status Director::addService(const svc::ServiceConfig& s) { return changed(services_.addService(s)); }
+Status Director::editService(const svc::ServiceConfig& s) { return changed(services_.editService(s)); }
+Status Director::delService(const svc::ServiceKey& k) { return changed(services_.delService(k)); }
+Status Director::clear() { return changed(services_.clear()); }
+Status Director::addDest(const svc::ServiceKey& k, const svc::DestConfig& d) {
+  return changed(services_.addDest(k, d));
+}
+Status Director::editDest(const svc::ServiceKey& k, const svc::DestConfig& d) {
+  return changed(services_.editDest(k, d));
+}
+Status Director::delDest(const svc::ServiceKey& k, const net::Endpoint& rs) {
+  return changed(services_.delDest(k, rs));
+}
+
+Status Director::zero(const std::optional<svc::ServiceKey>& k) {
+  if (!k) {
+    stats_.zeroAll();
+    return {};
+  }
+  auto st = services_.get(*k);
+  if (!st) return st.error();
+  std::vector<uint32_t> ids;
+  for (const auto& d : st->dests) ids.push_back(d.dest_id);
+  stats_.zeroService(st->svc_id, ids);
+  return {};
+}
+
+Status Director::setTimeouts(const svc::Timeouts& t) {
+  std::lock_guard lock(conn_mu_);
+  timeouts_.applySet(t.tcp, t.tcp_fin, t.udp);
+  datapath_.setTimeouts(timeouts_);
+  return {};
+}
+
+svc::Timeouts Director::timeouts() const {
+  std::lock_guard lock(conn_mu_);
+  return svc::Timeouts{timeouts_.tcp(), timeouts_.tcpFin(), timeouts_.udp()};
+}
+
+// ---------------------------------------------------------------- listings
+
+ctl::ServiceInfo Director::infoOf(const svc::ServiceState& s) const {
+  ctl::ServiceInfo info;
+  info.cfg = s.cfg;
+  info.stats = stats_.service(s.svc_id);
+  auto r = stats_.serviceRate(s.svc_id);
+  info.rate = ctl::Rate{r.cps, r.inpps, r.outpps, r.inbps, r.outbps};
+  for (const auto& d : s.dests) {
+    ctl::DestInfo di;
+    di.cfg = d.cfg;
+    sl_dest_counts c = accounting_.read(d.dest_id);
+    di.active = c.active;
+    di.inactive = c.inactive;
+    di.persist = c.persist;
+    di.stats = stats_.dest(d.dest_id);
+    auto dr = stats_.destRate(d.dest_id);
+    di.rate = ctl::Rate{dr.cps, dr.inpps, dr.outpps, dr.inbps, dr.outbps};
+    info.dests.push_back(std::move(di));
+  }
+  return info;
+}
+
+Result<std::vector<ctl::ServiceInfo>> Director::listServices(
+    const std::optional<svc::ServiceKey>& k) const {
+  std::vector<ctl::ServiceInfo> out;
+  if (k) {
+    auto st = services_.get(*k);
+    if (!st) return st.error();
+    out.push_back(infoOf(*st));
+    return out;
+  }
+  for (const auto& s : services_.list()) out.push_back(infoOf(s));
+  return out;
+}
+
+std::vector<ctl::ConnInfo> Director::listConns() const {
+  auto snap = services_.snapshot();
+  std::vector<ctl::ConnInfo> out;
+  std::lock_guard lock(conn_mu_);
+  Nanos now = clock_.now();
+  conns_.forEach(now, [&](const sl_conn& c) {
+    ctl::ConnInfo ci;
+    ci.proto = c.key.proto;
+    ci.is_template = c.flags & SL_CONN_F_TEMPLATE;
+    ci.state = std::string(conn::stateName(c.state));
+    ci.expire_s = uint32_t((conn::ConnTable::remaining(c, now) + kSecond - 1) / kSecond);
+    ci.client = endpointOf(c.key.caddr, c.key.cport, c.key.family);
+    ci.vip = endpointOf(c.key.vaddr, c.key.vport, c.key.family);
+    ci.fwd = svc::FwdMethod(c.fwd);
+    if (const svc::DestRt* d = snap->findDest(c.dest_id)) ci.dest = d->cfg.ep;
+    out.push_back(std::move(ci));
+  });
+  return out;
+}
+
+dp::Counters Director::counters() const {
+  std::lock_guard lock(conn_mu_);
+  return datapath_.counters();
+}
+
+// ---------------------------------------------------------------- next hops
+
+void Director::refreshNextHops() {
+  std::lock_guard lock(nh_mu_);
+  auto snap = services_.snapshot();
+  nh_seen_version_ = next_hops_.version();
+  nh_seen_snapshot_ = snap->version();
+  nh_last_refresh_ = clock_.now();
+  std::vector<bool> live(limits_.max_dests, false);
+  auto write = [&](const svc::DestRt& d) {
+    if (d.dest_id >= limits_.max_dests) return;
+    live[d.dest_id] = true;
+    sl_dest e{};
+    std::memcpy(e.addr, d.cfg.ep.addr.bytes.data(), 16);
+    e.port = htons(d.cfg.ep.port);
+    e.family = uint8_t(d.cfg.ep.addr.family);
+    e.fwd = uint8_t(d.cfg.fwd);
+    e.flags = SL_DEST_F_LIVE;
+    if (auto nh = next_hops_.resolve(d.cfg.ep.addr)) {
+      e.ifindex = nh->ifindex;
+      std::memcpy(e.smac, nh->smac.data(), 6);
+      std::memcpy(e.dmac, nh->dmac.data(), 6);
+      e.flags |= SL_DEST_F_RESOLVED;
+    } else {
+      next_hops_.request(d.cfg.ep.addr);
+    }
+    std::optional<sl_dest> old = dest_table_.read(d.dest_id);
+    if (!old || std::memcmp(&*old, &e, sizeof e) != 0) dest_table_.write(d.dest_id, e);
+    nh_wanted_[d.dest_id].store(0, std::memory_order_relaxed);
+  };
+  for (const auto& svc : snap->services())
+    for (const auto& d : svc->dest_rt) write(d);
+  for (const auto& d : snap->trash()) write(d);
+  for (uint32_t id = 0; id < limits_.max_dests; ++id)
+    if (!live[id] && dest_table_.read(id)) dest_table_.clear(id);
+}
+
+void Director::housekeeping() {
+  stats_.estimate();
+  if (services_.purgeTrash() > 0) changed(Status{});
+  Nanos now = clock_.now();
+  bool wanted = nh_any_wanted_.exchange(false, std::memory_order_acquire);
+  if (wanted || next_hops_.version() != nh_seen_version_ ||
+      services_.snapshot()->version() != nh_seen_snapshot_ || now - nh_last_refresh_ > kNextHopRefresh)
+    refreshNextHops();
+}
+
+// ---------------------------------------------------------------- data path
+
+void Director::processBatch(io::PacketIo& io, std::span<io::Packet> pkts) {
+  std::array<io::Packet, kBatch> tx, drop, pass;
+  size_t ntx = 0, ndrop = 0, npass = 0;
+  auto snap = services_.publisher().current();
+  {
+    std::lock_guard lock(conn_mu_);
+    Nanos now = clock_.now();
+    for (io::Packet& p : pkts) {
+      dp::Verdict v = datapath_.process(p.bytes(), *snap, now);
+      switch (v.action) {
+        case dp::Action::kTx:
+          p.ifindex = v.ifindex;
+          tx[ntx++] = p;
+          break;
+        case dp::Action::kPass:
+          pass[npass++] = p;
+          break;
+        case dp::Action::kDrop:
+          drop[ndrop++] = p;
+          break;
+      }
+    }
+    conns_.expireSome(now, kExpireBudget);
+  }
+  if (ntx) io.txBurst(std::span(tx.data(), ntx));
+  if (ndrop) io.drop(std::span(drop.data(), ndrop));
+  if (npass) io.pass(std::span(pass.data(), npass));
+}
+
+void Director::runWorker(io::PacketIo& io, const std::atomic<bool>& stop) {
+  std::array<io::Packet, kBatch> pkts;
+  while (!stop.load(std::memory_order_relaxed)) {
+    size_t n = io.rxBurst(pkts);
+    if (n == 0) {
+      {
+        std::lock_guard lock(conn_mu_);
+        conns_.expireSome(clock_.now(), kExpireBudget);
+      }
+      io.waitRx(100);
+      continue;
+    }
+    processBatch(io, std::span(pkts.data(), n));
+  }
+}
+
+}  // namespace sluice::daemon

@@ -1,0 +1,134 @@
+// The director: the objects one sluiced owns and the threads that share them.
+//
+//   ctl thread ──► Director (ctl::Backend) ──► ServiceTable ──publish──► snapshot
+//                       │                                                  │
+//                       └─► next hops (route + neighbour) ─► DestTable ◄───┤
+//   worker thread: PacketIo ─► Datapath::process(frame, snapshot) ─► tx / drop / pass
+//
+// The connection table is the one structure both the worker and the control side touch
+// with more than atomics (the -Lnc listing, --set), so it sits behind `conn_mu_`, taken by
+// the worker once per batch. Everything else the worker reads is a published snapshot, a
+// seqlocked DestTable entry or an atomic counter.
+//
+// The Director knows nothing of AF_XDP or netlink: packet I/O is a PacketIo, and next-hop
+// resolution is a NextHopSource, both injected, so tests run a whole director in memory.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "common/clock.h"
+#include "conn/conn_table.h"
+#include "conn/dest_counts.h"
+#include "conn/tcp_state.h"
+#include "ctl/backend.h"
+#include "dp/datapath.h"
+#include "dp/dest_table.h"
+#include "io/packet_io.h"
+#include "svc/service_table.h"
+#include "svc/stats.h"
+
+namespace sluice::daemon {
+
+struct DirectorLimits {
+  size_t conn_capacity = size_t(1) << 20;
+  uint32_t max_services = 1024;
+  uint32_t max_dests = 16384;
+};
+
+// Where a real server's frames go: egress interface, its MAC, the next hop's MAC.
+struct NextHop {
+  uint32_t ifindex = 0;
+  net::MacAddr smac{};
+  net::MacAddr dmac{};
+};
+
+// How the director learns next hops (netlink in the daemon, a table in tests).
+class NextHopSource {
+ public:
+  virtual ~NextHopSource() = default;
+  // nullopt: not resolvable now (no route, or no neighbour entry yet).
+  virtual std::optional<NextHop> resolve(const net::IpAddr& rs) = 0;
+  // Ask for resolution of `rs` (e.g. trigger ARP); the answer shows up in a later resolve().
+  virtual void request(const net::IpAddr& rs) = 0;
+  // Changes whenever resolve() may answer differently (neighbour table version).
+  virtual uint64_t version() const = 0;
+};
+
+// Told about every change to the set of virtual services (the XDP steering map).
+class ServiceListener {
+ public:
+  virtual ~ServiceListener() = default;
+  virtual void servicesChanged(const svc::Snapshot& snap) = 0;
+};
+
+class Director final : public ctl::Backend {
+ public:
+  Director(const Clock& clock, DirectorLimits limits, NextHopSource& next_hops,
+           ServiceListener* listener = nullptr);
+  ~Director() override;
+
+  // --- ctl::Backend (control thread) ---
+  Status addService(const svc::ServiceConfig& s) override;
+  Status editService(const svc::ServiceConfig& s) override;
+  Status delService(const svc::ServiceKey& k) override;
+  Status clear() override;
+  Status addDest(const svc::ServiceKey& k, const svc::DestConfig& d) override;
+  Status editDest(const svc::ServiceKey& k, const svc::DestConfig& d) override;
+  Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs) override;
+  Status zero(const std::optional<svc::ServiceKey>& k) override;
+  Status setTimeouts(const svc::Timeouts& t) override;
+  svc::Timeouts timeouts() const override;
+  Result<std::vector<ctl::ServiceInfo>> listServices(
+      const std::optional<svc::ServiceKey>& k) const override;
+  std::vector<ctl::ConnInfo> listConns() const override;
+  uint32_t connTableSize() const override { return uint32_t(conns_.capacity()); }
+
+  // --- housekeeping (any non-worker thread, periodically) ---
+  // Rate estimation, trash purge, next-hop refresh when the neighbour table moved or a
+  // worker asked for a next hop it lacked.
+  void housekeeping();
+
+  // --- data path (the worker thread) ---
+  // Processes one received batch and hands every frame back to `io`.
+  void processBatch(io::PacketIo& io, std::span<io::Packet> pkts);
+  // Runs until `stop` is set: rx, process, tx; expires idle connections.
+  void runWorker(io::PacketIo& io, const std::atomic<bool>& stop);
+
+  dp::Counters counters() const;
+  const svc::ServiceTable& services() const { return services_; }
+
+ private:
+  Status changed(Status s);  // after a mutation: limits, next hops, listener
+  void refreshNextHops();
+  ctl::ServiceInfo infoOf(const svc::ServiceState& s) const;
+
+  const Clock& clock_;
+  DirectorLimits limits_;
+  NextHopSource& next_hops_;
+  ServiceListener* listener_;
+
+  std::vector<sl_dest_counts> counts_;
+  std::vector<conn::DestLimits> dest_limits_;
+  conn::DestAccounting accounting_;
+  svc::Stats stats_;
+  svc::ServiceTable services_;
+  dp::DestTable dest_table_;
+
+  mutable std::mutex conn_mu_;  // guards conns_, datapath_, timeouts_
+  conn::ConnTable conns_;
+  dp::Datapath datapath_;
+  conn::TimeoutTable timeouts_;
+
+  std::mutex nh_mu_;  // one writer of dest_table_
+  uint64_t nh_seen_version_ = ~0ull;
+  uint64_t nh_seen_snapshot_ = ~0ull;
+  Nanos nh_last_refresh_ = 0;
+  std::unique_ptr<std::atomic<uint8_t>[]> nh_wanted_;  // per dest_id: a worker lacked it
+  std::atomic<bool> nh_any_wanted_{false};
+};
+
+}  // namespace sluice::daemon

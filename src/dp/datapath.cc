@@ -1,0 +1,166 @@
+#include "dp/datapath.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "conn/conn_ops.h"
+
+namespace sluice::dp {
+
+namespace {
+
+constexpr bool isSyn(uint8_t flags) { return (flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst)) == net::kTcpSyn; }
+
+// A SYN on a connection that is closing opens a new one (IPVS conn_reuse_mode=1).
+bool closingState(uint8_t s) {
+  return s == SL_TCP_FIN_WAIT || s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE ||
+         s == SL_TCP_CLOSE_WAIT || s == SL_TCP_LAST_ACK;
+}
+
+}  // namespace
+
+sl_conn_key connKeyOf(const net::Parsed& p) noexcept {
+  sl_conn_key k{};
+  std::memcpy(k.caddr, p.saddr.bytes.data(), 16);
+  std::memcpy(k.vaddr, p.daddr.bytes.data(), 16);
+  k.cport = htons(p.sport);
+  k.vport = htons(p.dport);
+  k.proto = p.proto;
+  k.family = uint8_t(p.family);
+  k.kind = SL_KEY_CONN;
+  return k;
+}
+
+Verdict Datapath::process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now) noexcept {
+  counters_.inc(Counter::kRxPackets);
+  net::ParseResult pr = net::parseFrame(frame);
+  if (pr.status == net::ParseStatus::kNotIp) {
+    counters_.inc(Counter::kPassPackets);
+    return Verdict{Action::kPass};
+  }
+  if (pr.status == net::ParseStatus::kDrop) return drop(pr.drop);
+  const net::Parsed& p = pr.pkt;
+
+  // Only TCP and UDP to a virtual service are ours; everything else belongs to the host.
+  if (p.proto != net::kProtoTcp && p.proto != net::kProtoUdp) {
+    counters_.inc(Counter::kPassPackets);
+    return Verdict{Action::kPass};
+  }
+  if (p.fragment) {
+    if (!snap.isVip(p.daddr)) {
+      counters_.inc(Counter::kPassPackets);
+      return Verdict{Action::kPass};
+    }
+    // Reassembly is not done here yet: a fragmented datagram to a VIP cannot be
+    // matched to its connection without its ports.
+    return drop(p.family == net::Family::kV4 ? Counter::kIpv4Fragment : Counter::kIpv6Fragment);
+  }
+
+  sl_conn_key key = connKeyOf(p);
+  sl_conn* c = conns_.lookup(key, now);
+  if (c && p.proto == net::kProtoTcp && isSyn(p.tcp_flags) && closingState(c->state)) {
+    conns_.erase(c);
+    c = nullptr;
+    counters_.inc(Counter::kConnReused);
+  }
+  if (!c) {
+    const svc::ServiceRt* svc = snap.findService(p.proto, p.daddr, p.dport);
+    if (!svc) {
+      counters_.inc(Counter::kPassPackets);
+      return Verdict{Action::kPass};
+    }
+    // As IPVS without sloppy_tcp: only a SYN opens a TCP connection.
+    if (p.proto == net::kProtoTcp && !isSyn(p.tcp_flags)) return drop(Counter::kNoConnNotSyn);
+    Counter why = Counter::kCount;
+    c = newConnection(p, key, snap, *svc, now, &why);
+    if (!c) return drop(why);
+  }
+  conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
+  stats_.inPacket(c->svc_id, c->dest_id, p.ip_len);
+  return forward(frame, p, *c);
+}
+
+sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
+                                 const svc::Snapshot& snap, const svc::ServiceRt& svc, Nanos now,
+                                 Counter* why) noexcept {
+  const svc::ServiceConfig& cfg = svc.cfg;
+  sl_conn* tmpl = nullptr;
+  sl_conn_key tkey{};
+  if (cfg.persistent) {
+    tkey = conn::templateKey(key, cfg.persistence_prefix, cfg.key.port == 0);
+    tmpl = conn::findTemplate(conns_, tkey, now);
+    if (tmpl) {
+      // ip_vs_check_template: a template whose real server was deleted is dropped and
+      // the client is scheduled afresh. A quiescent (weight 0) server keeps its clients.
+      const svc::DestRt* d = snap.findDest(tmpl->dest_id);
+      if (!d || d->trashed || d->svc_id != svc.svc_id) {
+        conn::invalidateTemplate(*tmpl);
+        tmpl = nullptr;
+      }
+    }
+  }
+
+  uint32_t dest_id;
+  uint8_t fwd;
+  if (tmpl) {
+    dest_id = tmpl->dest_id;
+    fwd = tmpl->fwd;
+  } else {
+    sched::SchedInput in{p.saddr, p.sport, p.daddr, p.dport};
+    int idx = svc.schedule(in);
+    if (idx < 0) {
+      *why = Counter::kNoRealServer;
+      return nullptr;
+    }
+    const svc::DestRt& d = svc.dest_rt[size_t(idx)];
+    dest_id = d.dest_id;
+    fwd = uint8_t(d.cfg.fwd);
+    if (cfg.persistent) {
+      tmpl = conn::createTemplate(conns_, tkey, conn::Binding{svc.svc_id, dest_id, fwd},
+                                  cfg.persistence_timeout, now);
+      if (!tmpl) {
+        *why = Counter::kConnTableFull;
+        return nullptr;
+      }
+      counters_.inc(Counter::kTemplateNew);
+    }
+  }
+  sl_conn* c = conn::createConn(conns_, key, conn::Binding{svc.svc_id, dest_id, fwd}, timeouts_,
+                                now, tmpl);
+  if (!c) {
+    *why = Counter::kConnTableFull;
+    return nullptr;
+  }
+  if (cfg.one_packet && p.proto == net::kProtoUdp) c->flags |= SL_CONN_F_ONE_PACKET;
+  counters_.inc(Counter::kConnNew);
+  stats_.conn(svc.svc_id, dest_id);
+  return c;
+}
+
+Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c) noexcept {
+  const uint32_t dest_id = c.dest_id;
+  std::optional<sl_dest> d = dests_.read(dest_id);
+  if (!d) {
+    conns_.erase(&c);
+    return drop(Counter::kDestGone);
+  }
+  if (c.flags & SL_CONN_F_ONE_PACKET) conns_.erase(&c);  // -o: the entry lives for one packet
+  switch (d->fwd) {
+    case SL_FWD_DR: {
+      if (!(d->flags & SL_DEST_F_RESOLVED)) {
+        if (resolve_) resolve_(dest_id);
+        return drop(Counter::kNoNeighbour);
+      }
+      // Direct routing: the IP packet is untouched; only the Ethernet header changes.
+      std::memcpy(frame.data(), d->dmac, 6);
+      std::memcpy(frame.data() + 6, d->smac, 6);
+      counters_.inc(Counter::kTxPackets);
+      return Verdict{Action::kTx, d->ifindex};
+    }
+    default:
+      return drop(Counter::kFwdUnsupported);
+  }
+}
+
+}  // namespace sluice::dp

@@ -1,0 +1,76 @@
+// The packet core as a pure step: one frame in, a verdict out (the frame rewritten in
+// place), counters bumped. No NIC, no root, no clock of its own: the AF_XDP worker, the
+// in-memory backend, the golden tests, the fuzzers and the micro-benchmarks all drive
+// this same function, and the XDP fast path must agree with it byte for byte.
+//
+// The step follows ip_vs_in(): parse; find the connection; on a miss, find the virtual
+// service, consult the persistence template, schedule, create the connection with its
+// forwarding method bound once (ip_vs_bind_xmit); then forward by that method.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "common/clock.h"
+#include "conn/conn_table.h"
+#include "conn/tcp_state.h"
+#include "dp/counters.h"
+#include "dp/dest_table.h"
+#include "net/packet.h"
+#include "svc/snapshot.h"
+#include "svc/stats.h"
+
+namespace sluice::dp {
+
+enum class Action : uint8_t {
+  kDrop,  // the frame is freed; `reason` names the counter bumped
+  kPass,  // not ours: give it to the kernel stack untouched
+  kTx,    // rewritten in place; transmit out of `ifindex`
+};
+
+struct Verdict {
+  Action action = Action::kDrop;
+  uint32_t ifindex = 0;
+  Counter reason = Counter::kCount;  // for kDrop
+};
+
+class Datapath {
+ public:
+  // Called (from the data path, so it must not block) when a dest's next hop is not
+  // resolved yet; the control plane then asks the kernel to resolve it.
+  using ResolveRequest = std::function<void(uint32_t dest_id)>;
+
+  Datapath(conn::ConnTable& conns, const DestTable& dests, svc::Stats::Writer stats)
+      : conns_(conns), dests_(dests), stats_(stats) {}
+
+  void setTimeouts(const conn::TimeoutTable& t) noexcept { timeouts_ = t; }
+  const conn::TimeoutTable& timeouts() const noexcept { return timeouts_; }
+  void onUnresolved(ResolveRequest r) { resolve_ = std::move(r); }
+
+  Verdict process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now) noexcept;
+
+  Counters& counters() noexcept { return counters_; }
+  const Counters& counters() const noexcept { return counters_; }
+
+ private:
+  Verdict drop(Counter c) noexcept {
+    counters_.inc(c);
+    return Verdict{Action::kDrop, 0, c};
+  }
+  sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const svc::Snapshot& snap,
+                         const svc::ServiceRt& svc, Nanos now, Counter* why) noexcept;
+  Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c) noexcept;
+
+  conn::ConnTable& conns_;
+  const DestTable& dests_;
+  svc::Stats::Writer stats_;
+  conn::TimeoutTable timeouts_;
+  ResolveRequest resolve_;
+  Counters counters_;
+};
+
+// The connection key of a parsed client->service packet.
+sl_conn_key connKeyOf(const net::Parsed& p) noexcept;
+
+}  // namespace sluice::dp
