@@ -20,6 +20,7 @@ Result<std::unique_ptr<Scheduler>> makeLc(std::span<const SchedDest>, const Sche
 Result<std::unique_ptr<Scheduler>> makeWlc(std::span<const SchedDest>, const SchedParams&);
 Result<std::unique_ptr<Scheduler>> makeSh(std::span<const SchedDest>, const SchedParams&);
 Result<std::unique_ptr<Scheduler>> makeMh(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeLblc(std::span<const SchedDest>, const SchedParams&);
 Result<std::unique_ptr<Scheduler>> makeDh(std::span<const SchedDest>, const SchedParams&);
 Result<std::unique_ptr<Scheduler>> makeSed(std::span<const SchedDest>, const SchedParams&);
 Result<std::unique_ptr<Scheduler>> makeNq(std::span<const SchedDest>, const SchedParams&);

@@ -16,11 +16,12 @@ struct Entry {
 };
 
 // In ipvsadm's order, so error messages and listings read the way operators know them.
-constexpr std::array<Entry, 12> kSchedulers = {{
+constexpr std::array<Entry, 13> kSchedulers = {{
     {"rr", makeRr},
     {"wrr", makeWrr},
     {"lc", makeLc},
     {"wlc", makeWlc},
+    {"lblc", makeLblc},
     {"dh", makeDh},
     {"sh", makeSh},
     {"sed", makeSed},
