@@ -1,0 +1,49 @@
+// The factories of the individual scheduling algorithms, one per file (rr.cc, wrr.cc, ...),
+// and the helpers several of them share. Internal to sched/: the rest of Sluice reaches the
+// algorithms only by name through makeScheduler() (registry.cc).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "sched/scheduler.h"
+
+namespace sluice::sched {
+
+using SchedulerFactory = Result<std::unique_ptr<Scheduler>> (*)(std::span<const SchedDest> dests,
+                                                                 const SchedParams& params);
+
+Result<std::unique_ptr<Scheduler>> makeRr(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeWrr(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeLc(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeWlc(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeSh(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeMh(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeLblc(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeDh(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeSed(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeNq(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeFo(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeOvf(std::span<const SchedDest>, const SchedParams&);
+Result<std::unique_ptr<Scheduler>> makeTwos(std::span<const SchedDest>, const SchedParams&);
+
+namespace detail {
+
+// IPVS's ip_vs_dest_conn_overhead(): an active (ESTABLISHED) connection costs 256 times an
+// inactive one. 64-bit so that counts near 2^32 cannot wrap.
+inline uint64_t connOverhead(const SchedDest& d) noexcept {
+  return (uint64_t{d.activeConns()} << 8) + d.inactiveConns();
+}
+
+// a_load / a_weight > b_load / b_weight without division. 128-bit because a 40-bit
+// overhead times a 31-bit weight does not fit in 64 bits.
+inline bool heavierThan(uint64_t a_load, int32_t a_weight, uint64_t b_load,
+                        int32_t b_weight) noexcept {
+  using U = unsigned __int128;
+  return U{a_load} * static_cast<uint32_t>(b_weight) >
+         U{b_load} * static_cast<uint32_t>(a_weight);
+}
+
+}  // namespace detail
+}  // namespace sluice::sched

@@ -1,0 +1,35 @@
+// wlc: weighted least connections, the IPVS default (ip_vs_wlc.c). Picks the least
+// overhead / weight, compared as overhead_a * weight_b > overhead_b * weight_a so that no
+// division (and no rounding) is involved. Ties go to the earliest server in the list.
+#include "sched/algorithms.h"
+
+namespace sluice::sched {
+namespace {
+
+class WlcScheduler final : public Scheduler {
+ public:
+  std::string_view name() const noexcept override { return "wlc"; }
+
+  int schedule(std::span<const SchedDest> dests, const SchedInput&) noexcept override {
+    int least = -1;
+    uint64_t least_load = 0;
+    for (size_t i = 0; i < dests.size(); ++i) {
+      if (!dests[i].available()) continue;
+      const uint64_t load = detail::connOverhead(dests[i]);
+      if (least < 0 ||
+          detail::heavierThan(least_load, dests[least].weight, load, dests[i].weight)) {
+        least = static_cast<int>(i);
+        least_load = load;
+      }
+    }
+    return least;
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Scheduler>> makeWlc(std::span<const SchedDest>, const SchedParams&) {
+  return std::unique_ptr<Scheduler>(std::make_unique<WlcScheduler>());
+}
+
+}  // namespace sluice::sched
