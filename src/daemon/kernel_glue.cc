@@ -1,0 +1,77 @@
+#include "daemon/kernel_glue.h"
+
+#include "common/log.h"
+
+namespace sluice::daemon {
+
+namespace {
+const log::Logger kLog("nexthop");
+const log::Logger kSteerLog("steer");
+}  // namespace
+
+const io::LinkInfo* NetlinkNextHops::link(uint32_t ifindex) const {
+  for (const auto& l : links_)
+    if (l.ifindex == ifindex) return &l;
+  return nullptr;
+}
+
+std::optional<NextHop> NetlinkNextHops::resolve(const net::IpAddr& rs) {
+  auto route = io::lookupRoute(rs);
+  if (!route || route->local) return std::nullopt;
+  const io::LinkInfo* l = link(route->oif);
+  if (!l) return std::nullopt;  // reachable only through an interface we do not drive
+  auto mac = neigh_.lookup(l->ifindex, route->nextHop(rs));
+  if (!mac) return std::nullopt;
+  return NextHop{l->ifindex, l->mac, *mac};
+}
+
+void NetlinkNextHops::request(const net::IpAddr& rs) {
+  {
+    std::lock_guard lock(mu_);
+    Nanos now = clock_.now();
+    auto [it, fresh] = last_request_.try_emplace(rs, now);
+    if (!fresh) {
+      if (now - it->second < kSecond) return;
+      it->second = now;
+    }
+  }
+  auto route = io::lookupRoute(rs);
+  if (!route) {
+    kLog.warn("no route to real server {}: {}", rs.str(), route.error().message);
+    return;
+  }
+  if (route->local) {
+    kLog.warn("real server {} is a local address of this director", rs.str());
+    return;
+  }
+  if (!link(route->oif)) {
+    kLog.warn("real server {} is routed out of interface {}, which sluiced does not drive",
+              rs.str(), route->oif);
+    return;
+  }
+  if (auto st = io::requestNeighbour(route->oif, route->nextHop(rs)); !st)
+    kLog.warn("cannot ask the kernel to resolve {}: {}", rs.str(), st.error().message);
+}
+
+void SteerSync::servicesChanged(const svc::Snapshot& snap) {
+  std::set<Key> want;
+  for (const auto& s : snap.services()) {
+    const auto& k = s->cfg.key;
+    if (k.fwmark) continue;  // firewall marks are not visible to XDP
+    want.emplace(k.addr, uint8_t(k.proto), k.port);
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& k : installed_)
+    if (!want.count(k))
+      if (auto st = prog_.removeService(std::get<0>(k), std::get<1>(k), std::get<2>(k)); !st)
+        kSteerLog.warn("cannot remove {} from the steering map: {}", std::get<0>(k).str(),
+                       st.error().message);
+  for (const auto& k : want)
+    if (!installed_.count(k))
+      if (auto st = prog_.addService(std::get<0>(k), std::get<1>(k), std::get<2>(k)); !st)
+        kSteerLog.error("cannot add {} to the steering map: {}", std::get<0>(k).str(),
+                        st.error().message);
+  installed_ = std::move(want);
+}
+
+}  // namespace sluice::daemon

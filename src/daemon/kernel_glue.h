@@ -1,0 +1,52 @@
+// The daemon's adapters between the Director and the kernel: next hops from rtnetlink
+// (route lookup + the watched neighbour table) and the XDP steering map kept in step with
+// the configured virtual services.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "daemon/director.h"
+#include "io/neighbour_table.h"
+#include "io/netlink.h"
+#include "io/xdp_loader.h"
+
+namespace sluice::daemon {
+
+class NetlinkNextHops final : public NextHopSource {
+ public:
+  // `links`: the data-plane interfaces; only routes out of one of them are usable.
+  NetlinkNextHops(std::vector<io::LinkInfo> links, const io::NeighbourTable& neigh,
+                  const Clock& clock)
+      : links_(std::move(links)), neigh_(neigh), clock_(clock) {}
+
+  std::optional<NextHop> resolve(const net::IpAddr& rs) override;
+  void request(const net::IpAddr& rs) override;
+  uint64_t version() const override { return neigh_.version(); }
+
+ private:
+  const io::LinkInfo* link(uint32_t ifindex) const;
+
+  std::vector<io::LinkInfo> links_;
+  const io::NeighbourTable& neigh_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::map<net::IpAddr, Nanos> last_request_;  // at most one kernel request per second each
+};
+
+class SteerSync final : public ServiceListener {
+ public:
+  explicit SteerSync(io::SteerProgram& prog) : prog_(prog) {}
+  void servicesChanged(const svc::Snapshot& snap) override;
+
+ private:
+  using Key = std::tuple<net::IpAddr, uint8_t, uint16_t>;
+  io::SteerProgram& prog_;
+  std::mutex mu_;
+  std::set<Key> installed_;
+};
+
+}  // namespace sluice::daemon

@@ -1,0 +1,74 @@
+#include "daemon/options.h"
+
+#include <charconv>
+#include <string_view>
+
+namespace sluice::daemon {
+
+const char* usageText() {
+  return R"(Usage: sluiced -i IFACE [-i IFACE ...] [options]
+
+Sluice director daemon. Runs in the foreground, logs to stderr, and serves the
+sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 0.
+
+  -i, --interface IFACE     data-plane interface (repeatable): virtual-service traffic
+                            arriving here is handled by sluiced, and real servers must
+                            be reachable out of one of these interfaces
+  -s, --socket PATH         control socket (default /run/sluice/sluiced.sock;
+                            sluiceadm finds it with --socket or $SLUICE_SOCKET)
+      --conn-table-size N   connection table capacity, fixed at start (default 1048576;
+                            64 bytes per entry)
+      --xdp-mode MODE       native, generic, or auto (native, falling back to generic;
+                            the default)
+  -v, --verbose             debug logging
+  -h, --help                this text
+)";
+}
+
+Result<Options> parseOptions(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string_view name) -> Result<std::string_view> {
+      if (i + 1 >= argc) return makeError("option {} needs a value", name);
+      return std::string_view(argv[++i]);
+    };
+    if (a == "-i" || a == "--interface") {
+      auto v = value(a);
+      if (!v) return v.error();
+      o.interfaces.emplace_back(*v);
+    } else if (a == "-s" || a == "--socket") {
+      auto v = value(a);
+      if (!v) return v.error();
+      o.socket_path = std::string(*v);
+    } else if (a == "--conn-table-size") {
+      auto v = value(a);
+      if (!v) return v.error();
+      size_t n = 0;
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc() || p != v->data() + v->size() || n < 64 || n > (size_t(1) << 28))
+        return makeError("--conn-table-size must be a number between 64 and {}", size_t(1) << 28);
+      o.conn_table_size = n;
+    } else if (a == "--xdp-mode") {
+      auto v = value(a);
+      if (!v) return v.error();
+      if (*v == "native") o.xdp_mode = io::XdpMode::kNative;
+      else if (*v == "generic") o.xdp_mode = io::XdpMode::kGeneric;
+      else if (*v == "auto") o.xdp_mode = io::XdpMode::kNativeOrGeneric;
+      else return makeError("--xdp-mode must be native, generic or auto, not '{}'", *v);
+    } else if (a == "-v" || a == "--verbose") {
+      o.verbose = true;
+    } else if (a == "-h" || a == "--help") {
+      o.help = true;
+      return o;
+    } else if (a == "-f" || a == "--check") {
+      return makeError("{}: keepalived.conf support is not built yet; configure with sluiceadm", a);
+    } else {
+      return makeError("unknown option '{}' (see sluiced --help)", a);
+    }
+  }
+  if (o.interfaces.empty()) return makeError("no data-plane interface: give at least one -i IFACE");
+  return o;
+}
+
+}  // namespace sluice::daemon

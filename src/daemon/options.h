@@ -1,0 +1,24 @@
+// sluiced's command line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "io/xdp_loader.h"
+
+namespace sluice::daemon {
+
+struct Options {
+  std::vector<std::string> interfaces;               // -i, at least one
+  std::string socket_path = "/run/sluice/sluiced.sock";
+  size_t conn_table_size = size_t(1) << 20;          // --conn-table-size
+  io::XdpMode xdp_mode = io::XdpMode::kNativeOrGeneric;
+  bool verbose = false;
+  bool help = false;
+};
+
+Result<Options> parseOptions(int argc, char** argv);
+const char* usageText();
+
+}  // namespace sluice::daemon
