@@ -463,7 +463,7 @@ std::string frameDiff(std::span<const uint8_t> expected, std::span<const uint8_t
                                 "differ, first at 0x{:04x} ({})\n",
                                 expected.size(), actual.size(), count, first,
                                 describeOffset(expected, first));
-  out += fmt::format("      {:<48}  | {}\n", " expected", " actual");
+  out += fmt::format("      {:<48}  |{}\n", " expected", " actual");
   for (size_t row = 0; row < n; row += 16) {
     std::string marks;
     bool differs = false;

@@ -305,6 +305,11 @@ TEST(ParseFrame, OtherIpProtocolsAreOkWithoutL4) {
                        .rawL4(kProtoIcmp).payloadFill(2).build());
   ASSERT_EQ(odd.status, ParseStatus::kOk) << describe(odd);
   EXPECT_EQ(odd.pkt.l4_off, 0);
+  // ... nor ICMPv6's inside IPv4.
+  auto odd4 = parse(PacketBuilder().eth(kMacA, kMacB).ipv4("10.0.0.1", "10.0.0.2")
+                        .rawL4(kProtoIcmp6).payloadFill(2).build());
+  ASSERT_EQ(odd4.status, ParseStatus::kOk) << describe(odd4);
+  EXPECT_EQ(odd4.pkt.l4_off, 0);
 }
 
 TEST(ParseFrame, EthernetPaddingIsIgnored) {
