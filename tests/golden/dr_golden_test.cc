@@ -1,0 +1,336 @@
+// Golden packet tests for DR: a frame in, the verdict and the frame out compared byte for
+// byte, the counters checked, and for chains (SYN, ACK, data, FIN, RST) the connection's
+// state and the real server's active/inactive counts checked between packets.
+//
+// The expected output is built independently with the PacketBuilder (same packet, new
+// MACs), never by running the code under test. The case table is plain data so the XDP
+// fast path can later be run over exactly the same cases (BPF_PROG_TEST_RUN).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "support/dr_fixture.h"
+
+namespace sluice::testing {
+namespace {
+
+using dp::Action;
+using dp::Counter;
+
+// Client-side frames arrive from the router at the director's MAC.
+PacketBuilder fromClient4(bool vlan = false) {
+  PacketBuilder b;
+  b.eth(kRouterMac, kDirectorMac);
+  if (vlan) b.vlan(100);
+  b.ipv4("10.0.1.2", "10.0.2.100");
+  return b;
+}
+PacketBuilder fromClient6(bool vlan = false) {
+  PacketBuilder b;
+  b.eth(kRouterMac, kDirectorMac);
+  if (vlan) b.vlan(100);
+  b.ipv6("2001:db8:1::2", "2001:db8:2::100");
+  return b;
+}
+// The same packet as the real server must receive it: only the MACs differ.
+PacketBuilder toServer4(const net::MacAddr& rs, bool vlan = false) {
+  PacketBuilder b;
+  b.eth(kDirectorMac, rs);
+  if (vlan) b.vlan(100);
+  b.ipv4("10.0.1.2", "10.0.2.100");
+  return b;
+}
+PacketBuilder toServer6(const net::MacAddr& rs, bool vlan = false) {
+  PacketBuilder b;
+  b.eth(kDirectorMac, rs);
+  if (vlan) b.vlan(100);
+  b.ipv6("2001:db8:1::2", "2001:db8:2::100");
+  return b;
+}
+
+struct Step {
+  const char* what;
+  Bytes in;
+  Action action;
+  Bytes out;                 // expected frame for kTx
+  Counter counter;           // the counter this packet must bump (drop reason or kTxPackets)
+  const char* state;         // connection state after the packet (nullptr: not checked)
+  uint32_t active, inactive; // the chosen real server's counts after the packet
+};
+
+class DrGolden : public DrFixture {
+ protected:
+  void runChain(const std::vector<Step>& steps, const sl_conn_key& key) {
+    for (const Step& s : steps) {
+      SCOPED_TRACE(s.what);
+      dp::Counters before = dp_.counters();
+      Bytes frame = s.in;
+      dp::Verdict v = dp_.process(frame, *table_.snapshot(), clock_.now());
+      EXPECT_EQ(int(v.action), int(s.action));
+      if (s.action == Action::kTx) {
+        EXPECT_EQ(v.ifindex, kIfindex);
+        EXPECT_TRUE(framesEqual(s.out, frame)) << frameDiff(s.out, frame);
+      } else if (s.action == Action::kDrop) {
+        EXPECT_EQ(v.reason, s.counter);
+      }
+      EXPECT_EQ(dp_.counters()[s.counter], before[s.counter] + 1)
+          << "counter " << dp::counterName(s.counter);
+      if (s.state) {
+        sl_conn* c = conns_.lookup(key, clock_.now());
+        ASSERT_NE(c, nullptr);
+        EXPECT_EQ(conn::stateName(c->state), s.state);
+      }
+      auto counts = countsOf(rs1_id());
+      EXPECT_EQ(counts.active, s.active);
+      EXPECT_EQ(counts.inactive, s.inactive);
+      clock_.advance(kSecond / 100);
+    }
+  }
+};
+
+TEST_F(DrGolden, TcpChainIpv4) {
+  addRr4();
+  auto pkt = [](uint8_t flags, const char* payload = "") {
+    return fromClient4().tcp(40000, 80, flags).seq(100).payload(payload).build();
+  };
+  auto exp = [](uint8_t flags, const char* payload = "") {
+    return toServer4(kRs1Mac).tcp(40000, 80, flags).seq(100).payload(payload).build();
+  };
+  runChain(
+      {
+          {"SYN", pkt(net::kTcpSyn), Action::kTx, exp(net::kTcpSyn), Counter::kTxPackets, "SYN_RECV", 0, 1},
+          {"ACK", pkt(net::kTcpAck), Action::kTx, exp(net::kTcpAck), Counter::kTxPackets, "ESTABLISHED", 1, 0},
+          {"data", pkt(net::kTcpAck | net::kTcpPsh, "GET / HTTP/1.0\r\n\r\n"), Action::kTx,
+           exp(net::kTcpAck | net::kTcpPsh, "GET / HTTP/1.0\r\n\r\n"), Counter::kTxPackets, "ESTABLISHED", 1, 0},
+          {"FIN", pkt(net::kTcpFin | net::kTcpAck), Action::kTx, exp(net::kTcpFin | net::kTcpAck),
+           Counter::kTxPackets, "FIN_WAIT", 0, 1},
+          {"RST", pkt(net::kTcpRst), Action::kTx, exp(net::kTcpRst), Counter::kTxPackets, "CLOSE", 0, 1},
+      },
+      key4(40000, 80, net::kProtoTcp));
+}
+
+TEST_F(DrGolden, TcpChainIpv6) {
+  addRr6();
+  auto pkt = [](uint8_t flags) { return fromClient6().tcp(40001, 80, flags).seq(7).payload("x").build(); };
+  auto exp = [](uint8_t flags) { return toServer6(kRs1Mac).tcp(40001, 80, flags).seq(7).payload("x").build(); };
+  runChain(
+      {
+          {"SYN", pkt(net::kTcpSyn), Action::kTx, exp(net::kTcpSyn), Counter::kTxPackets, "SYN_RECV", 0, 1},
+          {"ACK", pkt(net::kTcpAck), Action::kTx, exp(net::kTcpAck), Counter::kTxPackets, "ESTABLISHED", 1, 0},
+          {"FIN", pkt(net::kTcpFin | net::kTcpAck), Action::kTx, exp(net::kTcpFin | net::kTcpAck),
+           Counter::kTxPackets, "FIN_WAIT", 0, 1},
+      },
+      key6(40001, 80, net::kProtoTcp));
+}
+
+TEST_F(DrGolden, TcpChainWithVlanTag) {
+  addRr4();
+  auto pkt = [](uint8_t flags) { return fromClient4(true).tcp(40002, 80, flags).build(); };
+  auto exp = [](uint8_t flags) { return toServer4(kRs1Mac, true).tcp(40002, 80, flags).build(); };
+  runChain(
+      {
+          {"SYN", pkt(net::kTcpSyn), Action::kTx, exp(net::kTcpSyn), Counter::kTxPackets, "SYN_RECV", 0, 1},
+          {"ACK", pkt(net::kTcpAck), Action::kTx, exp(net::kTcpAck), Counter::kTxPackets, "ESTABLISHED", 1, 0},
+      },
+      key4(40002, 80, net::kProtoTcp));
+}
+
+TEST_F(DrGolden, UdpBothFamilies) {
+  addUdp4();
+  addUdp6();
+  Bytes in4 = fromClient4().udp(5353, 53).payload("query").build();
+  Bytes in6 = fromClient6().udp(5353, 53).payload("query").build();
+  runChain({{"UDP v4", in4, Action::kTx, toServer4(kRs1Mac).udp(5353, 53).payload("query").build(),
+             Counter::kTxPackets, "UDP", 0, 1}},
+           key4(5353, 53, net::kProtoUdp));
+  Bytes f = in6;
+  dp::Verdict v = dp_.process(f, *table_.snapshot(), clock_.now());
+  ASSERT_EQ(int(v.action), int(Action::kTx));
+  Bytes e6 = toServer6(kRs1Mac).udp(5353, 53).payload("query").build();
+  EXPECT_TRUE(framesEqual(e6, f)) << frameDiff(e6, f);
+}
+
+TEST_F(DrGolden, RoundRobinAlternatesAndFlowsStick) {
+  addRr4();
+  for (int i = 0; i < 4; ++i) {
+    Bytes f = fromClient4().tcp(uint16_t(41000 + i), 80, net::kTcpSyn).build();
+    dp_.process(f, *table_.snapshot(), clock_.now());
+    EXPECT_EQ(dstMac(f), i % 2 == 0 ? kRs1Mac : kRs2Mac) << "connection " << i;
+  }
+  // Later packets of the first connection still go to RS 1, whatever rr's cursor says.
+  Bytes f = fromClient4().tcp(41000, 80, net::kTcpAck).build();
+  dp_.process(f, *table_.snapshot(), clock_.now());
+  EXPECT_EQ(dstMac(f), kRs1Mac);
+}
+
+TEST_F(DrGolden, NotOursPassesUntouched) {
+  addRr4();
+  struct Case {
+    const char* what;
+    Bytes in;
+  } cases[] = {
+      {"other port", fromClient4().tcp(40000, 22, net::kTcpSyn).build()},
+      {"other address", PacketBuilder().eth(kRouterMac, kDirectorMac).ipv4("10.0.1.2", "10.0.2.10").tcp(40000, 80, net::kTcpSyn).build()},
+      {"ICMP echo to the VIP", fromClient4().icmpEcho(1, 1).build()},
+      {"ARP", PacketBuilder().eth(kRouterMac, kDirectorMac).ethertype(net::kEthP_ARP).payload(std::string(28, '\0')).build()},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Bytes f = c.in;
+    auto before = dp_.counters()[Counter::kPassPackets];
+    dp::Verdict v = dp_.process(f, *table_.snapshot(), clock_.now());
+    EXPECT_EQ(int(v.action), int(Action::kPass));
+    EXPECT_EQ(f, c.in);
+    EXPECT_EQ(dp_.counters()[Counter::kPassPackets], before + 1);
+  }
+}
+
+TEST_F(DrGolden, PolicyDropsAreNamed) {
+  addRr4();
+  {
+    SCOPED_TRACE("ACK without a connection");
+    Bytes f = fromClient4().tcp(40000, 80, net::kTcpAck).build();
+    EXPECT_EQ(dp_.process(f, *table_.snapshot(), clock_.now()).reason, Counter::kNoConnNotSyn);
+  }
+  {
+    SCOPED_TRACE("real server MAC unknown");
+    unresolve(rs1_id());
+    Bytes f = fromClient4().tcp(40003, 80, net::kTcpSyn).build();
+    EXPECT_EQ(dp_.process(f, *table_.snapshot(), clock_.now()).reason, Counter::kNoNeighbour);
+    EXPECT_EQ(resolve_requests_, 1);
+  }
+  {
+    SCOPED_TRACE("no real server available");
+    ASSERT_TRUE(table_.editDest(svcKey4(), destCfg("10.0.2.11:80", 0)));
+    ASSERT_TRUE(table_.editDest(svcKey4(), destCfg("10.0.2.12:80", 0)));
+    Bytes f = fromClient4().tcp(40004, 80, net::kTcpSyn).build();
+    EXPECT_EQ(dp_.process(f, *table_.snapshot(), clock_.now()).reason, Counter::kNoRealServer);
+  }
+}
+
+// Every header boundary of a few frames, and the length fields lying: each frame is
+// dropped, its named counter moves, and nothing is created.
+TEST_F(DrGolden, MalformedFramesDropWithNamedCounters) {
+  addRr4();
+  addRr6();
+  struct Cut {
+    const char* what;
+    Bytes frame;
+    size_t l3;        // offset of the IP header
+    size_t ip_hdr;    // IP header length
+    bool v6;
+    Counter l2_short; // counter for a frame cut inside the L2 header(s)
+  };
+  Cut frames[] = {
+      {"v4 SYN", fromClient4().tcp(40010, 80, net::kTcpSyn).build(), 14, 20, false, Counter::kEthTruncated},
+      {"v4 SYN vlan", fromClient4(true).tcp(40011, 80, net::kTcpSyn).build(), 18, 20, false, Counter::kVlanTruncated},
+      {"v6 SYN", fromClient6().tcp(40012, 80, net::kTcpSyn).build(), 14, 40, true, Counter::kEthTruncated},
+      {"v4 UDP", fromClient4().udp(40013, 80).payload("abc").build(), 14, 20, false, Counter::kEthTruncated},
+  };
+  for (const Cut& c : frames) {
+    for (size_t len : {size_t(0), size_t(13), c.l3 - 1, c.l3, c.l3 + c.ip_hdr - 1, c.l3 + c.ip_hdr,
+                       c.frame.size() - 1}) {
+      SCOPED_TRACE(std::string(c.what) + " cut at " + std::to_string(len));
+      Counter want;
+      if (len < 14) want = Counter::kEthTruncated;
+      else if (len < c.l3) want = c.l2_short;
+      else if (len < c.l3 + c.ip_hdr) want = c.v6 ? Counter::kIpv6Truncated : Counter::kIpv4Truncated;
+      else want = c.v6 ? Counter::kIpv6BadPayloadLen : Counter::kIpv4BadTotalLen;
+      Bytes f(c.frame.begin(), c.frame.begin() + long(len));
+      auto before = dp_.counters()[want];
+      dp::Verdict v = dp_.process(f, *table_.snapshot(), clock_.now());
+      EXPECT_EQ(int(v.action), int(Action::kDrop));
+      EXPECT_EQ(v.reason, want) << dp::counterName(v.reason);
+      EXPECT_EQ(dp_.counters()[want], before + 1);
+    }
+  }
+  struct Bad {
+    const char* what;
+    Bytes frame;
+    Counter want;
+  };
+  Bytes ihl = fromClient4().tcp(40020, 80, net::kTcpSyn).build();
+  ihl[14] = 0x44;  // IHL 4
+  Bytes tot = fromClient4().tcp(40021, 80, net::kTcpSyn).build();
+  put16(tot, 16, uint16_t(tot.size()));  // claims more than is there
+  Bytes doff = fromClient4().tcp(40022, 80, net::kTcpSyn).build();
+  doff[14 + 20 + 12] = 0x40;  // data offset 4
+  Bytes ulen = fromClient4().udp(40023, 80).payload("abc").build();
+  put16(ulen, 14 + 20 + 4, 7);
+  Bytes plen = fromClient6().tcp(40024, 80, net::kTcpSyn).build();
+  put16(plen, 14 + 4, 200);
+  Bad bad[] = {{"IHL 4", ihl, Counter::kIpv4BadIhl},
+               {"total length too long", tot, Counter::kIpv4BadTotalLen},
+               {"TCP data offset 4", doff, Counter::kTcpBadDoff},
+               {"UDP length 7", ulen, Counter::kUdpBadLen},
+               {"IPv6 payload length too long", plen, Counter::kIpv6BadPayloadLen}};
+  for (auto& b : bad) {
+    SCOPED_TRACE(b.what);
+    Bytes f = b.frame;
+    dp::Verdict v = dp_.process(f, *table_.snapshot(), clock_.now());
+    EXPECT_EQ(int(v.action), int(Action::kDrop));
+    EXPECT_EQ(v.reason, b.want) << dp::counterName(v.reason);
+  }
+  EXPECT_EQ(conns_.size(), 0u);
+}
+
+TEST_F(DrGolden, QuiescentServerKeepsItsConnection) {
+  addRr4();
+  Bytes syn = fromClient4().tcp(42000, 80, net::kTcpSyn).build();
+  dp_.process(syn, *table_.snapshot(), clock_.now());
+  ASSERT_EQ(dstMac(syn), kRs1Mac);
+  ASSERT_TRUE(table_.editDest(svcKey4(), destCfg("10.0.2.11:80", 0)));
+  // The established flow continues to RS 1 ...
+  Bytes ack = fromClient4().tcp(42000, 80, net::kTcpAck).build();
+  dp_.process(ack, *table_.snapshot(), clock_.now());
+  EXPECT_EQ(dstMac(ack), kRs1Mac);
+  // ... while every new one goes to RS 2.
+  for (int i = 1; i <= 4; ++i) {
+    Bytes f = fromClient4().tcp(uint16_t(42000 + i), 80, net::kTcpSyn).build();
+    dp_.process(f, *table_.snapshot(), clock_.now());
+    EXPECT_EQ(dstMac(f), kRs2Mac);
+  }
+}
+
+TEST_F(DrGolden, PersistenceTemplatePinsClient) {
+  svc::ServiceConfig s = svcCfg4("rr");
+  s.persistent = true;
+  s.persistence_timeout = 300;
+  s.persistence_prefix = 24;
+  addService(s);
+  net::MacAddr first{};
+  for (int i = 0; i < 6; ++i) {
+    Bytes f = fromClient4().tcp(uint16_t(43000 + i), 80, net::kTcpSyn).build();
+    ASSERT_EQ(int(dp_.process(f, *table_.snapshot(), clock_.now()).action), int(Action::kTx));
+    if (i == 0) first = dstMac(f);
+    EXPECT_EQ(dstMac(f), first) << "connection " << i;
+  }
+  EXPECT_EQ(countsOf(first == kRs1Mac ? rs1_id() : rs2_id()).persist, 1u);
+  // Once the connections and then the template have timed out, the pin is gone.
+  clock_.advance(301 * kSecond);
+  conns_.expireSome(clock_.now(), conns_.capacity());
+  conns_.expireSome(clock_.now(), conns_.capacity());
+  EXPECT_EQ(countsOf(rs1_id()).persist + countsOf(rs2_id()).persist, 0u);
+  EXPECT_EQ(conns_.size(), 0u);
+}
+
+TEST_F(DrGolden, ConnectionsExpireAndCountsFollow) {
+  addRr4();
+  Bytes syn = fromClient4().tcp(44000, 80, net::kTcpSyn).build();
+  dp_.process(syn, *table_.snapshot(), clock_.now());
+  Bytes ack = fromClient4().tcp(44000, 80, net::kTcpAck).build();
+  dp_.process(ack, *table_.snapshot(), clock_.now());
+  EXPECT_EQ(countsOf(rs1_id()).active, 1u);
+  clock_.advance(899 * kSecond);
+  conns_.expireSome(clock_.now(), conns_.capacity());
+  EXPECT_EQ(countsOf(rs1_id()).active, 1u) << "ESTABLISHED lives 900 s";
+  clock_.advance(2 * kSecond);
+  conns_.expireSome(clock_.now(), conns_.capacity());
+  EXPECT_EQ(countsOf(rs1_id()).active, 0u);
+  EXPECT_EQ(conns_.size(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice::testing

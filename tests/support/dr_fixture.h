@@ -1,0 +1,157 @@
+// A director's data path in memory: service table, connection table, dest table and the
+// Datapath step, with a manual clock and next hops written directly (no netlink). Shared
+// by the golden tests and the datapath unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "common/clock.h"
+#include "conn/conn_table.h"
+#include "conn/dest_counts.h"
+#include "dp/datapath.h"
+#include "dp/dest_table.h"
+#include "support/packet_builder.h"
+#include "svc/service_table.h"
+#include "svc/stats.h"
+
+namespace sluice::testing {
+
+inline const net::MacAddr kRouterMac = mac("02:00:00:00:02:01");
+inline const net::MacAddr kDirectorMac = mac("02:00:00:00:02:10");
+inline const net::MacAddr kRs1Mac = mac("02:00:00:00:02:11");
+inline const net::MacAddr kRs2Mac = mac("02:00:00:00:02:12");
+constexpr uint32_t kIfindex = 7;
+constexpr uint32_t kMaxDests = 64;
+
+class DrFixture : public ::testing::Test {
+ protected:
+  DrFixture()
+      : counts_(kMaxDests),
+        limits_(kMaxDests),
+        accounting_(counts_, limits_),
+        stats_(clock_, 1, 64, kMaxDests),
+        table_(clock_, counts_, svc::TableLimits{64, kMaxDests}, &stats_),
+        dests_(kMaxDests),
+        conns_(4096, &accounting_),
+        dp_(conns_, dests_, stats_.writer(0)) {
+    dp_.onUnresolved([this](uint32_t) { ++resolve_requests_; });
+  }
+
+  static svc::ServiceKey svcKey4(uint16_t port = 80, svc::Proto p = svc::Proto::kTcp) {
+    return svc::ServiceKey{p, ip("10.0.2.100"), port};
+  }
+  static svc::ServiceKey svcKey6(uint16_t port = 80, svc::Proto p = svc::Proto::kTcp) {
+    return svc::ServiceKey{p, ip("2001:db8:2::100"), port};
+  }
+  static svc::ServiceConfig svcCfg4(const char* sched, uint16_t port = 80, svc::Proto p = svc::Proto::kTcp) {
+    svc::ServiceConfig s;
+    s.key = svcKey4(port, p);
+    s.scheduler = sched;
+    return s;
+  }
+  static svc::DestConfig destCfg(const char* ep, int32_t weight = 1) {
+    svc::DestConfig d;
+    d.ep = *net::Endpoint::parse(ep);
+    d.weight = weight;
+    return d;
+  }
+
+  // A service with RS 1 and RS 2 (in that order), next hops resolved.
+  void addService(const svc::ServiceConfig& s) {
+    ASSERT_TRUE(table_.addService(s));
+    bool v6 = s.key.addr.isV6();
+    uint16_t port = s.key.port ? s.key.port : 80;
+    std::string a = v6 ? "[2001:db8:2::11]:" : "10.0.2.11:";
+    std::string b = v6 ? "[2001:db8:2::12]:" : "10.0.2.12:";
+    ASSERT_TRUE(table_.addDest(s.key, destCfg((a + std::to_string(port)).c_str())));
+    ASSERT_TRUE(table_.addDest(s.key, destCfg((b + std::to_string(port)).c_str())));
+    resolveAll();
+  }
+  void addRr4() { addService(svcCfg4("rr")); }
+  void addRr6() {
+    svc::ServiceConfig s;
+    s.key = svcKey6();
+    s.scheduler = "rr";
+    addService(s);
+  }
+  void addUdp4() { addService(svcCfg4("rr", 53, svc::Proto::kUdp)); }
+  void addUdp6() {
+    svc::ServiceConfig s;
+    s.key = svcKey6(53, svc::Proto::kUdp);
+    s.scheduler = "rr";
+    addService(s);
+  }
+
+  // Writes every configured dest's next hop: RS x.x.x.11 -> kRs1Mac, .12 -> kRs2Mac.
+  void resolveAll() {
+    auto snap = table_.snapshot();
+    for (const auto& svc : snap->services())
+      for (const auto& d : svc->dest_rt) {
+        sl_dest e{};
+        std::memcpy(e.addr, d.cfg.ep.addr.bytes.data(), 16);
+        e.port = htons(d.cfg.ep.port);
+        e.family = uint8_t(d.cfg.ep.addr.family);
+        e.fwd = uint8_t(d.cfg.fwd);
+        e.ifindex = kIfindex;
+        uint8_t last = d.cfg.ep.addr.bytes[d.cfg.ep.addr.isV4() ? 3 : 15];
+        const net::MacAddr& m = last == 0x11 ? kRs1Mac : kRs2Mac;
+        std::memcpy(e.dmac, m.data(), 6);
+        std::memcpy(e.smac, kDirectorMac.data(), 6);
+        e.flags = SL_DEST_F_LIVE | SL_DEST_F_RESOLVED;
+        dests_.write(d.dest_id, e);
+        if (last == 0x11) rs1_ids_.push_back(d.dest_id);
+        else rs2_ids_.push_back(d.dest_id);
+      }
+  }
+  void unresolve(uint32_t dest_id) {
+    sl_dest e = *dests_.read(dest_id);
+    e.flags &= ~SL_DEST_F_RESOLVED;
+    dests_.write(dest_id, e);
+  }
+
+  uint32_t rs1_id() const { return rs1_ids_.at(0); }
+  uint32_t rs2_id() const { return rs2_ids_.at(0); }
+  sl_dest_counts countsOf(uint32_t id) const { return accounting_.read(id); }
+  static net::MacAddr dstMac(const Bytes& f) {
+    net::MacAddr m;
+    std::memcpy(m.data(), f.data(), 6);
+    return m;
+  }
+
+  static sl_conn_key key4(uint16_t sport, uint16_t dport, uint8_t proto) {
+    return makeKey(ip("10.0.1.2"), ip("10.0.2.100"), sport, dport, proto);
+  }
+  static sl_conn_key key6(uint16_t sport, uint16_t dport, uint8_t proto) {
+    return makeKey(ip("2001:db8:1::2"), ip("2001:db8:2::100"), sport, dport, proto);
+  }
+  static sl_conn_key makeKey(const net::IpAddr& c, const net::IpAddr& v, uint16_t sport,
+                             uint16_t dport, uint8_t proto) {
+    sl_conn_key k{};
+    std::memcpy(k.caddr, c.bytes.data(), 16);
+    std::memcpy(k.vaddr, v.bytes.data(), 16);
+    k.cport = htons(sport);
+    k.vport = htons(dport);
+    k.proto = proto;
+    k.family = uint8_t(c.family);
+    k.kind = SL_KEY_CONN;
+    return k;
+  }
+
+  ManualClock clock_;
+  std::vector<sl_dest_counts> counts_;
+  std::vector<conn::DestLimits> limits_;
+  conn::DestAccounting accounting_;
+  svc::Stats stats_;
+  svc::ServiceTable table_;
+  dp::DestTable dests_;
+  conn::ConnTable conns_;
+  dp::Datapath dp_;
+  std::vector<uint32_t> rs1_ids_, rs2_ids_;
+  int resolve_requests_ = 0;
+};
+
+}  // namespace sluice::testing
