@@ -1,6 +1,7 @@
 #include "svc/snapshot.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace sluice::svc {
 namespace {
@@ -109,11 +110,21 @@ const DestRt* Snapshot::findDest(uint32_t dest_id) const noexcept {
 
 SnapshotPublisher::SnapshotPublisher() : current_(std::make_shared<const Snapshot>()) {}
 
+std::shared_ptr<const Snapshot> SnapshotPublisher::current() const noexcept {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
 void SnapshotPublisher::publish(std::shared_ptr<const Snapshot> s) {
-  uint64_t v = s->version();
-  current_.store(std::move(s), std::memory_order_release);
+  const uint64_t v = s->version();
+  std::shared_ptr<const Snapshot> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::exchange(current_, std::move(s));
+  }
   // After the pointer: a reader that sees the new version finds at least this snapshot.
   version_.store(v, std::memory_order_release);
+  // `old` is released here, outside the lock (often the last reference: a free).
 }
 
 }  // namespace sluice::svc

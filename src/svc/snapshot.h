@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -109,16 +110,19 @@ class Snapshot {
 };
 
 // The one place a snapshot is published. publish() from the control plane; readers on any
-// thread.
+// thread. A mutex guards the pointer rather than std::atomic<std::shared_ptr>: GCC 12's
+// version unlocks loads with relaxed ordering (a real race by the memory model, flagged by
+// TSan), and readers come here only when the version moved, so the lock is cold.
 class SnapshotPublisher {
  public:
   SnapshotPublisher();  // starts with an empty snapshot, version 0
   void publish(std::shared_ptr<const Snapshot> s);
-  std::shared_ptr<const Snapshot> current() const noexcept { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Snapshot> current() const noexcept;
   uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
 
  private:
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_;
   std::atomic<uint64_t> version_{0};
 };
 

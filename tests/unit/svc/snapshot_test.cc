@@ -1,5 +1,7 @@
 #include "svc/snapshot.h"
 
+#include <atomic>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -202,6 +204,44 @@ TEST_F(SnapshotTest, ReaderPicksUpNewVersionsOnly) {
   EXPECT_EQ(second.version(), table_.publisher().version());
   EXPECT_NE(second.findService(kTcp, ip("10.0.0.1"), 80), nullptr);
   EXPECT_EQ(&reader.acquire(), &second);
+}
+
+TEST_F(SnapshotTest, ReadersRaceWithPublishes) {
+  // Workers acquire and schedule while the control plane rewrites the table. Each snapshot
+  // must be internally consistent: a service found always has its two dests.
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> seen_versions{0};
+  auto worker = [&] {
+    SnapshotReader reader(table_.publisher());
+    uint64_t last = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const Snapshot& s = reader.acquire();
+      EXPECT_GE(s.version(), last);
+      if (s.version() != last) seen_versions.fetch_add(1, std::memory_order_relaxed);
+      last = s.version();
+      if (const ServiceRt* r = s.findService(kTcp, ip("10.0.0.1"), 80)) {
+        EXPECT_EQ(r->dests.size(), 2u);
+        int i = r->schedule({});
+        EXPECT_TRUE(i == 0 || i == 1);
+      }
+    }
+  };
+  std::thread w1(worker), w2(worker);
+  auto k = tcpKey("10.0.0.1", 80);
+  for (int i = 0; i < 300; ++i) {
+    {
+      ServiceTable::Batch b(table_);  // readers never see the service with fewer dests
+      ASSERT_TRUE(table_.addService(svcCfg(k, i % 2 ? "rr" : "wlc")).ok());
+      ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80")).ok());
+      ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2:80")).ok());
+    }
+    ASSERT_TRUE(table_.delService(k).ok());
+    table_.purgeTrash();
+  }
+  stop = true;
+  w1.join();
+  w2.join();
+  EXPECT_GT(seen_versions.load(), 0u);
 }
 
 TEST(SnapshotPublisherTest, StartsEmpty) {
