@@ -1,0 +1,130 @@
+#include "svc/snapshot.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace sluice::svc {
+namespace {
+
+bool sameSchedView(std::span<const sched::SchedDest> a, std::span<const sched::SchedDest> b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].dest_id != b[i].dest_id || a[i].ep != b[i].ep || a[i].weight != b[i].weight ||
+        a[i].counts != b[i].counts)
+      return false;
+  }
+  return true;
+}
+
+uint64_t markKey(net::Family f, uint32_t mark) { return (uint64_t(f) << 32) | mark; }
+
+}  // namespace
+
+Result<std::shared_ptr<const ServiceRt>> makeServiceRt(uint32_t svc_id, const ServiceConfig& cfg,
+                                                      std::vector<DestRt> dests,
+                                                      const ServiceRt* previous) {
+  auto rt = std::make_shared<ServiceRt>();
+  rt->svc_id = svc_id;
+  rt->cfg = cfg;
+  rt->dests.reserve(dests.size());
+  for (const DestRt& d : dests) {
+    sched::SchedDest sd;
+    sd.dest_id = d.dest_id;
+    sd.ep = d.cfg.ep;
+    sd.weight = d.cfg.weight;
+    sd.counts = d.counts;
+    rt->dests.push_back(sd);
+  }
+  rt->dest_rt = std::move(dests);
+  if (previous && previous->scheduler && previous->cfg.scheduler == cfg.scheduler &&
+      previous->cfg.sched_flags == cfg.sched_flags && sameSchedView(previous->dests, rt->dests)) {
+    rt->scheduler = previous->scheduler;
+  } else {
+    sched::SchedParams params;
+    params.flags = cfg.sched_flags;
+    auto s = sched::makeScheduler(cfg.scheduler, rt->dests, params);
+    if (!s) return s.error();
+    rt->scheduler = std::shared_ptr<sched::Scheduler>(std::move(*s));
+  }
+  return std::shared_ptr<const ServiceRt>(std::move(rt));
+}
+
+size_t Snapshot::VsKeyHash::operator()(const VsKey& k) const noexcept {
+  return net::IpAddrHash{}(k.addr) ^ (size_t(k.port) << 8) ^ (size_t(k.proto) << 40);
+}
+
+Snapshot::Snapshot(uint64_t version, std::vector<std::shared_ptr<const ServiceRt>> services,
+                   std::vector<DestRt> trash)
+    : version_(version), services_(std::move(services)), trash_(std::move(trash)) {
+  auto place = [](auto& vec, uint32_t id, auto* p) {
+    if (vec.size() <= id) vec.resize(size_t(id) + 1, nullptr);
+    vec[id] = p;
+  };
+  for (const auto& s : services_) {
+    const ServiceKey& k = s->cfg.key;
+    if (k.fwmark != 0) {
+      by_mark_[markKey(k.fwmark_family, k.fwmark)] = s.get();
+    } else {
+      by_key_[VsKey{k.addr, k.port, uint8_t(k.proto)}] = s.get();
+      ++vips_[k.addr];
+    }
+    place(by_svc_id_, s->svc_id, s.get());
+    for (const DestRt& d : s->dest_rt) place(by_dest_id_, d.dest_id, &d);
+  }
+  for (const DestRt& d : trash_) place(by_dest_id_, d.dest_id, &d);
+}
+
+const ServiceRt* Snapshot::findService(uint8_t proto, const net::IpAddr& vip,
+                                       uint16_t vport) const noexcept {
+  if (by_key_.empty()) return nullptr;
+  auto it = by_key_.find(VsKey{vip, vport, proto});
+  if (it != by_key_.end()) return it->second;
+  if (vport == 0) return nullptr;
+  it = by_key_.find(VsKey{vip, 0, proto});
+  return it != by_key_.end() ? it->second : nullptr;
+}
+
+const ServiceRt* Snapshot::findFwmark(net::Family family, uint32_t mark) const noexcept {
+  if (mark == 0 || by_mark_.empty()) return nullptr;
+  auto it = by_mark_.find(markKey(family, mark));
+  return it != by_mark_.end() ? it->second : nullptr;
+}
+
+const ServiceRt* Snapshot::lookup(uint32_t mark, uint8_t proto, const net::IpAddr& vip,
+                                  uint16_t vport) const noexcept {
+  if (const ServiceRt* s = findFwmark(vip.family, mark)) return s;
+  return findService(proto, vip, vport);
+}
+
+bool Snapshot::isVip(const net::IpAddr& addr) const noexcept {
+  return vips_.find(addr) != vips_.end();
+}
+
+const ServiceRt* Snapshot::findServiceById(uint32_t svc_id) const noexcept {
+  return svc_id < by_svc_id_.size() ? by_svc_id_[svc_id] : nullptr;
+}
+
+const DestRt* Snapshot::findDest(uint32_t dest_id) const noexcept {
+  return dest_id < by_dest_id_.size() ? by_dest_id_[dest_id] : nullptr;
+}
+
+SnapshotPublisher::SnapshotPublisher() : current_(std::make_shared<const Snapshot>()) {}
+
+std::shared_ptr<const Snapshot> SnapshotPublisher::current() const noexcept {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+void SnapshotPublisher::publish(std::shared_ptr<const Snapshot> s) {
+  const uint64_t v = s->version();
+  std::shared_ptr<const Snapshot> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::exchange(current_, std::move(s));
+  }
+  // After the pointer: a reader that sees the new version finds at least this snapshot.
+  version_.store(v, std::memory_order_release);
+  // `old` is released here, outside the lock (often the last reference: a free).
+}
+
+}  // namespace sluice::svc

@@ -1,0 +1,547 @@
+#include "svc/service_table.h"
+
+#include <climits>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "svc/stats.h"
+#include "unit/svc/svc_test_util.h"
+
+using namespace sluice;
+using namespace sluice::svc;
+using namespace sluice::svc::testing;
+
+namespace {
+
+TableLimits noGrace(uint32_t max_services = 4096, uint32_t max_dests = 65536) {
+  TableLimits l;
+  l.max_services = max_services;
+  l.max_dests = max_dests;
+  l.trash_grace = 0;
+  return l;
+}
+
+class ServiceTableTest : public ::testing::Test {
+ protected:
+  ManualClock clock_;
+  std::vector<sl_dest_counts> counts_ = std::vector<sl_dest_counts>(64);
+  ServiceTable table_{clock_, counts_, noGrace()};
+
+  void expectError(const Status& st, const std::string& message) {
+    ASSERT_FALSE(st.ok()) << "expected: " << message;
+    EXPECT_EQ(st.error().message, message);
+  }
+  void expectErrorContains(const Status& st, const std::string& part) {
+    ASSERT_FALSE(st.ok()) << "expected an error containing: " << part;
+    EXPECT_NE(st.error().message.find(part), std::string::npos) << st.error().message;
+  }
+  uint32_t destId(const ServiceKey& k, const char* endpoint) {
+    auto s = table_.get(k);
+    EXPECT_TRUE(s.ok());
+    for (const auto& d : s->dests)
+      if (d.cfg.ep == ep(endpoint)) return d.dest_id;
+    ADD_FAILURE() << "no dest " << endpoint;
+    return UINT32_MAX;
+  }
+};
+
+// ---- services ---------------------------------------------------------------------------
+
+TEST_F(ServiceTableTest, ListsServicesInInsertionOrder) {
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.3", 80))).ok());
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.1", 80))).ok());
+  ASSERT_TRUE(table_.addService(svcCfg(udpKey("10.0.0.2", 53))).ok());
+  auto l = table_.list();
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0].cfg.key, tcpKey("10.0.0.3", 80));
+  EXPECT_EQ(l[1].cfg.key, tcpKey("10.0.0.1", 80));
+  EXPECT_EQ(l[2].cfg.key, udpKey("10.0.0.2", 53));
+  EXPECT_EQ(table_.serviceCount(), 3u);
+}
+
+TEST_F(ServiceTableTest, DuplicateAndMissingServices) {
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.1", 80))).ok());
+  expectError(table_.addService(svcCfg(tcpKey("10.0.0.1", 80), "wlc")), "Service already exists");
+  // Same address and port, other protocol: a different service.
+  EXPECT_TRUE(table_.addService(svcCfg(udpKey("10.0.0.1", 80))).ok());
+  expectError(table_.editService(svcCfg(tcpKey("10.0.0.9", 80))), "No such service");
+  expectError(table_.delService(tcpKey("10.0.0.9", 80)), "No such service");
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.9", 80)).error().message, "No such service");
+  EXPECT_TRUE(table_.delService(tcpKey("10.0.0.1", 80)).ok());
+  expectError(table_.delService(tcpKey("10.0.0.1", 80)), "No such service");
+}
+
+TEST_F(ServiceTableTest, ZeroPortNeedsPersistence) {
+  expectError(table_.addService(svcCfg(tcpKey("10.0.0.1", 0))),
+              "Zero port specified for non-persistent service");
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 0));
+  c.persistent = true;
+  ASSERT_TRUE(table_.addService(c).ok());
+  // Editing it back to non-persistent is refused too.
+  c.persistent = false;
+  expectError(table_.editService(c), "Zero port specified for non-persistent service");
+  EXPECT_TRUE(table_.get(c.key)->cfg.persistent);
+}
+
+TEST_F(ServiceTableTest, SchedulerMustExist) {
+  expectError(table_.addService(svcCfg(tcpKey("10.0.0.1", 80), "foo")), "Scheduler not found: foo");
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.1", 80), "rr")).ok());
+  expectError(table_.editService(svcCfg(tcpKey("10.0.0.1", 80), "bogus")),
+              "Scheduler not found: bogus");
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.1", 80))->cfg.scheduler, "rr");
+  ASSERT_TRUE(table_.editService(svcCfg(tcpKey("10.0.0.1", 80), "wlc")).ok());
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.1", 80))->cfg.scheduler, "wlc");
+  EXPECT_EQ(table_.snapshot()->services()[0]->scheduler->name(), "wlc");
+}
+
+TEST_F(ServiceTableTest, SchedulerFlagsAreChecked) {
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 80));
+  c.sched_flags = kSchedFlag1 | kSchedFlag2 | kSchedFlag3;
+  EXPECT_TRUE(table_.addService(c).ok());
+  c.key.port = 81;
+  c.sched_flags = 0x8;
+  expectError(table_.addService(c), "Invalid scheduler flags 0x8");
+}
+
+TEST_F(ServiceTableTest, OnePacketOnlyForUdpOrFwmark) {
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 53));
+  c.one_packet = true;
+  expectError(table_.addService(c), "One-Packet Scheduling is only for UDP virtual services");
+  c.key = udpKey("10.0.0.1", 53);
+  EXPECT_TRUE(table_.addService(c).ok());
+  c.key = markKey(5);
+  EXPECT_TRUE(table_.addService(c).ok());
+}
+
+TEST_F(ServiceTableTest, PersistenceTimeoutRange) {
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 80));
+  c.persistent = true;
+  c.persistence_timeout = 0;
+  expectErrorContains(table_.addService(c), "Invalid persistence timeout 0");
+  c.persistence_timeout = kMaxPersistenceTimeout + 1;
+  expectErrorContains(table_.addService(c), "Invalid persistence timeout");
+  c.persistence_timeout = kMaxPersistenceTimeout;
+  EXPECT_TRUE(table_.addService(c).ok());
+}
+
+TEST_F(ServiceTableTest, PersistenceNetmaskValidForFamily) {
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 80));
+  c.persistent = true;
+  c.persistence_prefix = 33;
+  expectError(table_.addService(c), "Invalid persistence netmask /33 for an IPv4 service");
+  c.persistence_prefix = 0;  // 0.0.0.0: every client to one server; IPVS takes it
+  EXPECT_TRUE(table_.addService(c).ok());
+
+  ServiceConfig v6 = svcCfg(tcpKey("2001:db8::1", 80));
+  v6.persistent = true;
+  v6.persistence_prefix = 129;
+  expectError(table_.addService(v6), "Invalid persistence netmask /129 for an IPv6 service");
+  v6.persistence_prefix = 0;
+  expectError(table_.addService(v6), "Invalid persistence netmask /0 for an IPv6 service");
+  v6.persistence_prefix = 64;
+  EXPECT_TRUE(table_.addService(v6).ok());
+  EXPECT_EQ(table_.get(v6.key)->cfg.persistence_prefix, 64u);
+}
+
+TEST_F(ServiceTableTest, NetmaskOnlyWithPersistence) {
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 80));
+  c.persistence_prefix = 24;
+  expectError(table_.addService(c), "-M (persistence netmask /24) only with -p (a persistent service)");
+  // The model's default (32) on a non-persistent IPv6 service is no -M: stored as /128.
+  ServiceConfig v6 = svcCfg(tcpKey("2001:db8::1", 80));
+  v6.persistence_prefix = 32;
+  ASSERT_TRUE(table_.addService(v6).ok());
+  EXPECT_EQ(table_.get(v6.key)->cfg.persistence_prefix, 128u);
+}
+
+TEST_F(ServiceTableTest, ServiceAddressAndProtocolChecked) {
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 80));
+  c.key.addr = net::IpAddr{};
+  expectError(table_.addService(c), "Service address missing");
+  c = svcCfg(tcpKey("10.0.0.1", 80));
+  c.key.proto = Proto(1);
+  expectError(table_.addService(c), "Unsupported protocol 1: only TCP and UDP services");
+}
+
+TEST_F(ServiceTableTest, FwmarkServicesIgnoreAddressAndProtocol) {
+  ServiceConfig c = svcCfg(markKey(7));
+  c.key.proto = Proto::kUdp;
+  c.key.addr = ip("10.9.9.9");
+  c.key.port = 99;
+  ASSERT_TRUE(table_.addService(c).ok());
+  // Named with any protocol/address, it is the same service.
+  EXPECT_TRUE(table_.get(markKey(7)).ok());
+  expectError(table_.addService(svcCfg(markKey(7))), "Service already exists");
+  // The same mark for IPv6 is another service.
+  EXPECT_TRUE(table_.addService(svcCfg(markKey(7, net::Family::kV6))).ok());
+  EXPECT_EQ(table_.get(markKey(7))->cfg.key, ServiceTable::canonicalKey(markKey(7)));
+  ServiceConfig bad = svcCfg(markKey(8));
+  bad.key.fwmark_family = net::Family::kNone;
+  expectError(table_.addService(bad), "Invalid address family for firewall-mark service 8");
+}
+
+// ---- real servers -----------------------------------------------------------------------
+
+TEST_F(ServiceTableTest, DestOperationsNeedTheService) {
+  auto k = tcpKey("10.0.0.1", 80);
+  expectError(table_.addDest(k, destCfg("192.168.0.1:80")), "Service not defined");
+  expectError(table_.editDest(k, destCfg("192.168.0.1:80")), "Service not defined");
+  expectError(table_.delDest(k, ep("192.168.0.1:80")), "Service not defined");
+}
+
+TEST_F(ServiceTableTest, DuplicateAndMissingDests) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80")).ok());
+  expectError(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 5)),
+              "Destination already exists");
+  expectError(table_.editDest(k, destCfg("192.168.0.2:80")), "No such destination");
+  expectError(table_.delDest(k, ep("192.168.0.2:80")), "No such destination");
+  EXPECT_TRUE(table_.delDest(k, ep("192.168.0.1:80")).ok());
+  expectError(table_.delDest(k, ep("192.168.0.1:80")), "No such destination");
+}
+
+TEST_F(ServiceTableTest, WeightRange) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  expectError(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, -1)),
+              "Invalid weight -1: must be 0..2147483647");
+  EXPECT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, INT32_MAX)).ok());
+  EXPECT_TRUE(table_.addDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, 0)).ok());
+  expectError(table_.editDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, INT32_MIN)),
+              "Invalid weight -2147483648: must be 0..2147483647");
+}
+
+TEST_F(ServiceTableTest, ThresholdRangeAndOrder) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  DestConfig d = destCfg("192.168.0.1:80");
+  d.u_threshold = 65536;
+  expectError(table_.addDest(k, d), "Invalid upper threshold 65536: must be 0..65535");
+  d.u_threshold = 100;
+  d.l_threshold = 65536;
+  expectError(table_.addDest(k, d), "Invalid lower threshold 65536: must be 0..65535");
+  d.l_threshold = 101;
+  expectError(table_.addDest(k, d), "Lower threshold 101 is higher than upper threshold 100");
+  d.l_threshold = 75;
+  ASSERT_TRUE(table_.addDest(k, d).ok());
+  d.u_threshold = 65535;
+  d.l_threshold = 0;
+  ASSERT_TRUE(table_.editDest(k, d).ok());
+  EXPECT_EQ(table_.get(k)->dests[0].cfg.u_threshold, 65535u);
+}
+
+TEST_F(ServiceTableTest, FamiliesMustMatchExceptTunnels) {
+  auto v6 = tcpKey("2001:db8::1", 80);
+  auto v4 = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(v6)).ok());
+  ASSERT_TRUE(table_.addService(svcCfg(v4)).ok());
+  expectErrorContains(table_.addDest(v6, destCfg("192.168.0.1:80", FwdMethod::kNat)),
+                      "IPv4 real server for an IPv6 service");
+  expectErrorContains(table_.addDest(v4, destCfg("[2001:db8::9]:80", FwdMethod::kDr)),
+                      "IPv6 real server for an IPv4 service");
+  EXPECT_TRUE(table_.addDest(v4, destCfg("[2001:db8::9]:80", FwdMethod::kTun)).ok());
+  EXPECT_TRUE(table_.addDest(v6, destCfg("[2001:db8::2]:80", FwdMethod::kFullNat)).ok());
+  // A fwmark service's family is its fwmark_family.
+  ASSERT_TRUE(table_.addService(svcCfg(markKey(3, net::Family::kV6))).ok());
+  expectErrorContains(table_.addDest(markKey(3, net::Family::kV6), destCfg("192.168.0.1:0")),
+                      "IPv4 real server for an IPv6 service");
+  DestConfig none;
+  expectError(table_.addDest(v4, none), "Real server address missing");
+}
+
+TEST_F(ServiceTableTest, DrAndTunnelUseTheServicePort) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:8080", FwdMethod::kDr)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2:8080", FwdMethod::kTun)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.3:8080", FwdMethod::kNat)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.4", FwdMethod::kNat)).ok());
+  auto s = table_.get(k);
+  ASSERT_EQ(s->dests.size(), 4u);
+  EXPECT_EQ(s->dests[0].cfg.ep, ep("192.168.0.1:80"));
+  EXPECT_EQ(s->dests[1].cfg.ep, ep("192.168.0.2:80"));
+  EXPECT_EQ(s->dests[2].cfg.ep, ep("192.168.0.3:8080"));  // NAT may change the port
+  EXPECT_EQ(s->dests[3].cfg.ep, ep("192.168.0.4:80"));    // no port: the service's
+  // The forced port names the dest: -r 192.168.0.1 and -r 192.168.0.1:9999 -g are it.
+  expectError(table_.addDest(k, destCfg("192.168.0.1:9999", FwdMethod::kDr)),
+              "Destination already exists");
+  EXPECT_TRUE(table_.editDest(k, destCfg("192.168.0.1:1", FwdMethod::kDr, 7)).ok());
+  EXPECT_EQ(table_.get(k)->dests[0].cfg.weight, 7);
+  EXPECT_TRUE(table_.delDest(k, ep("192.168.0.1")).ok());
+  EXPECT_TRUE(table_.delDest(k, ep("192.168.0.3:8080")).ok());
+  EXPECT_EQ(table_.get(k)->dests.size(), 2u);
+}
+
+TEST_F(ServiceTableTest, FwmarkDestsKeepTheirPort) {
+  ASSERT_TRUE(table_.addService(svcCfg(markKey(9))).ok());
+  ASSERT_TRUE(table_.addDest(markKey(9), destCfg("192.168.0.1:8080", FwdMethod::kDr)).ok());
+  EXPECT_EQ(table_.get(markKey(9))->dests[0].cfg.ep, ep("192.168.0.1:8080"));
+}
+
+TEST_F(ServiceTableTest, EditDestReplacesFields) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kNat, 3)).ok());
+  DestConfig d = destCfg("192.168.0.1:80", FwdMethod::kFullNat, 9);
+  d.u_threshold = 10;
+  ASSERT_TRUE(table_.editDest(k, d).ok());
+  auto got = table_.get(k)->dests[0].cfg;
+  EXPECT_EQ(got.fwd, FwdMethod::kFullNat);
+  EXPECT_EQ(got.weight, 9);
+  EXPECT_EQ(got.u_threshold, 10u);
+  const DestRt* rt = table_.snapshot()->findDest(table_.get(k)->dests[0].dest_id);
+  ASSERT_NE(rt, nullptr);
+  EXPECT_EQ(rt->cfg.fwd, FwdMethod::kFullNat);
+  EXPECT_EQ(rt->cfg.weight, 9);
+}
+
+// ---- ids, trash, limits -----------------------------------------------------------------
+
+TEST_F(ServiceTableTest, ServiceIdsAreSmallAndRecycledLowestFirst) {
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.1", uint16_t(80 + i)))).ok());
+  auto l = table_.list();
+  EXPECT_EQ(l[0].svc_id, 0u);
+  EXPECT_EQ(l[1].svc_id, 1u);
+  EXPECT_EQ(l[2].svc_id, 2u);
+  ASSERT_TRUE(table_.delService(tcpKey("10.0.0.1", 81)).ok());  // no dests: id free at once
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.2", 80))).ok());
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.2", 80))->svc_id, 1u);
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.3", 80))).ok());
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.3", 80))->svc_id, 3u);
+}
+
+TEST_F(ServiceTableTest, DestIdIsNotReusedWhileConnectionsPointAtIt) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80")).ok());
+  uint32_t id = destId(k, "192.168.0.1:80");
+  EXPECT_EQ(id, 0u);
+  counts_[id].active = 1;
+  counts_[id].persist = 2;
+  ASSERT_TRUE(table_.delDest(k, ep("192.168.0.1:80")).ok());
+  EXPECT_EQ(table_.trashCount(), 1u);
+  EXPECT_EQ(table_.purgeTrash(), 0u);
+  // Still reachable by the data path.
+  const DestRt* d = table_.snapshot()->findDest(id);
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->trashed);
+  EXPECT_EQ(d->cfg.ep, ep("192.168.0.1:80"));
+  EXPECT_EQ(d->counts, &counts_[id]);
+
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2:80")).ok());
+  EXPECT_EQ(destId(k, "192.168.0.2:80"), 1u);  // not 0
+
+  counts_[id].active = 0;  // persistence templates still point at it
+  EXPECT_EQ(table_.purgeTrash(), 0u);
+  counts_[id].persist = 0;
+  counts_[id].inactive = 1;
+  EXPECT_EQ(table_.purgeTrash(), 0u);
+  counts_[id].inactive = 0;
+  EXPECT_EQ(table_.purgeTrash(), 1u);
+  EXPECT_EQ(table_.trashCount(), 0u);
+  EXPECT_EQ(table_.snapshot()->findDest(id), nullptr);
+
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.3:80")).ok());
+  EXPECT_EQ(destId(k, "192.168.0.3:80"), 0u);  // recycled
+}
+
+TEST(ServiceTableGrace, IdleDestsWaitOutTheGracePeriod) {
+  ManualClock clock;
+  std::vector<sl_dest_counts> counts(8);
+  TableLimits lim;
+  lim.trash_grace = 5 * kSecond;
+  ServiceTable t(clock, counts, lim);
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(t.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(t.addDest(k, destCfg("192.168.0.1:80")).ok());
+  ASSERT_TRUE(t.delDest(k, ep("192.168.0.1:80")).ok());
+  EXPECT_EQ(t.purgeTrash(), 0u);  // idle from now
+  clock.advance(4 * kSecond);
+  EXPECT_EQ(t.purgeTrash(), 0u);
+  counts[0].inactive = 1;  // a late connection: the clock restarts when it goes
+  clock.advance(2 * kSecond);
+  EXPECT_EQ(t.purgeTrash(), 0u);
+  counts[0].inactive = 0;
+  EXPECT_EQ(t.purgeTrash(), 0u);
+  clock.advance(4 * kSecond);
+  EXPECT_EQ(t.purgeTrash(), 0u);
+  clock.advance(1 * kSecond);
+  EXPECT_EQ(t.purgeTrash(), 1u);
+}
+
+TEST_F(ServiceTableTest, ReAddingATrashedDestRevivesIt) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80")).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2:80")).ok());
+  uint32_t id = destId(k, "192.168.0.1:80");
+  counts_[id].active = 3;
+  ASSERT_TRUE(table_.delDest(k, ep("192.168.0.1:80")).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 4)).ok());
+  EXPECT_EQ(destId(k, "192.168.0.1:80"), id);
+  EXPECT_EQ(table_.trashCount(), 0u);
+  EXPECT_FALSE(table_.snapshot()->findDest(id)->trashed);
+  EXPECT_EQ(table_.get(k)->dests.back().cfg.weight, 4);
+}
+
+TEST_F(ServiceTableTest, DeletedServiceKeepsItsIdWhileItsDestsCarryConnections) {
+  auto a = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(a)).ok());
+  ASSERT_TRUE(table_.addDest(a, destCfg("192.168.0.1:80")).ok());
+  ASSERT_TRUE(table_.addDest(a, destCfg("192.168.0.2:80")).ok());
+  counts_[destId(a, "192.168.0.1:80")].active = 1;
+  ASSERT_TRUE(table_.delService(a).ok());
+  EXPECT_EQ(table_.trashCount(), 2u);
+  const DestRt* d = table_.snapshot()->findDest(0);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->svc_id, 0u);
+  EXPECT_EQ(table_.snapshot()->findServiceById(0), nullptr);
+
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.2", 80))).ok());
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.2", 80))->svc_id, 1u);  // 0 is still held
+  EXPECT_EQ(table_.purgeTrash(), 1u);  // the idle dest goes, the busy one stays
+
+  // The same service again takes its old id back, and its busy dest with it.
+  ASSERT_TRUE(table_.addService(svcCfg(a)).ok());
+  EXPECT_EQ(table_.get(a)->svc_id, 0u);
+  ASSERT_TRUE(table_.addDest(a, destCfg("192.168.0.1:80")).ok());
+  EXPECT_EQ(destId(a, "192.168.0.1:80"), 0u);
+  EXPECT_EQ(table_.trashCount(), 0u);
+}
+
+TEST_F(ServiceTableTest, DeletedServiceIdFreedOnceTrashEmpties) {
+  auto a = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(a)).ok());
+  ASSERT_TRUE(table_.addDest(a, destCfg("192.168.0.1:80")).ok());
+  counts_[0].inactive = 1;
+  ASSERT_TRUE(table_.delService(a).ok());
+  counts_[0].inactive = 0;
+  EXPECT_EQ(table_.purgeTrash(), 1u);
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.2", 80))).ok());
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.2", 80))->svc_id, 0u);
+}
+
+TEST_F(ServiceTableTest, ClearTrashesEverything) {
+  auto a = tcpKey("10.0.0.1", 80), b = tcpKey("10.0.0.2", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(a)).ok());
+  ASSERT_TRUE(table_.addService(svcCfg(b)).ok());
+  ASSERT_TRUE(table_.addDest(a, destCfg("192.168.0.1:80")).ok());
+  ASSERT_TRUE(table_.addDest(b, destCfg("192.168.0.2:80")).ok());
+  counts_[destId(b, "192.168.0.2:80")].active = 1;
+  ASSERT_TRUE(table_.clear().ok());
+  EXPECT_EQ(table_.serviceCount(), 0u);
+  EXPECT_TRUE(table_.list().empty());
+  EXPECT_EQ(table_.trashCount(), 2u);
+  auto snap = table_.snapshot();
+  EXPECT_TRUE(snap->services().empty());
+  EXPECT_EQ(snap->findService(6, ip("10.0.0.1"), 80), nullptr);
+  EXPECT_NE(snap->findDest(1), nullptr);
+  EXPECT_EQ(table_.purgeTrash(), 1u);
+  // a's id (0) is free again, b's (1) held by its busy dest.
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.3", 80))).ok());
+  ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.4", 80))).ok());
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.3", 80))->svc_id, 0u);
+  EXPECT_EQ(table_.get(tcpKey("10.0.0.4", 80))->svc_id, 2u);
+}
+
+TEST(ServiceTableLimits, RefusesServicesBeyondTheLimit) {
+  ManualClock clock;
+  ServiceTable t(clock, {}, noGrace(2, 16));
+  ASSERT_TRUE(t.addService(svcCfg(tcpKey("10.0.0.1", 80))).ok());
+  ASSERT_TRUE(t.addService(svcCfg(tcpKey("10.0.0.2", 80))).ok());
+  auto st = t.addService(svcCfg(tcpKey("10.0.0.3", 80)));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "Too many virtual services: the limit is 2 (0 deleted ones still carry connections)");
+  ASSERT_TRUE(t.delService(tcpKey("10.0.0.1", 80)).ok());
+  EXPECT_TRUE(t.addService(svcCfg(tcpKey("10.0.0.3", 80))).ok());
+}
+
+TEST(ServiceTableLimits, RefusesDestsBeyondTheCountsArray) {
+  ManualClock clock;
+  std::vector<sl_dest_counts> counts(2);  // caps max_dests at 2
+  ServiceTable t(clock, counts, noGrace());
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(t.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(t.addDest(k, destCfg("192.168.0.1:80")).ok());
+  ASSERT_TRUE(t.addDest(k, destCfg("192.168.0.2:80")).ok());
+  auto st = t.addDest(k, destCfg("192.168.0.3:80"));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "Too many real servers: the limit is 2 (0 deleted ones still carry connections)");
+  // A deleted dest still carrying a connection keeps its id...
+  counts[0].active = 1;
+  ASSERT_TRUE(t.delDest(k, ep("192.168.0.1:80")).ok());
+  st = t.addDest(k, destCfg("192.168.0.3:80"));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "Too many real servers: the limit is 2 (1 deleted ones still carry connections)");
+  // ...and once idle it is recycled on demand, without waiting for purgeTrash().
+  counts[0].active = 0;
+  counts[0].overloaded = 1;
+  ASSERT_TRUE(t.addDest(k, destCfg("192.168.0.3:80")).ok());
+  EXPECT_EQ(counts[0].overloaded, 0u);  // the new owner starts clean
+}
+
+TEST(ServiceTableStats, RecycledDestIdStartsFromZeroStats) {
+  ManualClock clock;
+  std::vector<sl_dest_counts> counts(4);
+  Stats stats(clock, 1, 16, 4);
+  ServiceTable t(clock, counts, noGrace(16, 4), &stats);
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(t.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(t.addDest(k, destCfg("192.168.0.1:80")).ok());
+  auto w = stats.writer(0);
+  w.conn(0, 0);
+  w.inPacket(0, 0, 100);
+  ASSERT_TRUE(t.delDest(k, ep("192.168.0.1:80")).ok());
+  EXPECT_EQ(stats.dest(0).conns, 1u);  // kept while trashed
+  ASSERT_EQ(t.purgeTrash(), 1u);
+  ASSERT_TRUE(t.addDest(k, destCfg("192.168.0.2:80")).ok());
+  EXPECT_EQ(stats.dest(0).conns, 0u);
+  EXPECT_EQ(stats.dest(0).inbytes, 0u);
+  EXPECT_EQ(stats.service(0).conns, 1u);  // the service itself was not re-created
+}
+
+// ---- publishing -------------------------------------------------------------------------
+
+TEST_F(ServiceTableTest, EveryChangePublishesAndFailuresDoNot) {
+  uint64_t v0 = table_.publisher().version();
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  uint64_t v1 = table_.publisher().version();
+  EXPECT_GT(v1, v0);
+  EXPECT_FALSE(table_.addService(svcCfg(k)).ok());
+  EXPECT_FALSE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, -5)).ok());
+  EXPECT_EQ(table_.publisher().version(), v1);
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80")).ok());
+  EXPECT_GT(table_.publisher().version(), v1);
+  EXPECT_EQ(table_.snapshot()->version(), table_.publisher().version());
+}
+
+TEST_F(ServiceTableTest, BatchPublishesOnce) {
+  uint64_t v0 = table_.publisher().version();
+  {
+    ServiceTable::Batch b(table_);
+    auto k = tcpKey("10.0.0.1", 80);
+    ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+    ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80")).ok());
+    {
+      ServiceTable::Batch inner(table_);
+      ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2:80")).ok());
+    }
+    EXPECT_EQ(table_.publisher().version(), v0);
+    EXPECT_TRUE(table_.snapshot()->services().empty());
+    EXPECT_EQ(table_.list().size(), 1u);  // the model itself is up to date
+  }
+  EXPECT_EQ(table_.publisher().version(), v0 + 1);
+  auto snap = table_.snapshot();
+  ASSERT_EQ(snap->services().size(), 1u);
+  EXPECT_EQ(snap->services()[0]->dests.size(), 2u);
+}
+
+}  // namespace
