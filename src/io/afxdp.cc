@@ -39,6 +39,11 @@ Result<std::unique_ptr<AfXdpIo>> AfXdpIo::open(const AfXdpOptions& o, SteerProgr
   if (!isPow2(o.ring_size) || !isPow2(o.frame_size) || o.frame_size < 2048)
     return makeError("AF_XDP: ring size {} and frame size {} must be powers of two, frame >= 2048",
                      o.ring_size, o.frame_size);
+  for (uint32_t ifindex : o.ifindexes) {
+    char name[IF_NAMESIZE];
+    if (!if_indextoname(ifindex, name))
+      return makeError("AF_XDP: no interface with index {}", ifindex);
+  }
   std::unique_ptr<AfXdpIo> io(new AfXdpIo());
   io->frame_size_ = o.frame_size;
   io->ring_size_ = o.ring_size;

@@ -23,6 +23,10 @@ class XdpSteer : public ::testing::Test {
     if (!netnsAvailable()) GTEST_SKIP() << "needs root and network namespaces";
     ns_ = std::make_unique<Netns>("xdp");
     ASSERT_TRUE(ns_->ok());
+    // The counters are compared exactly: keep the kernel's own IPv6 chatter (MLD, ND) off
+    // the link.
+    ASSERT_TRUE(ns_->exec("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+                          "net.ipv6.conf.default.disable_ipv6=1"));
     ASSERT_TRUE(ns_->exec("ip link add io-x0 type veth peer name io-x1"));
     ASSERT_TRUE(ns_->exec("ip link set io-x0 up"));
     ASSERT_TRUE(ns_->exec("ip link set io-x1 up"));
