@@ -95,34 +95,35 @@ Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
                      [&](const Attached& a) { return a.base == base; }))
     base += SL_STEER_QUEUES_PER_IFACE;
 
-  const uint32_t keep = XDP_FLAGS_UPDATE_IF_NOEXIST;
+  // A BPF link rather than a netlink attach: the kernel detaches the program when the link's
+  // last fd closes, so a daemon that crashes hands its interfaces back to the kernel stack
+  // instead of leaving a steering program behind that blocks the next start.
+  auto tryMode = [&](uint32_t flags) {
+    bpf_link_create_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.flags = flags;
+    int fd = bpf_link_create(prog_fd_, int(ifindex), BPF_XDP, &opts);
+    return fd >= 0 ? fd : -errno;
+  };
   uint32_t flags = 0;
-  int err = -EINVAL;
-  if (mode != XdpMode::kGeneric) {
-    flags = keep | XDP_FLAGS_DRV_MODE;
-    err = bpf_xdp_attach(int(ifindex), prog_fd_, flags, nullptr);
-  }
-  if (err && mode != XdpMode::kNative && err != -EBUSY && err != -EEXIST) {
-    flags = keep | XDP_FLAGS_SKB_MODE;
-    err = bpf_xdp_attach(int(ifindex), prog_fd_, flags, nullptr);
-  }
-  if (err) {
-    if (err == -EBUSY || err == -EEXIST)
+  int fd = -EINVAL;
+  if (mode != XdpMode::kGeneric) fd = tryMode(flags = XDP_FLAGS_DRV_MODE);
+  if (fd < 0 && mode != XdpMode::kNative && fd != -EBUSY && fd != -EEXIST)
+    fd = tryMode(flags = XDP_FLAGS_SKB_MODE);
+  if (fd < 0) {
+    if (fd == -EBUSY || fd == -EEXIST)
       return makeError("cannot attach XDP to {}: another XDP program is attached there "
-                       "(remove it with `ip link set dev {} xdp off`)",
-                       ifName(ifindex), ifName(ifindex));
+                       "(see `ip link show {}`; remove it with `ip link set dev {} xdp off`)",
+                       ifName(ifindex), ifName(ifindex), ifName(ifindex));
     return makeError("cannot attach XDP to {} in {} mode: {}", ifName(ifindex),
-                     mode == XdpMode::kGeneric ? "generic" : "native", errStr(err));
+                     mode == XdpMode::kGeneric ? "generic" : "native", errStr(fd));
   }
   if (bpf_map_update_elem(xsk_base_fd_, &ifindex, &base, BPF_ANY)) {
     int e = errno;
-    bpf_xdp_attach_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.old_prog_fd = prog_fd_;
-    bpf_xdp_detach(int(ifindex), flags & ~keep, &opts);
+    close(fd);
     return makeError("cannot register {} in xsk_base: {}", ifName(ifindex), errStr(e));
   }
-  attached_.push_back({ifindex, base, flags & ~keep});
+  attached_.push_back({ifindex, base, flags, fd});
   return {};
 }
 
@@ -135,14 +136,10 @@ Status SteerProgram::detach(uint32_t ifindex) {
     bpf_map_delete_elem(xsks_fd_, &slot);
   }
   bpf_map_delete_elem(xsk_base_fd_, &ifindex);
-  bpf_xdp_attach_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.old_prog_fd = prog_fd_;  // only remove the program if it is still ours
-  int err = bpf_xdp_attach(int(ifindex), -1, it->flags, &opts);
+  // Closing our link removes our program and nothing else; if the interface is gone the
+  // kernel already did.
+  close(it->link_fd);
   attached_.erase(it);
-  // ENODEV: the interface went away and took the program with it.
-  if (err && err != -ENODEV)
-    return makeError("cannot detach XDP from {}: {}", ifName(ifindex), errStr(err));
   return {};
 }
 

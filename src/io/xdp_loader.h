@@ -3,8 +3,9 @@
 //
 // Plain libbpf rather than libxdp's multi-program dispatcher: the dispatcher needs BTF and
 // freplace support that veth and older drivers lack, and Sluice wants to own the XDP hook of
-// its interfaces anyway. Attach uses XDP_FLAGS_UPDATE_IF_NOEXIST so we never replace a
-// program someone else attached; detach names our program so we never remove theirs.
+// its interfaces anyway. Attachment is a BPF link (kernel >= 5.9): it never replaces a
+// program someone else attached, and it goes away with the process, so a crashed daemon
+// leaves its interfaces to the kernel stack rather than to a program with no sockets.
 #pragma once
 
 #include <cstdint>
@@ -75,7 +76,8 @@ class SteerProgram {
   struct Attached {
     uint32_t ifindex;
     uint32_t base;   // first XSKMAP slot
-    uint32_t flags;  // XDP_FLAGS_* used to attach
+    uint32_t flags;  // XDP_FLAGS_* mode used to attach
+    int link_fd;     // the BPF link; closing it detaches
   };
   const Attached* find(uint32_t ifindex) const;
 

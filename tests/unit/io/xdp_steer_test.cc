@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -179,6 +181,27 @@ TEST_F(XdpSteer, DetachRemovesTheProgram) {
   EXPECT_EQ(ns_->out("ip -d link show io-x0").find("prog/xdp"), std::string::npos);
   EXPECT_TRUE(prog_->attach(ifindex_, XdpMode::kGeneric));
   EXPECT_EQ(prog_->attachedMode(ifindex_), XdpMode::kGeneric);
+}
+
+TEST_F(XdpSteer, ProgramLeavesWithAProcessThatDiesWithoutCleaningUp) {
+  ASSERT_TRUE(prog_->detach(ifindex_));
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // still in the test namespace: attach, then die without destructors
+    auto p = SteerProgram::load();
+    _exit(p && (*p)->attach(ifindex_, XdpMode::kNative) ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child could not attach";
+  // The link closed with the process; give the kernel a moment to release it.
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = ns_->out("ip -d link show io-x0").find("prog/xdp") == std::string::npos;
+    if (!gone) usleep(20000);
+  }
+  EXPECT_TRUE(gone);
+  EXPECT_TRUE(prog_->attach(ifindex_, XdpMode::kNative));
 }
 
 TEST(XdpLoader, MissingObjectFileIsAClearError) {
