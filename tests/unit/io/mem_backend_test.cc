@@ -93,7 +93,7 @@ TEST(MemIo, GivingAFrameBackTwiceIsCountedAsMisuse) {
 }
 
 TEST(MemIo, FrameGrownPastItsBufferIsNotTransmitted) {
-  MemIo io(MemIo::Options{.buffers = 4, .buf_size = 2048, .headroom = 64});
+  MemIo io(MemIo::Options{.buffers = 4, .buf_size = 2048, .headroom = 64, .ifindexes = {}});
   ASSERT_TRUE(io.inject(1, frameOf(64, 0)));
   Packet p;
   ASSERT_EQ(io.rxBurst(std::span(&p, 1)), 1u);
@@ -121,7 +121,7 @@ TEST(MemIo, PassedFramesAreCollectedSeparately) {
 }
 
 TEST(MemIo, AllocRunsOutAndRecovers) {
-  MemIo io(MemIo::Options{.buffers = 2});
+  MemIo io(MemIo::Options{.buffers = 2, .buf_size = 4096, .headroom = 256, .ifindexes = {}});
   Packet a, b, c;
   ASSERT_TRUE(io.alloc(a));
   ASSERT_TRUE(io.alloc(b));
@@ -138,7 +138,7 @@ TEST(MemIo, AllocRunsOutAndRecovers) {
 }
 
 TEST(MemIo, RejectsFramesLargerThanABuffer) {
-  MemIo io(MemIo::Options{.buffers = 2, .buf_size = 2048, .headroom = 256});
+  MemIo io(MemIo::Options{.buffers = 2, .buf_size = 2048, .headroom = 256, .ifindexes = {}});
   EXPECT_FALSE(io.inject(1, frameOf(2048 - 256 + 1, 0)));
   EXPECT_TRUE(io.inject(1, frameOf(2048 - 256, 0)));
 }
