@@ -1,0 +1,205 @@
+// Loading and attaching the steering program; see xdp_loader.h for the policy.
+#include "io/xdp_loader.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace sluice::io {
+namespace {
+
+std::string ifName(uint32_t ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  if (!if_indextoname(ifindex, buf)) return fmt::format("ifindex {}", ifindex);
+  return buf;
+}
+
+std::string errStr(int err) { return std::strerror(err < 0 ? -err : err); }
+
+}  // namespace
+
+std::string bpfObjectDir() {
+  if (const char* env = std::getenv("SLUICE_BPF_DIR"); env && *env) return env;
+#ifdef SLUICE_BPF_DIR
+  return SLUICE_BPF_DIR;
+#else
+  return "bpf";
+#endif
+}
+
+sl_steer_key makeSteerKey(const net::IpAddr& addr, uint8_t proto, uint16_t port) {
+  sl_steer_key k{};
+  std::memcpy(k.addr, addr.bytes.data(), addr.size());
+  k.port = htons(port);
+  k.proto = proto;
+  k.family = addr.isV4() ? SL_AF_V4 : SL_AF_V6;
+  return k;
+}
+
+Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path) {
+  if (object_path.empty()) object_path = bpfObjectDir() + "/steer.bpf.o";
+  std::unique_ptr<SteerProgram> p(new SteerProgram());
+  p->obj_ = bpf_object__open_file(object_path.c_str(), nullptr);
+  if (!p->obj_) {
+    int err = errno;
+    p->obj_ = nullptr;
+    return makeError("cannot open BPF object {}: {} (was the project built? set SLUICE_BPF_DIR)",
+                     object_path, errStr(err));
+  }
+  if (int err = bpf_object__load(p->obj_); err)
+    return makeError("cannot load {} into the kernel: {} (needs root or CAP_BPF+CAP_NET_ADMIN)",
+                     object_path, errStr(err));
+  bpf_program* prog = bpf_object__find_program_by_name(p->obj_, "sluice_steer");
+  if (!prog) return makeError("{} has no program 'sluice_steer'", object_path);
+  p->prog_fd_ = bpf_program__fd(prog);
+  auto mapFd = [&](const char* name) {
+    bpf_map* m = bpf_object__find_map_by_name(p->obj_, name);
+    return m ? bpf_map__fd(m) : -1;
+  };
+  p->services_fd_ = mapFd("services");
+  p->xsk_base_fd_ = mapFd("xsk_base");
+  p->xsks_fd_ = mapFd("xsks");
+  p->stats_fd_ = mapFd("steer_stats");
+  if (p->services_fd_ < 0 || p->xsk_base_fd_ < 0 || p->xsks_fd_ < 0 || p->stats_fd_ < 0)
+    return makeError("{} lacks one of the maps services/xsk_base/xsks/steer_stats", object_path);
+  return p;
+}
+
+SteerProgram::~SteerProgram() {
+  while (!attached_.empty()) (void)detach(attached_.back().ifindex);
+  if (obj_) bpf_object__close(obj_);
+}
+
+const SteerProgram::Attached* SteerProgram::find(uint32_t ifindex) const {
+  for (const auto& a : attached_)
+    if (a.ifindex == ifindex) return &a;
+  return nullptr;
+}
+
+Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
+  if (find(ifindex)) return {};
+  if (attached_.size() >= SL_STEER_MAX_IFACES)
+    return makeError("cannot attach to {}: at most {} interfaces", ifName(ifindex),
+                     SL_STEER_MAX_IFACES);
+  // The lowest free slot block keeps bases stable while other interfaces come and go.
+  uint32_t base = 0;
+  while (std::any_of(attached_.begin(), attached_.end(),
+                     [&](const Attached& a) { return a.base == base; }))
+    base += SL_STEER_QUEUES_PER_IFACE;
+
+  // A BPF link rather than a netlink attach: the kernel detaches the program when the link's
+  // last fd closes, so a daemon that crashes hands its interfaces back to the kernel stack
+  // instead of leaving a steering program behind that blocks the next start.
+  auto tryMode = [&](uint32_t flags) {
+    bpf_link_create_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.flags = flags;
+    int fd = bpf_link_create(prog_fd_, int(ifindex), BPF_XDP, &opts);
+    return fd >= 0 ? fd : -errno;
+  };
+  uint32_t flags = 0;
+  int fd = -EINVAL;
+  if (mode != XdpMode::kGeneric) fd = tryMode(flags = XDP_FLAGS_DRV_MODE);
+  if (fd < 0 && mode != XdpMode::kNative && fd != -EBUSY && fd != -EEXIST)
+    fd = tryMode(flags = XDP_FLAGS_SKB_MODE);
+  if (fd < 0) {
+    if (fd == -EBUSY || fd == -EEXIST)
+      return makeError("cannot attach XDP to {}: another XDP program is attached there "
+                       "(see `ip link show {}`; remove it with `ip link set dev {} xdp off`)",
+                       ifName(ifindex), ifName(ifindex), ifName(ifindex));
+    return makeError("cannot attach XDP to {} in {} mode: {}", ifName(ifindex),
+                     mode == XdpMode::kGeneric ? "generic" : "native", errStr(fd));
+  }
+  if (bpf_map_update_elem(xsk_base_fd_, &ifindex, &base, BPF_ANY)) {
+    int e = errno;
+    close(fd);
+    return makeError("cannot register {} in xsk_base: {}", ifName(ifindex), errStr(e));
+  }
+  attached_.push_back({ifindex, base, flags, fd});
+  return {};
+}
+
+Status SteerProgram::detach(uint32_t ifindex) {
+  auto it = std::find_if(attached_.begin(), attached_.end(),
+                         [&](const Attached& a) { return a.ifindex == ifindex; });
+  if (it == attached_.end()) return makeError("{} is not attached", ifName(ifindex));
+  for (uint32_t q = 0; q < SL_STEER_QUEUES_PER_IFACE; ++q) {
+    uint32_t slot = it->base + q;
+    bpf_map_delete_elem(xsks_fd_, &slot);
+  }
+  bpf_map_delete_elem(xsk_base_fd_, &ifindex);
+  // Closing our link removes our program and nothing else; if the interface is gone the
+  // kernel already did.
+  close(it->link_fd);
+  attached_.erase(it);
+  return {};
+}
+
+std::optional<XdpMode> SteerProgram::attachedMode(uint32_t ifindex) const {
+  const Attached* a = find(ifindex);
+  if (!a) return std::nullopt;
+  return (a->flags & XDP_FLAGS_DRV_MODE) ? XdpMode::kNative : XdpMode::kGeneric;
+}
+
+Status SteerProgram::addService(const net::IpAddr& addr, uint8_t proto, uint16_t port) {
+  if (!addr.isV4() && !addr.isV6()) return makeError("service address has no family");
+  sl_steer_key k = makeSteerKey(addr, proto, port);
+  sl_steer_val v{};
+  if (bpf_map_update_elem(services_fd_, &k, &v, BPF_ANY))
+    return makeError("cannot add service {}:{} proto {} to the steering map: {}", addr.str(),
+                     port, proto, errStr(errno));
+  return {};
+}
+
+Status SteerProgram::removeService(const net::IpAddr& addr, uint8_t proto, uint16_t port) {
+  sl_steer_key k = makeSteerKey(addr, proto, port);
+  if (bpf_map_delete_elem(services_fd_, &k) && errno != ENOENT)
+    return makeError("cannot remove service {}:{} proto {} from the steering map: {}",
+                     addr.str(), port, proto, errStr(errno));
+  return {};
+}
+
+Status SteerProgram::registerSocket(uint32_t ifindex, uint32_t queue, int xsk_fd) {
+  const Attached* a = find(ifindex);
+  if (!a) return makeError("cannot register an AF_XDP socket on {}: XDP not attached there",
+                           ifName(ifindex));
+  if (queue >= SL_STEER_QUEUES_PER_IFACE)
+    return makeError("queue {} of {} is beyond the {} queues supported", queue, ifName(ifindex),
+                     SL_STEER_QUEUES_PER_IFACE);
+  uint32_t slot = a->base + queue;
+  if (bpf_map_update_elem(xsks_fd_, &slot, &xsk_fd, BPF_ANY))
+    return makeError("cannot put the AF_XDP socket of {} queue {} in the XSKMAP: {}",
+                     ifName(ifindex), queue, errStr(errno));
+  return {};
+}
+
+Status SteerProgram::unregisterSocket(uint32_t ifindex, uint32_t queue) {
+  const Attached* a = find(ifindex);
+  if (!a || queue >= SL_STEER_QUEUES_PER_IFACE) return {};
+  uint32_t slot = a->base + queue;
+  bpf_map_delete_elem(xsks_fd_, &slot);
+  return {};
+}
+
+Result<SteerStats> SteerProgram::stats() const {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return makeError("cannot count CPUs: {}", errStr(ncpu));
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+  SteerStats s;
+  for (uint32_t i = 0; i < SL_STEER_NUM_STATS; ++i) {
+    if (bpf_map_lookup_elem(stats_fd_, &i, per_cpu.data()))
+      return makeError("cannot read steer_stats[{}]: {}", i, errStr(errno));
+    for (uint64_t c : per_cpu) s.v[i] += c;
+  }
+  return s;
+}
+
+}  // namespace sluice::io

@@ -1,0 +1,96 @@
+// Loads the XDP steering program (bpf/steer.bpf.o), attaches it to the data-plane interfaces
+// and keeps its `services` map in step with the configured virtual services.
+//
+// Plain libbpf rather than libxdp's multi-program dispatcher: the dispatcher needs BTF and
+// freplace support that veth and older drivers lack, and Sluice wants to own the XDP hook of
+// its interfaces anyway. Attachment is a BPF link (kernel >= 5.9): it never replaces a
+// program someone else attached, and it goes away with the process, so a crashed daemon
+// leaves its interfaces to the kernel stack rather than to a program with no sockets.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "io/steer_abi.h"
+#include "net/addr.h"
+
+struct bpf_object;
+
+namespace sluice::io {
+
+enum class XdpMode : uint8_t {
+  kNative,           // driver mode only (fails where the driver has no XDP support)
+  kGeneric,          // SKB mode only
+  kNativeOrGeneric,  // try driver mode, fall back to SKB mode
+};
+
+struct SteerStats {
+  uint64_t v[SL_STEER_NUM_STATS] = {};
+  uint64_t steered() const { return v[SL_STEER_STEERED]; }
+  uint64_t passed() const {
+    uint64_t s = 0;
+    for (int i = 0; i < SL_STEER_NUM_STATS; ++i)
+      if (i != SL_STEER_STEERED) s += v[i];
+    return s;
+  }
+};
+
+// Directory that holds the compiled BPF objects: $SLUICE_BPF_DIR if set, else the build's.
+std::string bpfObjectDir();
+
+class SteerProgram {
+ public:
+  // Opens and loads `object_path` (default: bpfObjectDir()/steer.bpf.o) into the kernel.
+  static Result<std::unique_ptr<SteerProgram>> load(std::string object_path = {});
+  ~SteerProgram();  // detaches from every interface it attached to
+  SteerProgram(const SteerProgram&) = delete;
+  SteerProgram& operator=(const SteerProgram&) = delete;
+
+  // Attaches to `ifindex` and reserves its XSKMAP slots. Idempotent per interface.
+  Status attach(uint32_t ifindex, XdpMode mode = XdpMode::kNativeOrGeneric);
+  Status detach(uint32_t ifindex);
+  // The mode an attached interface ended up in; nullopt if not attached here.
+  std::optional<XdpMode> attachedMode(uint32_t ifindex) const;
+
+  // Service keys: `port` in host order, 0 = every port of `addr`. proto: 6 or 17.
+  Status addService(const net::IpAddr& addr, uint8_t proto, uint16_t port);
+  Status removeService(const net::IpAddr& addr, uint8_t proto, uint16_t port);
+
+  // Puts the AF_XDP socket `xsk_fd` in the slot of (ifindex, queue); the interface must have
+  // been attached (its slot base is assigned then).
+  Status registerSocket(uint32_t ifindex, uint32_t queue, int xsk_fd);
+  Status unregisterSocket(uint32_t ifindex, uint32_t queue);
+
+  Result<SteerStats> stats() const;  // summed over CPUs
+
+  int programFd() const { return prog_fd_; }
+  int servicesMapFd() const { return services_fd_; }
+  int xsksMapFd() const { return xsks_fd_; }
+
+ private:
+  SteerProgram() = default;
+  struct Attached {
+    uint32_t ifindex;
+    uint32_t base;   // first XSKMAP slot
+    uint32_t flags;  // XDP_FLAGS_* mode used to attach
+    int link_fd;     // the BPF link; closing it detaches
+  };
+  const Attached* find(uint32_t ifindex) const;
+
+  bpf_object* obj_ = nullptr;
+  int prog_fd_ = -1;
+  int services_fd_ = -1;
+  int xsk_base_fd_ = -1;
+  int xsks_fd_ = -1;
+  int stats_fd_ = -1;
+  std::vector<Attached> attached_;
+};
+
+// The `services` map key for (addr, proto, host-order port).
+sl_steer_key makeSteerKey(const net::IpAddr& addr, uint8_t proto, uint16_t port);
+
+}  // namespace sluice::io
