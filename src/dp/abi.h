@@ -1,4 +1,4 @@
-/* Records shared by the XDP fast path (bpf/*.bpf.c) and the C++ daemon.
+/* Records shared by the XDP fast path (the programs in bpf/) and the C++ daemon.
  *
  * Plain C, fixed layout, no pointers: the same bytes are read and written by the kernel
  * program and by user space (through a shared, mmap-able array). Ports and addresses are in
