@@ -143,6 +143,7 @@ sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
     }
   }
   sl_conn* c = nfree[1] > nfree[0] ? first_free[1] : first_free[0];
+  if (!c) c = makeRoom(b1, b2, now);
   if (!c) {
     ++stats_.full;
     return nullptr;
@@ -152,6 +153,64 @@ sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
   c->last_seen_ns = now;
   ++size_;
   return c;
+}
+
+size_t ConnTable::freeSlotIn(size_t bucket, Nanos now) noexcept {
+  for (size_t s = 0; s < kBucketSlots; ++s) {
+    size_t i = bucket * kBucketSlots + s;
+    if (occupied(i) && checkExpiry(i, now)) free(i, true);
+    if (!occupied(i)) return i;
+  }
+  return kNoSlot;
+}
+
+sl_conn* ConnTable::makeRoom(size_t b1, size_t b2, Nanos now) noexcept {
+  // Breadth-first search over "move the entry in slot s of bucket B to its other bucket":
+  // the first bucket found with a free slot ends the shortest chain of moves, which is
+  // then applied from its far end so every entry is always in one of its two buckets.
+  struct Node {
+    size_t bucket;
+    int parent;    // index into nodes, -1 for the two roots
+    uint8_t slot;  // slot of the parent bucket whose entry moves into `bucket`
+  };
+  Node nodes[kMaxSearch];
+  int count = 0;
+  nodes[count++] = {b1, -1, 0};
+  if (b2 != b1) nodes[count++] = {b2, -1, 0};
+  const int roots = count;
+  for (int head = 0; head < count; ++head) {
+    const Node n = nodes[head];
+    if (head >= roots) {
+      size_t dst = freeSlotIn(n.bucket, now);
+      if (dst != kNoSlot) {
+        for (int cur = head; nodes[cur].parent >= 0; cur = nodes[cur].parent) {
+          size_t src = nodes[nodes[cur].parent].bucket * kBucketSlots + nodes[cur].slot;
+          move(src, dst);
+          dst = src;
+        }
+        return &slots_[dst];
+      }
+    }
+    for (size_t s = 0; s < kBucketSlots && count < int(kMaxSearch); ++s) {
+      size_t i = n.bucket * kBucketSlots + s;
+      if (!occupied(i) || isTemplate(i)) continue;  // templates stay put: handles
+      auto [x, y] = bucketsOf(hash(slots_[i].key));
+      size_t alt = x == n.bucket ? y : x;
+      if (alt == n.bucket) continue;
+      nodes[count++] = {alt, head, uint8_t(s)};
+    }
+  }
+  return nullptr;
+}
+
+void ConnTable::move(size_t src, size_t dst) noexcept {
+  // Publish the copy before clearing the original: a concurrent reader may see the
+  // entry twice for a moment, never zero times when it scans the destination second.
+  std::memcpy(&slots_[dst], &slots_[src], sizeof(sl_conn));
+  meta_[dst] = meta_[src];
+  meta_[src] = 0;
+  std::memset(&slots_[src], 0, sizeof(sl_conn));
+  ++stats_.moved;
 }
 
 void ConnTable::free(size_t i, bool expired) noexcept {
