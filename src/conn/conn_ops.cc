@@ -1,0 +1,97 @@
+// Connection lifecycle; see conn_ops.h.
+#include "conn/conn_ops.h"
+
+#include <netinet/in.h>
+
+namespace sluice::conn {
+namespace {
+
+// Marks an invalidated template's key so it can never equal a key a lookup builds
+// (those always have pad 0), whatever its port.
+constexpr uint8_t kKeyPadInvalidated = 0xff;
+
+sl_conn* bindNew(ConnTable& table, const sl_conn_key& key, const Binding& b, uint8_t state,
+                 uint32_t timeout_s, uint8_t flags, Nanos now) noexcept {
+  sl_conn* c = table.insert(key, now);
+  if (!c) return nullptr;
+  c->svc_id = b.svc_id;
+  c->dest_id = b.dest_id;
+  c->fwd = b.fwd;
+  c->state = state;
+  c->timeout_s = timeout_s;
+  c->flags = flags;
+  if (DestAccounting* d = table.dests()) d->bind(*c);
+  return c;
+}
+
+}  // namespace
+
+uint8_t initialState(uint8_t proto) noexcept {
+  switch (proto) {
+    case IPPROTO_UDP:
+      return SL_STATE_UDP;
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+      return SL_STATE_ICMP;
+    default:
+      return SL_TCP_NONE;
+  }
+}
+
+sl_conn* createConn(ConnTable& table, const sl_conn_key& key, const Binding& b,
+                    const TimeoutTable& timeouts, Nanos now, sl_conn* tmpl) noexcept {
+  uint8_t state = initialState(key.proto);
+  sl_conn* c = bindNew(table, key, b, state, timeouts.seconds(state), SL_CONN_F_INACTIVE, now);
+  if (c && tmpl) table.attachToTemplate(*c, *tmpl, now);
+  return c;
+}
+
+void updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
+                const TimeoutTable& timeouts, Nanos now) noexcept {
+  if (c.flags & SL_CONN_F_TEMPLATE) return;
+  if (c.key.proto == IPPROTO_TCP) {
+    if (dir == Direction::kInput && seesOnlyInput(c.fwd)) dir = Direction::kInputOnly;
+    uint8_t next = nextTcpState(c.state, dir, tcp_flags);
+    if (next != c.state) {
+      if (DestAccounting* d = table.dests())
+        d->noteActivity(c, isActiveState(next));
+      else if (isActiveState(next))
+        c.flags &= ~SL_CONN_F_INACTIVE;
+      else
+        c.flags |= SL_CONN_F_INACTIVE;
+      c.state = next;
+    }
+  }
+  c.timeout_s = timeouts.seconds(c.state);
+  c.last_seen_ns = now;
+}
+
+sl_conn_key templateKey(const sl_conn_key& k, unsigned prefix_len, bool any_port) noexcept {
+  sl_conn_key t = k;
+  unsigned bits = k.family == SL_AF_V4 ? 32 : 128;
+  if (prefix_len > bits) prefix_len = bits;
+  for (unsigned byte = 0; byte < 16; ++byte) {
+    unsigned keep = prefix_len > byte * 8 ? prefix_len - byte * 8 : 0;
+    if (keep >= 8) continue;
+    t.caddr[byte] &= uint8_t(0xff00u >> keep);
+  }
+  t.cport = 0;
+  if (any_port) t.vport = 0;
+  t.kind = SL_KEY_TEMPLATE;
+  t.pad = 0;
+  return t;
+}
+
+sl_conn* createTemplate(ConnTable& table, const sl_conn_key& tkey, const Binding& b,
+                        uint32_t timeout_s, Nanos now) noexcept {
+  return bindNew(table, tkey, b, SL_TCP_NONE, timeout_s, SL_CONN_F_TEMPLATE, now);
+}
+
+void invalidateTemplate(sl_conn& tmpl) noexcept {
+  if (!(tmpl.flags & SL_CONN_F_TEMPLATE)) return;
+  tmpl.key.vport = 0xffff;
+  tmpl.key.cport = 0;
+  tmpl.key.pad = kKeyPadInvalidated;
+}
+
+}  // namespace sluice::conn

@@ -1,0 +1,279 @@
+// Two-choice bucketised hash table over sl_conn records; see conn_table.h for the design.
+#include "conn/conn_table.h"
+
+#include <sys/mman.h>
+
+#include <new>
+
+namespace sluice::conn {
+namespace {
+
+constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;  // 2^64 / golden ratio, odd
+
+uint64_t load64(const uint8_t* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+bool keyEqual(const sl_conn_key& a, const sl_conn_key& b) noexcept {
+  const auto* x = reinterpret_cast<const uint8_t*>(&a);
+  const auto* y = reinterpret_cast<const uint8_t*>(&b);
+  // Five words, branch-free: cheaper than memcmp's early-exit loop on hits.
+  uint64_t d = 0;
+  for (int w = 0; w < 5; ++w) d |= load64(x + 8 * w) ^ load64(y + 8 * w);
+  return d == 0;
+}
+
+// Maps a 32-bit value uniformly onto [0, n) without a division (Lemire's reduction).
+size_t reduce(uint32_t h, size_t n) noexcept { return size_t((uint64_t(h) * n) >> 32); }
+
+}  // namespace
+
+ConnTable::ConnTable(std::span<sl_conn> storage, DestAccounting* dests, uint64_t seed)
+    : seed_(seed), dests_(dests) {
+  init(storage);
+}
+
+ConnTable::ConnTable(size_t capacity, DestAccounting* dests, uint64_t seed)
+    : seed_(seed), dests_(dests) {
+  size_t slots = (capacity + kBucketSlots - 1) / kBucketSlots * kBucketSlots;
+  if (slots == 0) slots = kBucketSlots;
+  // Anonymous mmap: zeroed, page-aligned (so every record is one cache line), and the
+  // pages are only faulted in as buckets are first touched.
+  owned_bytes_ = slots * sizeof(sl_conn);
+  owned_ = mmap(nullptr, owned_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (owned_ == MAP_FAILED) throw std::bad_alloc();
+  init({static_cast<sl_conn*>(owned_), slots});
+}
+
+ConnTable::~ConnTable() {
+  if (owned_) munmap(owned_, owned_bytes_);
+}
+
+void ConnTable::init(std::span<sl_conn> storage) {
+  slots_ = storage.data();
+  num_buckets_ = storage.size() / kBucketSlots;
+  capacity_ = num_buckets_ * kBucketSlots;
+  meta_ = std::make_unique<uint32_t[]>(capacity_);  // value-initialised: zero
+  for (size_t i = 0; i < capacity_; ++i)
+    if (occupied(i)) ++size_;  // tolerate storage that already holds entries
+}
+
+uint64_t ConnTable::hash(const sl_conn_key& key) const noexcept {
+  const auto* p = reinterpret_cast<const uint8_t*>(&key);
+  uint64_t h = seed_;
+  for (int w = 0; w < 5; ++w) {
+    h ^= load64(p + 8 * w);
+    h *= kMul;
+    h ^= h >> 32;
+  }
+  // murmur3 fmix64
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+ConnTable::Buckets ConnTable::bucketsOf(uint64_t h) const noexcept {
+  size_t b1 = reduce(uint32_t(h), num_buckets_);
+  size_t b2 = reduce(uint32_t(h >> 32), num_buckets_);
+  if (b2 == b1 && num_buckets_ > 1) b2 = b1 + 1 == num_buckets_ ? 0 : b1 + 1;
+  return {b1, b2};
+}
+
+void ConnTable::prefetch(uint64_t h) const noexcept {
+  if (num_buckets_ == 0) return;
+  auto [b1, b2] = bucketsOf(h);
+  for (size_t s = 0; s < kBucketSlots; ++s) {
+    __builtin_prefetch(&slots_[b1 * kBucketSlots + s]);
+    __builtin_prefetch(&slots_[b2 * kBucketSlots + s]);
+  }
+}
+
+sl_conn* ConnTable::findIn(size_t bucket, const sl_conn_key& key) noexcept {
+  sl_conn* b = &slots_[bucket * kBucketSlots];
+  for (size_t s = 0; s < kBucketSlots; ++s)
+    if (keyEqual(b[s].key, key)) return &b[s];
+  return nullptr;
+}
+
+bool ConnTable::checkExpiry(size_t i, Nanos now) noexcept {
+  sl_conn& c = slots_[i];
+  if (!expired(c, now)) return false;
+  if (isTemplate(i) && meta_[i] != 0) {
+    c.last_seen_ns = now;
+    c.timeout_s = kTemplateRearmSeconds;
+    ++stats_.rearmed;
+    return false;
+  }
+  return true;
+}
+
+sl_conn* ConnTable::lookup(const sl_conn_key& key, uint64_t h, Nanos now) noexcept {
+  if (key.family == SL_AF_NONE || num_buckets_ == 0) return nullptr;  // never match empties
+  auto [b1, b2] = bucketsOf(h);
+  sl_conn* c = findIn(b1, key);
+  if (!c && b2 != b1) c = findIn(b2, key);
+  if (!c) return nullptr;
+  size_t i = slotOf(c);
+  if (checkExpiry(i, now)) {
+    free(i, true);
+    return nullptr;
+  }
+  return c;
+}
+
+sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
+  if (key.family == SL_AF_NONE || num_buckets_ == 0) return nullptr;
+  auto [b1, b2] = bucketsOf(hash(key));
+  sl_conn* first_free[2] = {nullptr, nullptr};
+  size_t nfree[2] = {0, 0};
+  size_t buckets[2] = {b1, b2};
+  for (int k = 0; k < (b2 == b1 ? 1 : 2); ++k) {
+    for (size_t s = 0; s < kBucketSlots; ++s) {
+      size_t i = buckets[k] * kBucketSlots + s;
+      if (occupied(i) && checkExpiry(i, now)) free(i, true);
+      if (!occupied(i)) {
+        if (!first_free[k]) first_free[k] = &slots_[i];
+        ++nfree[k];
+      }
+    }
+  }
+  sl_conn* c = nfree[1] > nfree[0] ? first_free[1] : first_free[0];
+  if (!c) c = makeRoom(b1, b2, now);
+  if (!c) {
+    ++stats_.full;
+    return nullptr;
+  }
+  std::memset(c, 0, sizeof(*c));
+  c->key = key;
+  c->last_seen_ns = now;
+  ++size_;
+  return c;
+}
+
+size_t ConnTable::freeSlotIn(size_t bucket, Nanos now) noexcept {
+  for (size_t s = 0; s < kBucketSlots; ++s) {
+    size_t i = bucket * kBucketSlots + s;
+    if (occupied(i) && checkExpiry(i, now)) free(i, true);
+    if (!occupied(i)) return i;
+  }
+  return kNoSlot;
+}
+
+sl_conn* ConnTable::makeRoom(size_t b1, size_t b2, Nanos now) noexcept {
+  // Breadth-first search over "move the entry in slot s of bucket B to its other bucket":
+  // the first bucket found with a free slot ends the shortest chain of moves, which is
+  // then applied from its far end so every entry is always in one of its two buckets.
+  struct Node {
+    size_t bucket;
+    int parent;    // index into nodes, -1 for the two roots
+    uint8_t slot;  // slot of the parent bucket whose entry moves into `bucket`
+  };
+  Node nodes[kMaxSearch];
+  int count = 0;
+  nodes[count++] = {b1, -1, 0};
+  if (b2 != b1) nodes[count++] = {b2, -1, 0};
+  const int roots = count;
+  for (int head = 0; head < count; ++head) {
+    const Node n = nodes[head];
+    if (head >= roots) {
+      size_t dst = freeSlotIn(n.bucket, now);
+      if (dst != kNoSlot) {
+        for (int cur = head; nodes[cur].parent >= 0; cur = nodes[cur].parent) {
+          size_t src = nodes[nodes[cur].parent].bucket * kBucketSlots + nodes[cur].slot;
+          move(src, dst);
+          dst = src;
+        }
+        return &slots_[dst];
+      }
+    }
+    for (size_t s = 0; s < kBucketSlots && count < int(kMaxSearch); ++s) {
+      size_t i = n.bucket * kBucketSlots + s;
+      if (!occupied(i) || isTemplate(i)) continue;  // templates stay put: handles
+      auto [x, y] = bucketsOf(hash(slots_[i].key));
+      size_t alt = x == n.bucket ? y : x;
+      if (alt == n.bucket) continue;
+      nodes[count++] = {alt, head, uint8_t(s)};
+    }
+  }
+  return nullptr;
+}
+
+void ConnTable::move(size_t src, size_t dst) noexcept {
+  // Publish the copy before clearing the original: a concurrent reader may see the
+  // entry twice for a moment, never zero times when it scans the destination second.
+  std::memcpy(&slots_[dst], &slots_[src], sizeof(sl_conn));
+  meta_[dst] = meta_[src];
+  meta_[src] = 0;
+  std::memset(&slots_[src], 0, sizeof(sl_conn));
+  ++stats_.moved;
+}
+
+void ConnTable::free(size_t i, bool expired) noexcept {
+  sl_conn& c = slots_[i];
+  if (dests_) dests_->unbind(c);
+  if (isTemplate(i)) {
+    if (meta_[i] != 0) {
+      // Erased while still controlling: its connections must not point at a slot that a
+      // new entry may take.
+      for (size_t j = 0; j < capacity_; ++j)
+        if (j != i && occupied(j) && !isTemplate(j) && meta_[j] == i + 1) meta_[j] = 0;
+    }
+  } else if (meta_[i] != 0) {
+    uint32_t& n = meta_[meta_[i] - 1];
+    if (n) --n;
+  }
+  meta_[i] = 0;
+  std::memset(&c, 0, sizeof(c));
+  --size_;
+  if (expired) ++stats_.expired;
+}
+
+void ConnTable::erase(sl_conn* c) noexcept {
+  if (!c || c < slots_ || c >= slots_ + capacity_) return;
+  size_t i = slotOf(c);
+  if (occupied(i)) free(i, false);
+}
+
+size_t ConnTable::expireSome(Nanos now, size_t max_slots) noexcept {
+  size_t reaped = 0;
+  if (capacity_ == 0) return 0;
+  for (size_t n = 0; n < max_slots; ++n) {
+    size_t i = cursor_;
+    cursor_ = cursor_ + 1 == capacity_ ? 0 : cursor_ + 1;
+    if (occupied(i) && checkExpiry(i, now)) {
+      free(i, true);
+      ++reaped;
+    }
+  }
+  return reaped;
+}
+
+void ConnTable::attachToTemplate(sl_conn& conn, sl_conn& tmpl, Nanos now) noexcept {
+  size_t ci = slotOf(&conn), ti = slotOf(&tmpl);
+  if (ci >= capacity_ || ti >= capacity_ || ci == ti || !isTemplate(ti) || isTemplate(ci)) return;
+  if (meta_[ci] != 0) {  // re-attach: release the old template first
+    uint32_t& old = meta_[meta_[ci] - 1];
+    if (old) --old;
+  }
+  meta_[ci] = uint32_t(ti + 1);
+  ++meta_[ti];
+  tmpl.last_seen_ns = now;
+}
+
+uint32_t ConnTable::controlled(const sl_conn& tmpl) const noexcept {
+  size_t i = size_t(&tmpl - slots_);
+  return i < capacity_ && isTemplate(i) ? meta_[i] : 0;
+}
+
+sl_conn* ConnTable::templateOf(const sl_conn& conn) noexcept {
+  size_t i = size_t(&conn - slots_);
+  if (i >= capacity_ || isTemplate(i) || meta_[i] == 0) return nullptr;
+  return &slots_[meta_[i] - 1];
+}
+
+}  // namespace sluice::conn

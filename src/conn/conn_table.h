@@ -1,0 +1,202 @@
+// The connection table: fixed-size plain records (sl_conn, one cache line each) that the
+// C++ slow path and, later, the XDP fast path share. No pointers, no allocation per flow.
+//
+// Layout and hashing. Slots are grouped in buckets of 4 (256 bytes). A key may live in
+// one of two buckets chosen by the two 32-bit halves of one 64-bit hash ("two-choice"
+// bucketised cuckoo hashing). Lookup compares the key against at most 8 slots; insert puts
+// the key in whichever of its two buckets has more free slots. When both are full of live
+// entries, insert moves entries to their other bucket (a breadth-first search over at
+// most 128 buckets, shortest chain of moves applied back to front) to free a slot. Without
+// those moves the first refusal comes at ~50% load (the fullest of m buckets runs
+// ln ln m / ln 2 above the mean); with them at ~94% (conn_table_test.cc measures it).
+// Because a key is only ever in one of its own two buckets, removing an entry just empties
+// its slot: no tombstones, no rehash.
+//
+// Moves have two consequences. A sl_conn* is valid only until the next insert(), which
+// may move other connections (lookup, erase, expireSome never move anything). Templates
+// never move, so a template's slot is a stable handle and a template pointer stays valid
+// until the template is freed.
+//
+// Expiry. An entry is expired when now > last_seen + timeout. Nothing runs on a timer:
+// lookup() reaps an expired hit, insert() reaps expired entries it meets in its two
+// buckets, and expireSome() walks a cursor over the table reaping a bounded number of
+// slots per call, so dead entries neither linger in the counts nor keep the table full.
+// Reaping or erasing an entry always goes through DestAccounting::unbind(), so the
+// ActiveConn/InActConn/PersistConn counts and the overload flag stay exact whatever path
+// frees the entry: the table is the one place entries die, so it is the one place that
+// undoes their counts.
+//
+// Full-table policy. When both buckets of a new key hold only live entries, insert()
+// fails (nullptr; Stats::full counts it) and the caller drops the packet with
+// kConnTableFull. Live connections are never evicted to make room: evicting one would
+// silently break an established flow, while refusing a SYN only delays a client that will
+// retransmit, by which time expiry has usually made room. Random keys fill 94% of the
+// slots before the first refusal and 97% after a thousand; size tables for about 80%.
+//
+// Persistence templates. A template must outlive the connections it controls (IPVS
+// n_control). A side array, one uint32 per slot and private to user space, holds for a
+// connection the slot of its template (+1, 0 = none) and for a template the number of
+// connections it controls. An expired template that still controls connections is
+// re-armed for 60 s instead of reaped, as ip_vs_conn_expire() does.
+//
+// Threading: one writer at a time (the owner serialises); the counts are atomic because
+// other tables and, later, the kernel update them too. When the XDP program shares the
+// records it must only update fields of entries it found (state, last_seen, timeout) and
+// treat a miss as "ask the slow path": a move can hide an entry from a concurrent reader
+// for an instant, and an update racing a move can be lost (the `lock` byte is reserved
+// for closing that window).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+
+#include "common/clock.h"
+#include "conn/dest_counts.h"
+#include "dp/abi.h"
+
+namespace sluice::conn {
+
+class ConnTable {
+ public:
+  static constexpr size_t kBucketSlots = 4;
+  static constexpr uint32_t kTemplateRearmSeconds = 60;  // ip_vs_conn_expire: expire_later
+  static constexpr uint64_t kDefaultSeed = 0x5eed0f5e1ce0c0deull;
+
+  struct Stats {
+    uint64_t expired = 0;  // entries reaped because their timeout passed
+    uint64_t rearmed = 0;  // expired templates kept alive for their connections
+    uint64_t full = 0;     // inserts refused: no room even after moving entries
+    uint64_t moved = 0;    // entries moved to their other bucket to make room
+  };
+
+  // Over caller-provided storage (e.g. an mmap'ed BPF array), which must be zeroed (all
+  // slots empty) and is used in whole buckets: capacity() is storage.size() rounded down
+  // to a multiple of 4. `dests` may be null: nothing is counted.
+  ConnTable(std::span<sl_conn> storage, DestAccounting* dests, uint64_t seed = kDefaultSeed);
+  // Owns its storage: `capacity` rounded up to a multiple of 4 slots, allocated once.
+  explicit ConnTable(size_t capacity, DestAccounting* dests = nullptr,
+                     uint64_t seed = kDefaultSeed);
+  ~ConnTable();
+  ConnTable(const ConnTable&) = delete;
+  ConnTable& operator=(const ConnTable&) = delete;
+
+  // --- data path (noexcept, no allocation) ---
+
+  // The key's 64-bit hash. Simple enough to re-implement in BPF C: five 64-bit loads of
+  // the key (host byte order), each mixed by xor / multiply / shift, then the murmur3
+  // 64-bit finaliser; the low half picks bucket 1, the high half bucket 2.
+  uint64_t hash(const sl_conn_key& key) const noexcept;
+  // Touch both buckets of a key whose packet comes next in the batch.
+  void prefetch(uint64_t hash) const noexcept;
+
+  // The live entry for `key`, or nullptr. An expired hit is reaped (nullptr); an expired
+  // template that still controls connections is re-armed and returned.
+  sl_conn* lookup(const sl_conn_key& key, Nanos now) noexcept { return lookup(key, hash(key), now); }
+  sl_conn* lookup(const sl_conn_key& key, uint64_t hash, Nanos now) noexcept;
+
+  // A zeroed entry with `key` set and last_seen = now, or nullptr when no room can be made
+  // (or the key's family is SL_AF_NONE). The key must not be in the table already (look it
+  // up first). The caller fills the rest and then binds it (conn_ops.h does both). May
+  // move other non-template entries: earlier sl_conn* to them are stale afterwards.
+  sl_conn* insert(const sl_conn_key& key, Nanos now) noexcept;
+
+  // Removes an entry now, undoing its counts. Erasing a template that still controls
+  // connections detaches them (a scan of the whole table: control plane only).
+  void erase(sl_conn* c) noexcept;
+
+  // Visits up to `max_slots` slots from where the last call stopped and reaps the expired
+  // ones. Returns how many it reaped. Call it from the worker's idle loop / timer tick.
+  size_t expireSome(Nanos now, size_t max_slots) noexcept;
+
+  // Makes `conn` controlled by template `tmpl` (both in this table), refreshing the
+  // template's last_seen as IPVS does when a connection is created through it.
+  void attachToTemplate(sl_conn& conn, sl_conn& tmpl, Nanos now) noexcept;
+  // Connections a template controls (0 for a non-template).
+  uint32_t controlled(const sl_conn& tmpl) const noexcept;
+  // The template controlling `conn`, or nullptr.
+  sl_conn* templateOf(const sl_conn& conn) noexcept;
+
+  // --- control plane ---
+
+  // Calls fn(const sl_conn&) for every live entry (templates included), in slot order.
+  template <class Fn>
+  void forEach(Nanos now, Fn&& fn) const {
+    for (size_t i = 0; i < capacity_; ++i)
+      if (occupied(i) && !dead(i, now)) fn(static_cast<const sl_conn&>(slots_[i]));
+  }
+  // Erases every entry (live or not) for which pred(const sl_conn&) holds; returns how many.
+  // Connections go first, so templates erased with their connections need no detach scan.
+  template <class Pred>
+  size_t eraseIf(Pred&& pred) {
+    size_t n = 0;
+    for (int templates = 0; templates < 2; ++templates) {
+      for (size_t i = 0; i < capacity_; ++i) {
+        if (occupied(i) && isTemplate(i) == bool(templates) &&
+            pred(static_cast<const sl_conn&>(slots_[i]))) {
+          erase(&slots_[i]);
+          ++n;
+        }
+      }
+    }
+    return n;
+  }
+
+  // Occupied slots, including expired entries not yet reaped.
+  size_t size() const noexcept { return size_; }
+  size_t capacity() const noexcept { return capacity_; }
+  // Bytes of memory per slot: the shared record plus the private side array.
+  static constexpr size_t bytesPerSlot() noexcept { return sizeof(sl_conn) + sizeof(uint32_t); }
+  const Stats& stats() const noexcept { return stats_; }
+  DestAccounting* dests() const noexcept { return dests_; }
+  uint64_t seed() const noexcept { return seed_; }
+
+  // now > last_seen + timeout (a clock behind last_seen never expires anything).
+  static bool expired(const sl_conn& c, Nanos now) noexcept {
+    return now > c.last_seen_ns && now - c.last_seen_ns > Nanos(c.timeout_s) * kSecond;
+  }
+  // What ipvsadm -Lnc shows as "expire": time left before the entry expires, 0 if past.
+  static Nanos remaining(const sl_conn& c, Nanos now) noexcept {
+    Nanos end = c.last_seen_ns + Nanos(c.timeout_s) * kSecond;
+    return end > now ? end - now : 0;
+  }
+
+ private:
+  struct Buckets {
+    size_t b1, b2;
+  };
+  Buckets bucketsOf(uint64_t h) const noexcept;
+  bool occupied(size_t i) const noexcept { return slots_[i].key.family != SL_AF_NONE; }
+  bool isTemplate(size_t i) const noexcept { return slots_[i].flags & SL_CONN_F_TEMPLATE; }
+  // Expired and not kept alive by controlled connections.
+  bool dead(size_t i, Nanos now) const noexcept {
+    return expired(slots_[i], now) && !(isTemplate(i) && meta_[i] != 0);
+  }
+  // Expired but controlling: re-arm. Returns true when the entry must be reaped.
+  bool checkExpiry(size_t i, Nanos now) noexcept;
+  sl_conn* findIn(size_t bucket, const sl_conn_key& key) noexcept;
+  size_t slotOf(const sl_conn* c) const noexcept { return size_t(c - slots_); }
+  void free(size_t i, bool expired) noexcept;
+  static constexpr size_t kNoSlot = ~size_t(0);
+  static constexpr size_t kMaxSearch = 128;  // buckets visited by one makeRoom()
+  size_t freeSlotIn(size_t bucket, Nanos now) noexcept;
+  sl_conn* makeRoom(size_t b1, size_t b2, Nanos now) noexcept;
+  void move(size_t src, size_t dst) noexcept;
+  void init(std::span<sl_conn> storage);
+
+  sl_conn* slots_ = nullptr;
+  size_t capacity_ = 0;
+  size_t num_buckets_ = 0;
+  size_t size_ = 0;
+  size_t cursor_ = 0;
+  uint64_t seed_;
+  DestAccounting* dests_;
+  std::unique_ptr<uint32_t[]> meta_;  // see "Persistence templates" above
+  void* owned_ = nullptr;             // mmap'ed storage when the table owns it
+  size_t owned_bytes_ = 0;
+  Stats stats_;
+};
+
+}  // namespace sluice::conn
