@@ -115,7 +115,7 @@ struct sl_dest {
   sl_u8 smac[6];  /* egress interface MAC */
   sl_u8 dmac[6];  /* next hop's MAC */
   sl_u8 flags;    /* SL_DEST_F_* */
-  sl_u8 pad[3];
+  sl_u8 pad[7];
 };
 
 #ifdef __cplusplus

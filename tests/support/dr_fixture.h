@@ -97,13 +97,13 @@ class DrFixture : public ::testing::Test {
         e.family = uint8_t(d.cfg.ep.addr.family);
         e.fwd = uint8_t(d.cfg.fwd);
         e.ifindex = kIfindex;
-        uint8_t last = d.cfg.ep.addr.bytes[d.cfg.ep.addr.isV4() ? 3 : 15];
-        const net::MacAddr& m = last == 0x11 ? kRs1Mac : kRs2Mac;
+        const bool rs1 = d.cfg.ep.addr.str().ends_with("11");
+        const net::MacAddr& m = rs1 ? kRs1Mac : kRs2Mac;
         std::memcpy(e.dmac, m.data(), 6);
         std::memcpy(e.smac, kDirectorMac.data(), 6);
         e.flags = SL_DEST_F_LIVE | SL_DEST_F_RESOLVED;
         dests_.write(d.dest_id, e);
-        if (last == 0x11) rs1_ids_.push_back(d.dest_id);
+        if (rs1) rs1_ids_.push_back(d.dest_id);
         else rs2_ids_.push_back(d.dest_id);
       }
   }
