@@ -80,7 +80,7 @@ class ObjReader {
   }
 
   static uint64_t toUint(const Json& v, const std::string& path, uint64_t max) {
-    if (v.is_number_unsigned()) {
+    if (v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0)) {
       uint64_t n = v.get<uint64_t>();
       if (n <= max) return n;
     } else if (!v.is_number_integer()) {
