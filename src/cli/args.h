@@ -1,0 +1,83 @@
+// The ipvsadm command language: one command (the first option, as in ipvsadm) plus its
+// options, turned into a Command. Validation follows ipvsadm 1.31 rule for rule and
+// message for message (its command x option table, "Zero port specified for
+// non-persistent service", ...), because scripts and operators grep for those words.
+// The one extension is -b: with -a/-e/-d it selects FULLNAT (as DPVS spells it);
+// with every other command it takes ipvsadm's scheduler flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "svc/model.h"
+
+namespace sluice::cli {
+
+enum class Cmd {
+  kNone,
+  kAddService,
+  kEditService,
+  kDelService,
+  kFlush,
+  kList,
+  kAddDest,
+  kDelDest,
+  kEditDest,
+  kSetTimeouts,
+  kRestore,
+  kSave,
+  kZero,
+  kHelp,
+  kVersion,
+};
+
+// ipvsadm's name for a command, as its error messages print it ("add-service").
+const char* cmdName(Cmd c);
+
+// Option bits, in the order of ipvsadm's option table (it reports problems in this order).
+enum Opt : uint32_t {
+  kOptNumeric = 1u << 0,
+  kOptConnection = 1u << 1,
+  kOptService = 1u << 2,
+  kOptScheduler = 1u << 3,
+  kOptPersistent = 1u << 4,
+  kOptNetmask = 1u << 5,
+  kOptServer = 1u << 6,
+  kOptForward = 1u << 7,
+  kOptWeight = 1u << 8,
+  kOptUThreshold = 1u << 9,
+  kOptLThreshold = 1u << 10,
+  kOptTimeout = 1u << 11,
+  kOptDaemon = 1u << 12,
+  kOptStats = 1u << 13,
+  kOptRate = 1u << 14,
+  kOptThresholds = 1u << 15,
+  kOptPersistentConn = 1u << 16,
+  kOptNoSort = 1u << 17,
+  kOptExact = 1u << 18,
+  kOptOps = 1u << 19,
+  kOptSchedFlags = 1u << 20,
+  kOptJson = 1u << 21,
+};
+constexpr int kNumOpts = 22;
+
+struct Command {
+  Cmd cmd = Cmd::kNone;
+  uint32_t options = 0;         // Opt bits given
+  svc::ServiceConfig service;   // key valid when kOptService is set
+  svc::DestConfig dest;         // valid when kOptServer is set
+  svc::Timeouts timeouts;       // --set
+  bool has(Opt o) const { return options & o; }
+};
+
+// `args` excludes the program name. An empty list means "-L" (ipvsadm lists by default).
+// Errors carry ipvsadm's one-line message.
+Result<Command> parseCommand(const std::vector<std::string>& args, const std::string& program = "sluiceadm");
+
+// Splits one restore line into arguments: whitespace-separated, '#' starts a comment,
+// a leading "ipvsadm" / "sluiceadm" word (or a path ending in one) is dropped.
+std::vector<std::string> splitRestoreLine(const std::string& line);
+
+}  // namespace sluice::cli

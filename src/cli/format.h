@@ -1,0 +1,49 @@
+// ipvsadm 1.31's listing formats, byte for byte: -L (plain, --stats, --rate, --exact,
+// --thresholds, --persistent-conn), -Lc, --timeout and -S. Scripts and monitoring parse
+// these columns, so the printf widths, the trailing spaces of real-server rows and even
+// ipvsadm's sort order (see sortLikeIpvsadm) are reproduced rather than improved.
+// Addresses are always printed numerically (ipvsadm without -n would resolve names).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ctl/backend.h"
+#include "svc/model.h"
+
+namespace sluice::cli {
+
+struct ListFormat {
+  bool stats = false;
+  bool rate = false;
+  bool thresholds = false;
+  bool persistent_conn = false;
+  bool exact = false;
+  bool nosort = false;
+};
+
+// "IP Virtual Server version 1.2.1 (size=N)\n" — printed by `-L` without a service only.
+std::string formatHeader(uint32_t conn_table_size);
+// The two title lines and one block per service (real servers below it).
+std::string formatServices(std::vector<ctl::ServiceInfo> services, const ListFormat& f);
+// `-S`: one ipvsadm command line per service and real server, no header.
+std::string formatSave(std::vector<ctl::ServiceInfo> services, bool nosort);
+// `-Lc`: "IPVS connection entries", the title, one row per connection.
+std::string formatConns(const std::vector<ctl::ConnInfo>& conns);
+// `-L --timeout`.
+std::string formatTimeouts(const svc::Timeouts& t);
+
+// ipvsadm's print_largenum: 9 columns, K/M/G/T suffixes past 10^8 (exact: full digits).
+std::string largeNum(uint64_t n, bool exact);
+
+// ipvsadm's default order: by fwmark, family, protocol, address, port (dests: address,
+// port). Addresses are compared the way libipvs does it, as the int difference of two
+// 32-bit words, so addresses 2^31 or more apart sort "backwards" (192.168.x before 10.x),
+// and the sort is glibc's merge sort, so even such orders come out as ipvsadm's.
+void sortLikeIpvsadm(std::vector<ctl::ServiceInfo>& services);
+
+// "-t 10.0.0.1:80", "-u [2001:db8::1]:53", "-f 7", "-f 7 -6": a service as ipvsadm args.
+std::string serviceArgs(const svc::ServiceKey& k);
+
+}  // namespace sluice::cli

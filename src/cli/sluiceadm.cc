@@ -1,0 +1,277 @@
+// Command execution, -R and the help text of sluiceadm.
+#include "cli/sluiceadm.h"
+
+#include <istream>
+#include <ostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/format.h"
+#include "ctl/json_codec.h"
+
+namespace sluice::cli {
+
+namespace {
+
+std::optional<svc::ServiceKey> keyIfGiven(const Command& c) {
+  if (c.has(kOptService)) return c.service.key;
+  return std::nullopt;
+}
+
+bool allowedInRestore(Cmd c) {
+  switch (c) {
+    case Cmd::kAddService:
+    case Cmd::kEditService:
+    case Cmd::kDelService:
+    case Cmd::kFlush:
+    case Cmd::kAddDest:
+    case Cmd::kEditDest:
+    case Cmd::kDelDest:
+    case Cmd::kSetTimeouts:
+    case Cmd::kZero: return true;
+    default: return false;
+  }
+}
+
+Status list(const Command& c, ctl::Client& client, std::ostream& out) {
+  bool json = c.has(kOptJson);
+  if (c.has(kOptConnection)) {
+    auto conns = client.listConns();
+    if (!conns) return conns.error();
+    if (json) {
+      ctl::Json arr = ctl::Json::array();
+      for (const auto& x : *conns) arr.push_back(ctl::toJson(x));
+      out << ctl::Json{{"conns", std::move(arr)}}.dump(2, ' ', false, ctl::Json::error_handler_t::replace) << '\n';
+    } else {
+      out << formatConns(*conns);
+    }
+    return {};
+  }
+  if (c.has(kOptTimeout)) {
+    auto t = client.timeouts();
+    if (!t) return t.error();
+    if (json) out << ctl::Json{{"timeouts", ctl::toJson(*t)}}.dump(2) << '\n';
+    else out << formatTimeouts(*t);
+    return {};
+  }
+  if (c.has(kOptDaemon)) return {};  // no IPVS sync daemon: sluiced syncs its own way
+
+  auto reply = client.list(keyIfGiven(c));
+  if (!reply) return reply.error();
+  if (json) {
+    ctl::Json arr = ctl::Json::array();
+    for (const auto& s : reply->services) arr.push_back(ctl::toJson(s));
+    ctl::Json j{{"conn_table_size", reply->conn_table_size}, {"services", std::move(arr)}};
+    out << j.dump(2, ' ', false, ctl::Json::error_handler_t::replace) << '\n';
+    return {};
+  }
+  ListFormat f;
+  f.stats = c.has(kOptStats);
+  f.rate = c.has(kOptRate);
+  f.thresholds = c.has(kOptThresholds);
+  f.persistent_conn = c.has(kOptPersistentConn);
+  f.exact = c.has(kOptExact);
+  f.nosort = c.has(kOptNoSort);
+  // Like ipvsadm, the version header belongs to the full listing only.
+  if (!c.has(kOptService)) out << formatHeader(reply->conn_table_size);
+  out << formatServices(std::move(reply->services), f);
+  return {};
+}
+
+}  // namespace
+
+Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
+  const auto& key = c.service.key;
+  switch (c.cmd) {
+    case Cmd::kAddService: return client.addService(c.service);
+    case Cmd::kEditService: return client.editService(c.service);
+    case Cmd::kDelService: return client.delService(key);
+    case Cmd::kFlush: return client.clear();
+    case Cmd::kAddDest: return client.addDest(key, c.dest);
+    case Cmd::kEditDest: return client.editDest(key, c.dest);
+    case Cmd::kDelDest: return client.delDest(key, c.dest.ep);
+    case Cmd::kZero: return client.zero(keyIfGiven(c));
+    case Cmd::kSetTimeouts: return client.setTimeouts(c.timeouts);
+    case Cmd::kList: return list(c, client, out);
+    case Cmd::kSave: {
+      auto reply = client.list(std::nullopt);
+      if (!reply) return reply.error();
+      out << formatSave(std::move(reply->services), c.has(kOptNoSort));
+      return {};
+    }
+    case Cmd::kRestore:
+    case Cmd::kHelp:
+    case Cmd::kVersion:
+    case Cmd::kNone: break;
+  }
+  return makeError("the '{}' command cannot be executed here", cmdName(c.cmd));
+}
+
+Status restore(std::istream& in, ctl::Client& client, const std::string& program) {
+  struct Rule {
+    size_t line;
+    Command cmd;
+  };
+  std::vector<Rule> rules;
+  std::string text;
+  size_t line_no = 0;
+  while (std::getline(in, text)) {
+    ++line_no;
+    auto words = splitRestoreLine(text);
+    if (words.empty()) continue;
+    auto cmd = parseCommand(words, program);
+    if (!cmd) return makeError("line {}: {}", line_no, cmd.error().message);
+    if (!allowedInRestore(cmd->cmd))
+      return makeError("line {}: the '{}' command cannot be used in a restore", line_no, cmdName(cmd->cmd));
+    rules.push_back({line_no, std::move(*cmd)});
+  }
+  std::ostringstream sink;
+  for (const auto& r : rules)
+    if (auto s = execute(r.cmd, client, sink); !s) return makeError("line {}: {}", r.line, s.error().message);
+  return {};
+}
+
+int runSluiceadm(std::vector<std::string> args, CliEnv& env) {
+  // --socket is ours, not ipvsadm's: take it out before the ipvsadm grammar sees it.
+  for (size_t i = 0; i < args.size();) {
+    if (args[i] == "--socket") {
+      if (i + 1 >= args.size()) {
+        env.err << "--socket: missing argument\n";
+        return 2;
+      }
+      env.socket_path = args[i + 1];
+      args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
+    } else if (args[i].starts_with("--socket=")) {
+      env.socket_path = args[i].substr(9);
+      args.erase(args.begin() + long(i));
+    } else {
+      ++i;
+    }
+  }
+
+  auto cmd = parseCommand(args, env.program);
+  if (!cmd) {
+    env.err << cmd.error().message << '\n';
+    return 2;
+  }
+  if (cmd->cmd == Cmd::kHelp) {
+    env.out << usage(env.program);
+    return 0;
+  }
+  if (cmd->cmd == Cmd::kVersion) {
+    env.out << env.program << " (Sluice): the ipvsadm v1.31 command language for sluiced\n";
+    return 0;
+  }
+
+  if (!env.connect) {
+    env.err << "no way to reach sluiced\n";
+    return 2;
+  }
+  auto transport = env.connect(env.socket_path);
+  if (!transport) {
+    env.err << transport.error().message << '\n';
+    return 2;
+  }
+  ctl::Client client(**transport);
+  Status s = cmd->cmd == Cmd::kRestore ? restore(env.in, client, env.program) : execute(*cmd, client, env.out);
+  if (!s) {
+    env.err << s.error().message << '\n';
+    return 2;
+  }
+  return 0;
+}
+
+std::string usage(const std::string& p) {
+  return fmt::format(
+      R"({0}: configure sluiced, the Sluice load balancer, with ipvsadm's commands.
+
+Usage:
+  {0} -A|-E SERVICE [-s SCHED] [-p [TIMEOUT]] [-M MASK] [-b FLAGS] [-o]
+  {0} -D SERVICE
+  {0} -C
+  {0} -a|-e SERVICE -r SERVER[:PORT] [-g|-i|-m|-b] [-w WEIGHT] [-x UPPER] [-y LOWER]
+  {0} -d SERVICE -r SERVER[:PORT]
+  {0} -L|-l [SERVICE] [-n] [--stats|--rate|--thresholds|--persistent-conn] [--exact]
+         [--nosort] [--json]
+  {0} -L -c [--json]          {0} -L --timeout [--json]
+  {0} -Z [SERVICE]            {0} --set TCP TCPFIN UDP
+  {0} -S [-n]                 {0} -R < RULES
+  {0} -h                      {0} -v
+  With no arguments at all, {0} lists the table like -L.
+
+SERVICE is one of
+  -t, --tcp-service ADDR[:PORT]     a TCP virtual service
+  -u, --udp-service ADDR[:PORT]     a UDP virtual service
+  -f, --fwmark-service MARK [-6]    packets carrying firewall mark MARK (> 0); -6 (--ipv6)
+                                    makes it an IPv6 service and must follow -f
+  ADDR is a dotted IPv4 address or an IPv6 address written [2001:db8::1]:80. PORT is a
+  number or a name from /etc/services. Port 0 (or none) is only allowed together with -p.
+
+Commands (the command must come first, short or long form):
+  -A, --add-service       add a virtual service
+  -E, --edit-service      replace a virtual service's settings (unset options take
+                          their defaults again, as with ipvsadm)
+  -D, --delete-service    delete a virtual service and its real servers
+  -C, --clear             delete every virtual service
+  -a, --add-server        add a real server to a service
+  -e, --edit-server       replace a real server's settings
+  -d, --delete-server     remove a real server
+  -L, -l, --list          list services, connections (-c) or timeouts (--timeout)
+  -Z, --zero              zero the counters of one service, or of all
+  --set TCP TCPFIN UDP    set the idle timeouts in seconds; 0 keeps a value unchanged
+  -S, --save              print the table as {0} commands (no header), for -R
+  -R, --restore           read commands from standard input, one per line, and apply them
+                          in order. A leading "ipvsadm" or "sluiceadm" word, blank lines
+                          and lines starting with # are skipped. Every line is checked
+                          before any is applied; the first line sluiced refuses stops the
+                          restore and is reported as "line N: reason".
+  -h, --help              this text          -v, --version   the version
+
+Service options:
+  -s, --scheduler NAME    rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos (default wlc)
+  -p, --persistent [T]    send a client to the same real server for T seconds after its
+                          last connection (default 300). T is only taken from the next
+                          word when that word is a number.
+  -M, --netmask MASK      persistence granularity: a dotted IPv4 netmask or a prefix
+                          length; for IPv6 a prefix length 1-128 (default: one address)
+  -b, --sched-flags LIST  comma-separated: flag-1, flag-2, flag-3, sh-fallback, sh-port
+                          (scheduler sh), mh-fallback, mh-port (scheduler mh)
+  -o, --ops               one-packet scheduling (UDP and fwmark services only)
+
+Real-server options:
+  -r, --real-server ADDR[:PORT]  the real server; without a port, the service's port
+  -g, --gatewaying        direct routing, the default. With -g and -i the real server's
+  -i, --ipip              IP-in-IP tunnelling.      port is always the service's port.
+  -m, --masquerading      NAT: the real server's port may differ from the service's
+  -b, --fullnat           FULLNAT (source and destination rewritten, as in DPVS). With
+                          -a/-e/-d, -b means this; with -A/-E it means --sched-flags.
+  -w, --weight N          0 to 2147483647, default 1; 0 stops new connections (quiescent)
+  -x, --u-threshold N     stop sending new connections at N active+inactive ones (0: no limit)
+  -y, --l-threshold N     resume below N (default: 3/4 of -x)
+  Thresholds are not part of -S output (as with ipvsadm).
+
+List options:
+  -n, --numeric           accepted for compatibility: addresses and ports are always
+                          printed as numbers, never resolved to names
+  -c, --connection        the connection table, including persistence templates
+  --timeout               the three idle timeouts
+  --stats, --rate         traffic counters / per-second rates
+  --thresholds            -x/-y of each real server
+  --persistent-conn       persistence templates per real server
+  --exact                 full numbers instead of K/M/G/T
+  --nosort                keep sluiced's order (default: ipvsadm's sorted order)
+  --json                  the same data as JSON, for programs
+  --daemon                accepted; prints nothing (sluiced has no IPVS sync daemon)
+
+Connection:
+  --socket PATH           sluiced's control socket (default: $SLUICE_SOCKET, else
+                          {1})
+
+Exit status: 0 on success; 2 with one line on stderr when the command line is refused,
+sluiced cannot be reached, or sluiced refuses the change.
+)",
+      p, kDefaultSocket);
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,391 @@
+// Strict JSON <-> model conversion. Inside this file a decode failure is thrown as a
+// private DecodeFailure (it keeps the readers short: one line per field); every public
+// entry point catches it, and anything nlohmann might throw, and returns an Error.
+#include "ctl/json_codec.h"
+
+#include <climits>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace sluice::ctl {
+
+namespace {
+
+struct DecodeFailure {
+  std::string msg;
+};
+
+[[noreturn]] void failAt(const std::string& path, const std::string& why) {
+  throw DecodeFailure{fmt::format("{}: {}", path, why)};
+}
+
+// A short, printable rendering of a bad value for error messages.
+std::string describe(const Json& j) {
+  std::string s = dumpJson(j);
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  return fmt::format("{} {}", j.type_name(), s);
+}
+
+// Reads one JSON object, remembering which fields were consumed so that leftovers
+// (typos, fields from another op) are reported instead of ignored.
+class ObjReader {
+ public:
+  ObjReader(const Json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j.is_object()) failAt(path_, fmt::format("expected an object, got {}", describe(j)));
+  }
+
+  std::string sub(const char* key) const { return path_ + "." + key; }
+  bool has(const char* key) const { return j_.contains(key); }
+
+  const Json* find(const char* key) {
+    auto it = j_.find(key);
+    if (it == j_.end()) return nullptr;
+    used_.insert(key);
+    return &*it;
+  }
+
+  const Json& need(const char* key) {
+    const Json* p = find(key);
+    if (!p) failAt(path_, fmt::format("missing field '{}'", key));
+    return *p;
+  }
+
+  uint64_t uintField(const char* key, uint64_t max) { return toUint(need(key), sub(key), max); }
+  uint64_t uintField(const char* key, uint64_t max, uint64_t dflt) {
+    const Json* p = find(key);
+    return p ? toUint(*p, sub(key), max) : dflt;
+  }
+
+  bool boolField(const char* key, bool dflt) {
+    const Json* p = find(key);
+    if (!p) return dflt;
+    if (!p->is_boolean()) failAt(sub(key), fmt::format("expected true or false, got {}", describe(*p)));
+    return p->get<bool>();
+  }
+
+  std::string strField(const char* key, size_t max_len) {
+    const Json& v = need(key);
+    if (!v.is_string()) failAt(sub(key), fmt::format("expected a string, got {}", describe(v)));
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.empty() || s.size() > max_len)
+      failAt(sub(key), fmt::format("expected 1 to {} characters, got {}", max_len, s.size()));
+    return s;
+  }
+
+  // Call after reading: any field not consumed is an error.
+  void finish() const {
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (!used_.count(it.key())) failAt(path_, fmt::format("unknown field '{}'", it.key()));
+  }
+
+  static uint64_t toUint(const Json& v, const std::string& path, uint64_t max) {
+    if (v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0)) {
+      uint64_t n = v.get<uint64_t>();
+      if (n <= max) return n;
+    } else if (!v.is_number_integer()) {
+      failAt(path, fmt::format("expected an integer 0..{}, got {}", max, describe(v)));
+    }
+    failAt(path, fmt::format("expected an integer 0..{}, got {}", max, dumpJson(v)));
+  }
+
+ private:
+  const Json& j_;
+  std::string path_;
+  std::set<std::string> used_;
+};
+
+net::IpAddr readAddr(ObjReader& r, const char* key) {
+  std::string s = r.strField(key, 64);
+  auto a = net::IpAddr::parse(s);
+  if (!a) failAt(r.sub(key), fmt::format("'{}' is not an IPv4 or IPv6 address", s));
+  return *a;
+}
+
+svc::FwdMethod readFwd(ObjReader& r, const char* key, svc::FwdMethod dflt) {
+  const Json* p = r.find(key);
+  if (!p) return dflt;
+  if (p->is_string()) {
+    const auto& s = p->get_ref<const std::string&>();
+    for (auto m : {svc::FwdMethod::kDr, svc::FwdMethod::kTun, svc::FwdMethod::kNat,
+                   svc::FwdMethod::kFullNat, svc::FwdMethod::kLocal})
+      if (s == fwdJsonName(m)) return m;
+  }
+  failAt(r.sub(key), fmt::format("expected one of dr, tun, nat, fullnat, local; got {}", describe(*p)));
+}
+
+net::Endpoint readEndpoint(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  net::Endpoint e;
+  e.addr = readAddr(r, "addr");
+  e.port = uint16_t(r.uintField("port", 65535));
+  r.finish();
+  return e;
+}
+
+net::Family keyFamily(const svc::ServiceKey& k) {
+  return k.fwmark ? k.fwmark_family : k.addr.family;
+}
+
+svc::ServiceKey readServiceKey(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  svc::ServiceKey k;
+  if (r.has("fwmark")) {
+    k.fwmark = uint32_t(r.uintField("fwmark", UINT32_MAX));
+    if (k.fwmark == 0) failAt(r.sub("fwmark"), "a firewall mark must be greater than 0");
+    if (const Json* f = r.find("family")) {
+      if (*f == "ipv4") k.fwmark_family = net::Family::kV4;
+      else if (*f == "ipv6") k.fwmark_family = net::Family::kV6;
+      else failAt(r.sub("family"), fmt::format("expected \"ipv4\" or \"ipv6\", got {}", describe(*f)));
+    }
+  } else {
+    const Json& p = r.need("proto");
+    if (p == "tcp") k.proto = svc::Proto::kTcp;
+    else if (p == "udp") k.proto = svc::Proto::kUdp;
+    else failAt(r.sub("proto"), fmt::format("expected \"tcp\" or \"udp\", got {}", describe(p)));
+    k.addr = readAddr(r, "addr");
+    k.port = uint16_t(r.uintField("port", 65535));
+  }
+  r.finish();
+  return k;
+}
+
+svc::ServiceConfig readServiceConfig(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  svc::ServiceConfig s;
+  s.key = readServiceKey(r.need("key"), r.sub("key"));
+  if (r.has("scheduler")) s.scheduler = r.strField("scheduler", 15);
+  s.sched_flags = uint32_t(r.uintField("sched_flags", 7, 0));
+  s.persistent = r.boolField("persistent", false);
+  s.persistence_timeout = uint32_t(r.uintField("persistence_timeout", UINT32_MAX, 300));
+  unsigned max_prefix = keyFamily(s.key) == net::Family::kV6 ? 128 : 32;
+  s.persistence_prefix = unsigned(r.uintField("persistence_prefix", max_prefix, max_prefix));
+  s.one_packet = r.boolField("one_packet", false);
+  r.finish();
+  return s;
+}
+
+svc::DestConfig readDestConfig(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  svc::DestConfig d;
+  d.ep.addr = readAddr(r, "addr");
+  d.ep.port = uint16_t(r.uintField("port", 65535));
+  d.fwd = readFwd(r, "fwd", svc::FwdMethod::kDr);
+  d.weight = int32_t(r.uintField("weight", INT32_MAX, 1));
+  d.u_threshold = uint32_t(r.uintField("u_threshold", UINT32_MAX, 0));
+  d.l_threshold = uint32_t(r.uintField("l_threshold", UINT32_MAX, 0));
+  r.finish();
+  return d;
+}
+
+svc::Timeouts readTimeouts(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  svc::Timeouts t;
+  t.tcp = uint32_t(r.uintField("tcp", UINT32_MAX));
+  t.tcp_fin = uint32_t(r.uintField("tcp_fin", UINT32_MAX));
+  t.udp = uint32_t(r.uintField("udp", UINT32_MAX));
+  r.finish();
+  return t;
+}
+
+sl_stats readStats(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  sl_stats s{};
+  s.conns = r.uintField("conns", UINT64_MAX);
+  s.inpkts = r.uintField("inpkts", UINT64_MAX);
+  s.outpkts = r.uintField("outpkts", UINT64_MAX);
+  s.inbytes = r.uintField("inbytes", UINT64_MAX);
+  s.outbytes = r.uintField("outbytes", UINT64_MAX);
+  r.finish();
+  return s;
+}
+
+Rate readRate(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  Rate x;
+  x.cps = r.uintField("cps", UINT64_MAX);
+  x.inpps = r.uintField("inpps", UINT64_MAX);
+  x.outpps = r.uintField("outpps", UINT64_MAX);
+  x.inbps = r.uintField("inbps", UINT64_MAX);
+  x.outbps = r.uintField("outbps", UINT64_MAX);
+  r.finish();
+  return x;
+}
+
+DestInfo readDestInfo(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  DestInfo d;
+  d.cfg = readDestConfig(r.need("dest"), r.sub("dest"));
+  d.active = uint32_t(r.uintField("active", UINT32_MAX));
+  d.inactive = uint32_t(r.uintField("inactive", UINT32_MAX));
+  d.persist = uint32_t(r.uintField("persist", UINT32_MAX));
+  d.stats = readStats(r.need("stats"), r.sub("stats"));
+  d.rate = readRate(r.need("rate"), r.sub("rate"));
+  r.finish();
+  return d;
+}
+
+ServiceInfo readServiceInfo(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  ServiceInfo s;
+  s.cfg = readServiceConfig(r.need("service"), r.sub("service"));
+  s.stats = readStats(r.need("stats"), r.sub("stats"));
+  s.rate = readRate(r.need("rate"), r.sub("rate"));
+  const Json& dests = r.need("dests");
+  if (!dests.is_array()) failAt(r.sub("dests"), fmt::format("expected an array, got {}", describe(dests)));
+  for (size_t i = 0; i < dests.size(); ++i)
+    s.dests.push_back(readDestInfo(dests[i], fmt::format("{}[{}]", r.sub("dests"), i)));
+  r.finish();
+  return s;
+}
+
+ConnInfo readConnInfo(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  ConnInfo c;
+  c.proto = uint8_t(r.uintField("proto", 255));
+  c.state = r.strField("state", 32);
+  c.expire_s = uint32_t(r.uintField("expire_s", UINT32_MAX));
+  c.client = readEndpoint(r.need("client"), r.sub("client"));
+  c.vip = readEndpoint(r.need("vip"), r.sub("vip"));
+  c.dest = readEndpoint(r.need("dest"), r.sub("dest"));
+  c.fwd = readFwd(r, "fwd", svc::FwdMethod::kDr);
+  c.is_template = r.boolField("template", false);
+  r.finish();
+  return c;
+}
+
+template <class F>
+auto guarded(std::string_view what, F&& f) -> Result<decltype(f(std::string()))> {
+  try {
+    return f(std::string(what));
+  } catch (const DecodeFailure& e) {
+    return Error{e.msg};
+  } catch (const std::exception& e) {
+    return makeError("{}: {}", what, e.what());
+  }
+}
+
+}  // namespace
+
+const char* fwdJsonName(svc::FwdMethod m) {
+  switch (m) {
+    case svc::FwdMethod::kDr: return "dr";
+    case svc::FwdMethod::kTun: return "tun";
+    case svc::FwdMethod::kNat: return "nat";
+    case svc::FwdMethod::kFullNat: return "fullnat";
+    case svc::FwdMethod::kLocal: return "local";
+  }
+  return "dr";
+}
+
+std::string dumpJson(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json toJson(const net::Endpoint& e) { return Json{{"addr", e.addr.str()}, {"port", e.port}}; }
+
+Json toJson(const svc::ServiceKey& k) {
+  if (k.fwmark)
+    return Json{{"fwmark", k.fwmark}, {"family", k.fwmark_family == net::Family::kV6 ? "ipv6" : "ipv4"}};
+  return Json{{"proto", k.proto == svc::Proto::kUdp ? "udp" : "tcp"},
+              {"addr", k.addr.str()},
+              {"port", k.port}};
+}
+
+Json toJson(const svc::ServiceConfig& s) {
+  return Json{{"key", toJson(s.key)},
+              {"scheduler", s.scheduler},
+              {"sched_flags", s.sched_flags},
+              {"persistent", s.persistent},
+              {"persistence_timeout", s.persistence_timeout},
+              {"persistence_prefix", s.persistence_prefix},
+              {"one_packet", s.one_packet}};
+}
+
+Json toJson(const svc::DestConfig& d) {
+  return Json{{"addr", d.ep.addr.str()},       {"port", d.ep.port},
+              {"fwd", fwdJsonName(d.fwd)},      {"weight", d.weight},
+              {"u_threshold", d.u_threshold},  {"l_threshold", d.l_threshold}};
+}
+
+Json toJson(const svc::Timeouts& t) {
+  return Json{{"tcp", t.tcp}, {"tcp_fin", t.tcp_fin}, {"udp", t.udp}};
+}
+
+Json toJson(const sl_stats& s) {
+  return Json{{"conns", s.conns},
+              {"inpkts", s.inpkts},
+              {"outpkts", s.outpkts},
+              {"inbytes", s.inbytes},
+              {"outbytes", s.outbytes}};
+}
+
+Json toJson(const Rate& r) {
+  return Json{{"cps", r.cps}, {"inpps", r.inpps}, {"outpps", r.outpps},
+              {"inbps", r.inbps}, {"outbps", r.outbps}};
+}
+
+Json toJson(const DestInfo& d) {
+  return Json{{"dest", toJson(d.cfg)},         {"active", d.active},
+              {"inactive", d.inactive},        {"persist", d.persist},
+              {"stats", toJson(d.stats)},      {"rate", toJson(d.rate)}};
+}
+
+Json toJson(const ServiceInfo& s) {
+  Json dests = Json::array();
+  for (const auto& d : s.dests) dests.push_back(toJson(d));
+  return Json{{"service", toJson(s.cfg)},
+              {"stats", toJson(s.stats)},
+              {"rate", toJson(s.rate)},
+              {"dests", std::move(dests)}};
+}
+
+Json toJson(const ConnInfo& c) {
+  return Json{{"proto", c.proto},         {"state", c.state},
+              {"expire_s", c.expire_s},   {"client", toJson(c.client)},
+              {"vip", toJson(c.vip)},     {"dest", toJson(c.dest)},
+              {"fwd", fwdJsonName(c.fwd)}, {"template", c.is_template}};
+}
+
+template <>
+Result<net::Endpoint> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readEndpoint(j, p); });
+}
+template <>
+Result<svc::ServiceKey> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readServiceKey(j, p); });
+}
+template <>
+Result<svc::ServiceConfig> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readServiceConfig(j, p); });
+}
+template <>
+Result<svc::DestConfig> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readDestConfig(j, p); });
+}
+template <>
+Result<svc::Timeouts> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readTimeouts(j, p); });
+}
+template <>
+Result<sl_stats> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readStats(j, p); });
+}
+template <>
+Result<Rate> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readRate(j, p); });
+}
+template <>
+Result<DestInfo> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readDestInfo(j, p); });
+}
+template <>
+Result<ServiceInfo> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readServiceInfo(j, p); });
+}
+template <>
+Result<ConnInfo> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readConnInfo(j, p); });
+}
+
+}  // namespace sluice::ctl

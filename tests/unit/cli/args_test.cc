@@ -1,0 +1,234 @@
+#include "cli/args.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace sluice::cli {
+namespace {
+
+std::vector<std::string> words(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> v;
+  std::string w;
+  while (in >> w) v.push_back(w);
+  return v;
+}
+
+Command ok(const std::string& line) {
+  auto r = parseCommand(words(line));
+  EXPECT_TRUE(r.ok()) << line << " -> " << (r.ok() ? "" : r.error().message);
+  return r.ok() ? *r : Command{};
+}
+
+std::string refused(const std::string& line) {
+  auto r = parseCommand(words(line));
+  EXPECT_FALSE(r.ok()) << line << " was accepted";
+  return r.ok() ? "" : r.error().message;
+}
+
+net::IpAddr ip(const char* s) { return *net::IpAddr::parse(s); }
+
+TEST(Args, NoArgumentsLists) {
+  auto c = ok("");
+  EXPECT_EQ(c.cmd, Cmd::kList);
+  EXPECT_EQ(c.options, 0u);
+}
+
+TEST(Args, AddServiceDefaults) {
+  auto c = ok("-A -t 10.20.0.100:80");
+  EXPECT_EQ(c.cmd, Cmd::kAddService);
+  EXPECT_EQ(c.service.key.proto, svc::Proto::kTcp);
+  EXPECT_EQ(c.service.key.addr, ip("10.20.0.100"));
+  EXPECT_EQ(c.service.key.port, 80);
+  EXPECT_EQ(c.service.scheduler, "wlc");
+  EXPECT_FALSE(c.service.persistent);
+  EXPECT_EQ(c.service.persistence_prefix, 32u);
+  EXPECT_FALSE(c.service.one_packet);
+}
+
+TEST(Args, PersistenceWithAndWithoutTimeout) {
+  auto c = ok("-A -t 10.0.0.1:80 -p -s rr");
+  EXPECT_TRUE(c.service.persistent);
+  EXPECT_EQ(c.service.persistence_timeout, 300u);
+  EXPECT_EQ(c.service.scheduler, "rr");
+  c = ok("-A -t 10.0.0.1:80 -p 600 -M 255.255.255.0");
+  EXPECT_EQ(c.service.persistence_timeout, 600u);
+  EXPECT_EQ(c.service.persistence_prefix, 24u);
+  c = ok("-A -t 10.0.0.1:80 -p600");
+  EXPECT_EQ(c.service.persistence_timeout, 600u);
+  c = ok("-A -t 10.0.0.1:80 --persistent=60");
+  EXPECT_EQ(c.service.persistence_timeout, 60u);
+  c = ok("-A -t 10.0.0.1:80 --persistent 60");
+  EXPECT_EQ(c.service.persistence_timeout, 60u);
+  // Port 0 is fine with persistence.
+  c = ok("-A -t 10.0.0.1 -p");
+  EXPECT_EQ(c.service.key.port, 0);
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -p 0"), "invalid timeout value `0' specified");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -p 2678401"), "invalid timeout value `2678401' specified");
+}
+
+TEST(Args, BundledShortOptionsAndLongForms) {
+  auto c = ok("-Lnc");
+  EXPECT_EQ(c.cmd, Cmd::kList);
+  EXPECT_TRUE(c.has(kOptNumeric));
+  EXPECT_TRUE(c.has(kOptConnection));
+  c = ok("-At 10.0.0.1:80 -s sh");
+  EXPECT_EQ(c.cmd, Cmd::kAddService);
+  EXPECT_EQ(c.service.key.port, 80);
+  c = ok("--add-service --udp-service=10.0.0.1:53 --scheduler rr --ops");
+  EXPECT_EQ(c.service.key.proto, svc::Proto::kUdp);
+  EXPECT_TRUE(c.service.one_packet);
+  c = ok("-l -n --stats --exact");
+  EXPECT_TRUE(c.has(kOptStats));
+  EXPECT_TRUE(c.has(kOptExact));
+  c = ok("-A -t10.0.0.1:8080");
+  EXPECT_EQ(c.service.key.port, 8080);
+}
+
+TEST(Args, PortNamesFromServicesFile) {
+  auto c = ok("-A -t 10.0.0.1:http");
+  EXPECT_EQ(c.service.key.port, 80);
+}
+
+TEST(Args, FwmarkAndIpv6) {
+  auto c = ok("-A -f 7 -s sh -b sh-fallback,sh-port");
+  EXPECT_EQ(c.service.key.fwmark, 7u);
+  EXPECT_EQ(c.service.key.fwmark_family, net::Family::kV4);
+  EXPECT_EQ(c.service.sched_flags, svc::kSchedFlag1 | svc::kSchedFlag2);
+  c = ok("-A -f 9 -6 -p -M 64");
+  EXPECT_EQ(c.service.key.fwmark_family, net::Family::kV6);
+  EXPECT_EQ(c.service.persistence_prefix, 64u);
+  c = ok("-A -t [2001:db8::1]:443 -s rr");
+  EXPECT_TRUE(c.service.key.addr.isV6());
+  EXPECT_EQ(c.service.key.port, 443);
+  EXPECT_EQ(c.service.persistence_prefix, 128u);
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -6"), "-6 used before -f");
+  EXPECT_EQ(refused("-A -f 0"), "invalid fwmark value `0' specified");
+  EXPECT_EQ(refused("-A -f 7x"), "invalid fwmark value `7x' specified");
+  EXPECT_EQ(refused("-A -f 9 -6 -p -M 129"), "illegal ipv6 netmask specified");
+}
+
+TEST(Args, RealServerDefaultsAndPortRules) {
+  auto c = ok("-a -t 10.20.0.100:80 -r 192.168.10.11");
+  EXPECT_EQ(c.cmd, Cmd::kAddDest);
+  EXPECT_EQ(c.dest.ep.addr, ip("192.168.10.11"));
+  EXPECT_EQ(c.dest.ep.port, 80);  // omitted: the service's port
+  EXPECT_EQ(c.dest.fwd, svc::FwdMethod::kDr);
+  EXPECT_EQ(c.dest.weight, 1);
+  // -g and -i force the service port; -m and -b keep the given one.
+  c = ok("-a -t 10.20.0.100:80 -r 192.168.10.11:8080 -g");
+  EXPECT_EQ(c.dest.ep.port, 80);
+  c = ok("-a -t 10.20.0.100:80 -r 192.168.10.11:8080 -i -w 0");
+  EXPECT_EQ(c.dest.ep.port, 80);
+  EXPECT_EQ(c.dest.fwd, svc::FwdMethod::kTun);
+  EXPECT_EQ(c.dest.weight, 0);
+  c = ok("-a -t 10.20.0.100:80 -r 192.168.10.11:8080 -m -w 100 -x 2000 -y 1500");
+  EXPECT_EQ(c.dest.ep.port, 8080);
+  EXPECT_EQ(c.dest.fwd, svc::FwdMethod::kNat);
+  EXPECT_EQ(c.dest.u_threshold, 2000u);
+  EXPECT_EQ(c.dest.l_threshold, 1500u);
+  c = ok("-e -t 10.20.0.100:80 -r 192.168.10.11:8080 -b");
+  EXPECT_EQ(c.cmd, Cmd::kEditDest);
+  EXPECT_EQ(c.dest.fwd, svc::FwdMethod::kFullNat);
+  EXPECT_EQ(c.dest.ep.port, 8080);
+  c = ok("-a -t 10.20.0.100:80 -r 192.168.10.11:8080 --fullnat");
+  EXPECT_EQ(c.dest.fwd, svc::FwdMethod::kFullNat);
+  c = ok("-d -t 10.20.0.100:80 -r 192.168.10.11");
+  EXPECT_EQ(c.cmd, Cmd::kDelDest);
+  EXPECT_EQ(c.dest.ep.port, 80);
+  c = ok("-a -t [2001:db8::1]:80 -r [2001:db8::10]:80 -m");
+  EXPECT_TRUE(c.dest.ep.addr.isV6());
+  // Tunnels may cross families, nothing else may.
+  ok("-a -t 10.0.0.1:80 -r 2001:db8::10 -i");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 2001:db8::10 -m"),
+            "Different address family is allowed only for tunneling servers");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.1:80 -w -1"), "illegal weight specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.1:80 -w 2147483648"), "illegal weight specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.1:80 -x many"), "illegal u_threshold specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.1:80 -y -3"), "illegal l_threshold specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.300"), "illegal real server address[:port] specified");
+}
+
+TEST(Args, ServiceAddressRefusals) {
+  const std::string bad = "illegal virtual server address[:port] specified";
+  EXPECT_EQ(refused("-A -t 80"), bad);
+  EXPECT_EQ(refused("-A -t 10.0.0.1:99999"), bad);
+  EXPECT_EQ(refused("-A -t example.org:80"), bad);
+  EXPECT_EQ(refused("-A -t [2001:db8::1]"), bad);
+  EXPECT_EQ(refused("-A -t 10.0.0.1:nosuchport"), bad);
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -p -M 255.0.255.0"), "illegal virtual server persistent mask specified");
+}
+
+TEST(Args, ServiceRules) {
+  EXPECT_EQ(refused("-A -t 10.0.0.1"), "Zero port specified for non-persistent service");
+  EXPECT_EQ(refused("-E -t 10.0.0.1:0"), "Zero port specified for non-persistent service");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -o"), "One-Packet Scheduling is only for UDP virtual services");
+  ok("-A -f 3 -o");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -b sh-port"), "incompatible scheduler flag `sh-port'");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -s sh -b sh-portt"), "invalid scheduler flag `sh-portt'");
+  auto c = ok("-A -t 10.0.0.1:80 -s mh -b mh-port,flag-3");
+  EXPECT_EQ(c.service.sched_flags, svc::kSchedFlag2 | svc::kSchedFlag3);
+}
+
+TEST(Args, CommandOptionTable) {
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -c"), "Illegal 'connection' option with the 'add-service' command");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -r 192.168.1.1"), "Illegal 'real-server' option with the 'add-service' command");
+  EXPECT_EQ(refused("-D -t 10.0.0.1:80 -s rr"), "Illegal 'scheduler' option with the 'delete-service' command");
+  EXPECT_EQ(refused("-d -t 10.0.0.1:80 -r 192.168.1.1 -m"),
+            "Illegal 'forwarding-method' option with the 'delete-server' command");
+  EXPECT_EQ(refused("-C -n"), "Illegal 'numeric' option with the 'flush' command");
+  EXPECT_EQ(refused("-S -c"), "Illegal 'connection' option with the 'save' command");
+  EXPECT_EQ(refused("-A -s rr"), "You need to supply the 'service-address' option for the 'add-service' command");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80"), "You need to supply the 'real-server' option for the 'add-server' command");
+  EXPECT_EQ(refused("-L -c -t 10.0.0.1:80"),
+            "The option 'service-address' conflicts with the 'connection' option in the 'list' command");
+  EXPECT_EQ(refused("-L -c --stats"), "options conflicts in the list command");
+  EXPECT_EQ(refused("-L --timeout --persistent-conn"), "options conflicts in the list command");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -s rr -s wlc"), "multiple 'scheduler' options specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.1 -g -m"), "multiple 'forwarding-method' options specified");
+  EXPECT_EQ(refused("-A -L"), "invalid option `-L'");
+  ok("-Z");
+  ok("-Z -t 10.0.0.1:80");
+  ok("-S -n");
+  ok("-L --timeout --json");
+}
+
+TEST(Args, CommandMustComeFirst) {
+  const std::string tryhelp = "Try `sluiceadm -h' or 'sluiceadm --help' for more information.";
+  EXPECT_EQ(refused("-n -L"), tryhelp);
+  EXPECT_EQ(refused("-t 10.0.0.1:80 -A"), tryhelp);
+  EXPECT_EQ(refused("--bogus"), tryhelp);
+  EXPECT_EQ(refused("-L --bogus"), "--bogus: unknown option");
+  EXPECT_EQ(refused("-L -q"), "-q: unknown option");
+  EXPECT_EQ(refused("-A -t"), "-t: missing argument");
+  EXPECT_EQ(refused("-L extra"), "unexpected argument extra");
+  EXPECT_EQ(ok("-h").cmd, Cmd::kHelp);
+  EXPECT_EQ(ok("--help -A").cmd, Cmd::kHelp);
+  EXPECT_EQ(ok("-v").cmd, Cmd::kVersion);
+}
+
+TEST(Args, SetTimeouts) {
+  auto c = ok("--set 7200 0 30");
+  EXPECT_EQ(c.cmd, Cmd::kSetTimeouts);
+  EXPECT_EQ(c.timeouts.tcp, 7200u);
+  EXPECT_EQ(c.timeouts.tcp_fin, 0u);
+  EXPECT_EQ(c.timeouts.udp, 30u);
+  EXPECT_EQ(refused("--set 1 2"), "--set option requires 3 timeout values");
+  EXPECT_EQ(refused("--set 1 2 x"), "invalid timeout value `x' specified");
+  EXPECT_EQ(refused("--set 1 2 3 4"), "unexpected argument 4");
+}
+
+TEST(Args, RestoreLineSplitting) {
+  EXPECT_EQ(splitRestoreLine("ipvsadm -A -t 10.0.0.1:80 -s rr"),
+            (std::vector<std::string>{"-A", "-t", "10.0.0.1:80", "-s", "rr"}));
+  EXPECT_EQ(splitRestoreLine("/sbin/ipvsadm -C"), (std::vector<std::string>{"-C"}));
+  EXPECT_EQ(splitRestoreLine("  sluiceadm  -C  # flush"), (std::vector<std::string>{"-C"}));
+  EXPECT_TRUE(splitRestoreLine("# a comment").empty());
+  EXPECT_TRUE(splitRestoreLine("   ").empty());
+  EXPECT_EQ(splitRestoreLine("-a -t 1.2.3.4:80 -r 5.6.7.8"),
+            (std::vector<std::string>{"-a", "-t", "1.2.3.4:80", "-r", "5.6.7.8"}));
+}
+
+}  // namespace
+}  // namespace sluice::cli

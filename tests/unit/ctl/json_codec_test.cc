@@ -1,0 +1,188 @@
+#include "ctl/json_codec.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::ctl {
+namespace {
+
+net::IpAddr ip(const char* s) { return *net::IpAddr::parse(s); }
+
+template <class T>
+T roundTrip(const T& v) {
+  // Through text, as on the socket.
+  auto r = fromJson<T>(Json::parse(dumpJson(toJson(v))), "value");
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? *r : T{};
+}
+
+template <class T>
+std::string decodeError(const char* text) {
+  auto r = fromJson<T>(Json::parse(text), "x");
+  EXPECT_FALSE(r.ok()) << text << " was accepted";
+  return r.ok() ? "" : r.error().message;
+}
+
+TEST(JsonCodec, ServiceConfigRoundTrip) {
+  svc::ServiceConfig s;
+  s.key.proto = svc::Proto::kUdp;
+  s.key.addr = ip("2001:db8::1");
+  s.key.port = 53;
+  s.scheduler = "mh";
+  s.sched_flags = svc::kSchedFlag1 | svc::kSchedFlag2;
+  s.persistent = true;
+  s.persistence_timeout = 7200;
+  s.persistence_prefix = 64;
+  s.one_packet = true;
+  auto back = roundTrip(s);
+  EXPECT_EQ(back.key, s.key);
+  EXPECT_EQ(back.scheduler, "mh");
+  EXPECT_EQ(back.sched_flags, s.sched_flags);
+  EXPECT_TRUE(back.persistent);
+  EXPECT_EQ(back.persistence_timeout, 7200u);
+  EXPECT_EQ(back.persistence_prefix, 64u);
+  EXPECT_TRUE(back.one_packet);
+}
+
+TEST(JsonCodec, FwmarkKey) {
+  svc::ServiceKey k;
+  k.fwmark = 4000000000u;
+  k.fwmark_family = net::Family::kV6;
+  EXPECT_EQ(toJson(k), Json::parse(R"({"fwmark":4000000000,"family":"ipv6"})"));
+  EXPECT_EQ(roundTrip(k), k);
+}
+
+TEST(JsonCodec, OnlyKeyIsRequiredForAService) {
+  auto s = fromJson<svc::ServiceConfig>(Json::parse(R"({"key":{"fwmark":3,"family":"ipv6"}})"), "service");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->scheduler, "wlc");
+  EXPECT_EQ(s->persistence_prefix, 128u);  // a host mask of the key's family
+  EXPECT_FALSE(s->persistent);
+}
+
+TEST(JsonCodec, DestConfigAndStats) {
+  DestInfo d;
+  d.cfg.ep = {ip("192.168.1.10"), 8080};
+  d.cfg.fwd = svc::FwdMethod::kFullNat;
+  d.cfg.weight = 2147483647;
+  d.cfg.u_threshold = 100;
+  d.cfg.l_threshold = 75;
+  d.active = 1;
+  d.inactive = 2;
+  d.persist = 3;
+  d.stats = {1, 2, 3, 18446744073709551615ull, 5};
+  d.rate = {6, 7, 8, 9, 10};
+  auto back = roundTrip(d);
+  EXPECT_EQ(back.cfg.ep, d.cfg.ep);
+  EXPECT_EQ(back.cfg.fwd, svc::FwdMethod::kFullNat);
+  EXPECT_EQ(back.cfg.weight, 2147483647);
+  EXPECT_EQ(back.cfg.l_threshold, 75u);
+  EXPECT_EQ(back.persist, 3u);
+  EXPECT_EQ(back.stats.inbytes, 18446744073709551615ull);
+  EXPECT_EQ(back.rate.outbps, 10u);
+}
+
+TEST(JsonCodec, ServiceInfoAndConnInfo) {
+  ServiceInfo s;
+  s.cfg.key.addr = ip("10.0.0.1");
+  s.cfg.key.port = 80;
+  s.dests.resize(2);
+  s.dests[1].cfg.ep = {ip("10.0.1.2"), 80};
+  s.dests[0].cfg.ep = {ip("10.0.1.1"), 80};
+  auto back = roundTrip(s);
+  ASSERT_EQ(back.dests.size(), 2u);
+  EXPECT_EQ(back.dests[1].cfg.ep.addr, ip("10.0.1.2"));
+
+  ConnInfo c;
+  c.proto = 17;
+  c.state = "UDP";
+  c.expire_s = 299;
+  c.client = {ip("10.10.0.2"), 40001};
+  c.vip = {ip("10.20.0.53"), 53};
+  c.dest = {ip("192.168.10.21"), 53};
+  c.fwd = svc::FwdMethod::kNat;
+  c.is_template = true;
+  auto cb = roundTrip(c);
+  EXPECT_EQ(cb.proto, 17);
+  EXPECT_EQ(cb.state, "UDP");
+  EXPECT_EQ(cb.client, c.client);
+  EXPECT_EQ(cb.fwd, svc::FwdMethod::kNat);
+  EXPECT_TRUE(cb.is_template);
+}
+
+TEST(JsonCodec, DecodesValuesBuiltInMemory) {
+  // toJson stores int32 weights as signed JSON integers; they must still decode.
+  svc::DestConfig d;
+  d.ep = {ip("10.0.0.1"), 80};
+  d.weight = 5;
+  auto back = fromJson<svc::DestConfig>(toJson(d), "dest");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->weight, 5);
+  EXPECT_FALSE(fromJson<svc::DestConfig>(Json{{"addr", "10.0.0.1"}, {"port", 80}, {"weight", -5}}, "d").ok());
+}
+
+TEST(JsonCodec, RefusesWrongTypes) {
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"proto":"tcp","addr":"10.0.0.1","port":"80"})"),
+            "x.port: expected an integer 0..65535, got string \"80\"");
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"proto":"tcp","addr":"10.0.0.1","port":80.5})"),
+            "x.port: expected an integer 0..65535, got number 80.5");
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"proto":6,"addr":"10.0.0.1","port":80})"),
+            "x.proto: expected \"tcp\" or \"udp\", got number 6");
+  EXPECT_EQ(decodeError<svc::ServiceConfig>(R"({"key":{"fwmark":1},"persistent":"yes"})"),
+            "x.persistent: expected true or false, got string \"yes\"");
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"([1,2])"), "x: expected an object, got array [1,2]");
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.0.0.1","port":80,"fwd":"route"})"),
+            "x.fwd: expected one of dr, tun, nat, fullnat, local; got string \"route\"");
+}
+
+TEST(JsonCodec, RefusesMissingAndUnknownFields) {
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"proto":"tcp","port":80})"), "x: missing field 'addr'");
+  EXPECT_EQ(decodeError<svc::ServiceConfig>(R"({"scheduler":"rr"})"), "x: missing field 'key'");
+  EXPECT_EQ(decodeError<svc::Timeouts>(R"({"tcp":1,"udp":2})"), "x: missing field 'tcp_fin'");
+  EXPECT_EQ(decodeError<svc::ServiceConfig>(R"({"key":{"fwmark":1},"persistance":true})"),
+            "x: unknown field 'persistance'");
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"fwmark":1,"port":80})"), "x: unknown field 'port'");
+}
+
+TEST(JsonCodec, RefusesOutOfRange) {
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"proto":"tcp","addr":"10.0.0.1","port":65536})"),
+            "x.port: expected an integer 0..65535, got 65536");
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.0.0.1","port":80,"weight":-1})"),
+            "x.weight: expected an integer 0..2147483647, got -1");
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.0.0.1","port":80,"weight":2147483648})"),
+            "x.weight: expected an integer 0..2147483647, got 2147483648");
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"fwmark":0})"), "x.fwmark: a firewall mark must be greater than 0");
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"fwmark":4294967296})"),
+            "x.fwmark: expected an integer 0..4294967295, got 4294967296");
+  EXPECT_EQ(decodeError<svc::ServiceConfig>(R"({"key":{"fwmark":1},"persistence_prefix":33})"),
+            "x.persistence_prefix: expected an integer 0..32, got 33");
+  EXPECT_EQ(decodeError<svc::ServiceConfig>(R"({"key":{"fwmark":1},"sched_flags":8})"),
+            "x.sched_flags: expected an integer 0..7, got 8");
+  EXPECT_EQ(decodeError<svc::ServiceConfig>(R"({"key":{"fwmark":1},"scheduler":""})"),
+            "x.scheduler: expected 1 to 15 characters, got 0");
+  EXPECT_EQ(decodeError<svc::ServiceKey>(R"({"proto":"tcp","addr":"10.0.0.256","port":1})"),
+            "x.addr: '10.0.0.256' is not an IPv4 or IPv6 address");
+  EXPECT_EQ(decodeError<ConnInfo>(
+                R"({"proto":300,"state":"X","expire_s":1,"client":{},"vip":{},"dest":{},"fwd":"dr","template":false})"),
+            "x.proto: expected an integer 0..255, got 300");
+}
+
+TEST(JsonCodec, NestedErrorsNameTheirPath) {
+  auto r = fromJson<ServiceInfo>(
+      Json::parse(R"({"service":{"key":{"fwmark":1}},"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0},
+                     "rate":{"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0},
+                     "dests":[{"dest":{"addr":"1.2.3.4","port":1},"active":0,"inactive":0,"persist":0,
+                               "stats":{},"rate":{}}]})"),
+      "services[0]");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "services[0].dests[0].stats: missing field 'conns'");
+}
+
+TEST(JsonCodec, DumpNeverThrowsOnInvalidUtf8) {
+  Json j{{"error", std::string("bad \xff\xfe bytes")}};
+  std::string s;
+  EXPECT_NO_THROW(s = dumpJson(j));
+  EXPECT_NE(s.find("bad"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::ctl
