@@ -199,7 +199,9 @@ lab_start_servers() {
   local rs ns
   for rs in 1 2; do
     if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
-    nsx "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$rs" --port 80 \
+    # `ip netns exec` directly (not the nsx function): $! must be the server itself, and
+    # a function would run in a forked subshell whose death leaves the server behind.
+    ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$rs" --port 80 \
       >"$LAB_RUN/http-rs$rs.log" 2>&1 &
     LAB_PIDS+=($!)
   done
@@ -218,7 +220,7 @@ lab_start_daemon() {
   LAB_BUILD="$build"
   [ -x "$build/bin/sluiced" ] || lab_die "$build/bin/sluiced not built"
   rm -f "$LAB_SOCK"
-  nsx "$NS_DIR" "$build/bin/sluiced" -i eth0 --socket "$LAB_SOCK" "$@" \
+  ip netns exec "$NS_DIR" "$build/bin/sluiced" -i eth0 --socket "$LAB_SOCK" "$@" \
     2>"$LAB_RUN/sluiced.log" >&2 &
   LAB_DAEMON_PID=$!
   LAB_PIDS+=("$LAB_DAEMON_PID")
