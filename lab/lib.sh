@@ -43,6 +43,23 @@ lab_init() {
   if [ -n "${2:-}" ]; then LAB_RUN="$2"; mkdir -p "$LAB_RUN"
   else LAB_RUN="$(mktemp -d "/tmp/sluice-lab.XXXXXX")"; fi
   LAB_SOCK="$LAB_RUN/sluiced.sock"
+  lab_reap_stale
+}
+
+# Removes namespaces left by a run that was SIGKILLed (no trap runs then): names of the form
+# sl-PID-ROLE whose PID is gone. Only this scheme is touched, so other users' namespaces and
+# live runs are safe.
+lab_reap_stale() {
+  local ns pid role p
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    [[ "$ns" =~ ^sl-([0-9]+)-(client|router|switch|dir|rs1|rs2)$ ]] || continue
+    pid="${BASH_REMATCH[1]}"
+    # Alive, and not a zombie waiting for a slow reaper: a live run, leave it.
+    if kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; then continue; fi
+    lab_log "removing $ns, left behind by dead run $pid"
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
 }
 
 # Installs the cleanup trap. INT/TERM/HUP turn into a normal exit so the EXIT trap runs once.
@@ -261,20 +278,34 @@ lab_adm() {
 LAB_CURL_MAX=10
 lab_curl() {
   nsx "$NS_CLIENT" timeout -s KILL $((LAB_CURL_MAX + 5)) \
-    curl -sS -g --noproxy '*' --max-time "$LAB_CURL_MAX" "$@"
+    curl -sS -g --noproxy '*' --connect-timeout 4 --max-time "$LAB_CURL_MAX" "$@"
 }
 
-# lab_ask URL [curl args]: prints the real server number (1, 2) that answered, or ERR.
+# lab_ask URL [curl args]: prints the real server number (1, 2) that answered, or ERR<n>
+# with curl's exit code (7: refused, e.g. a kernel RST; 28: timed out, e.g. dropped;
+# 137: killed by the outer timeout), or ERRbody for an answer that is not "RS n".
 lab_ask() {
   local url="$1"; shift
-  local body
-  body="$(lab_curl "$@" "$url" 2>/dev/null)" || { echo ERR; return; }
-  case "$body" in
-    "RS 1") echo 1 ;;
-    "RS 2") echo 2 ;;
-    *) echo ERR ;;
-  esac
+  local body rc
+  if [ -f "$LAB_RUN/skip" ]; then echo SKIP; return; fi
+  body="$(LAB_CURL_MAX=4 lab_curl "$@" "$url" 2>/dev/null)"; rc=$?
+  if [ "$rc" = 0 ]; then
+    case "$body" in
+      "RS 1") echo 1; echo 0 >"$LAB_RUN/errs"; return ;;
+      "RS 2") echo 2; echo 0 >"$LAB_RUN/errs"; return ;;
+      *) rc=body ;;
+    esac
+  fi
+  echo "ERR$rc"
+  # Fail fast: after 3 failures in a row the rest of the scenario is SKIP, so a dead director
+  # costs seconds, not minutes of timeouts. lab_fresh_scenario re-arms it.
+  local errs; errs=$(( $(cat "$LAB_RUN/errs" 2>/dev/null || echo 0) + 1 ))
+  echo "$errs" >"$LAB_RUN/errs"
+  [ "$errs" -ge 3 ] && touch "$LAB_RUN/skip"
+  return 0
 }
+
+lab_fresh_scenario() { rm -f "$LAB_RUN/skip" "$LAB_RUN/errs"; }
 
 # lab_ask_n N URL [curl args]: N requests, the answers space-separated.
 lab_ask_n() {
@@ -282,6 +313,13 @@ lab_ask_n() {
   local i out=()
   for ((i = 0; i < n; i++)); do out+=("$(lab_ask "$@")"); done
   echo "${out[*]}"
+}
+
+lab_ns_empty() {
+  local ns
+  for ns in "${LAB_NAMESPACES[@]}"; do
+    [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] || return 1
+  done
 }
 
 lab_cleanup() {
@@ -297,10 +335,15 @@ lab_cleanup() {
     sleep 0.1
   done
   for pid in "${LAB_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  # Anything still inside our namespaces was started by this run (e.g. a stray curl).
-  local ns
-  for ns in "${LAB_NAMESPACES[@]}"; do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+  # Anything still inside our namespaces was started by this run (a stray curl, or what
+  # `lab.sh up` left running): TERM first so sluiced can detach XDP, then KILL.
+  local ns sig stray
+  for sig in TERM KILL; do
+    stray=""
+    for ns in "${LAB_NAMESPACES[@]}"; do stray+=" $(ip netns pids "$ns" 2>/dev/null)"; done
+    [ -z "${stray// /}" ] && break
+    for pid in $stray; do kill -"$sig" "$pid" 2>/dev/null; done
+    [ "$sig" = TERM ] && lab_wait 30 lab_ns_empty
   done
   for ns in "${LAB_NAMESPACES[@]}"; do
     ip netns del "$ns" 2>/dev/null

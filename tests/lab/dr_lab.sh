@@ -25,7 +25,7 @@ URL4="http://$VIP4/"
 URL6="http://[$VIP6]/"
 EXPECTED_SHA="$("$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --print-sha256)" || lab_die "cannot compute /big's digest"
 
-say() { echo "== $*"; }
+say() { echo "== $*"; lab_fresh_scenario; }
 adm() {   # sluiceadm that must succeed; a failure is a FAIL, the test goes on
   local out
   if ! out="$(lab_adm "$@" 2>&1)"; then
@@ -85,7 +85,7 @@ say "weight 0: an established download finishes, new connections go elsewhere"
 adm -C
 service_two_rs "$V4" rr 1 1 "$RS1_4:80" "$RS2_4:80"
 slow_body="$LAB_RUN/slow.body"; slow_hdr="$LAB_RUN/slow.hdr"
-nsx "$NS_CLIENT" timeout -s KILL 60 curl -sS -g --noproxy '*' --max-time 50 --limit-rate 8M \
+nsx "$NS_CLIENT" timeout -s KILL 60 curl -sS -g --noproxy '*' --connect-timeout 4 --max-time 50 --limit-rate 8M \
   -D "$slow_hdr" -o "$slow_body" "http://$VIP4/big" 2>"$LAB_RUN/slow.err" &
 slow_pid=$!
 LAB_PIDS+=("$slow_pid")

@@ -13,7 +13,7 @@ Because AF_PACKET only copies frames, the kernel would also see SYNs to the VIP 
 and answer RST; an nftables prerouting rule drops service packets in the kernel. A trivial
 XDP_PASS program is attached so the test's "XDP attached/detached" checks have a subject.
 
-STANDIN_BUG=rr-stuck|weight0-ignored|sh-random breaks one behaviour on purpose, to show the
+STANDIN_BUG=rr-stuck|weight0-ignored|sh-random|blackhole breaks one behaviour on purpose, to show the
 lab test fails when the director misbehaves.
 """
 
@@ -254,6 +254,8 @@ class Director:
         elif flags & ACK and not is_syn:
             conn.established = True
         dest = conn.dest
+        if BUG == "blackhole":
+            return
         if dest.mac is None and not self.resolve(dest, ifc):
             return
         for c in (svc, dest):
