@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# DR lab test: one director (sluiced, XDP on its LAN veth) in front of two real web servers,
+# the classic LVS-DR article. Real HTTP through real namespaces: rr alternation, wrr 3:1,
+# sh stickiness, weight 0 draining an established download, a 50 MiB download intact,
+# IPv6 rr, the listings, and a clean SIGTERM. Usage: dr_lab.sh BUILD_DIR (uses
+# BUILD_DIR/bin/sluiced and sluiceadm). Every check prints PASS/FAIL with what it saw;
+# exit status is non-zero if any failed. Namespaces and processes go away on every exit path.
+set -uo pipefail
+
+BUILD="$(cd "${1:?usage: dr_lab.sh BUILD_DIR}" && pwd)"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../../lab/lib.sh
+. "$HERE/../../lab/lib.sh"
+# shellcheck source=checks.sh
+. "$HERE/checks.sh"
+
+lab_require_root
+lab_init "${LAB_PREFIX:-sl-$$-}"
+lab_trap
+T0=$SECONDS
+
+V4="$VIP4:80"
+V6="[$VIP6]:80"
+URL4="http://$VIP4/"
+URL6="http://[$VIP6]/"
+EXPECTED_SHA="$("$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --print-sha256)" || lab_die "cannot compute /big's digest"
+
+say() { echo "== $*"; lab_fresh_scenario; }
+adm() {   # sluiceadm that must succeed; a failure is a FAIL, the test goes on
+  local out
+  if ! out="$(lab_adm "$@" 2>&1)"; then
+    LAB_FAILS=$((LAB_FAILS + 1)); echo "FAIL  sluiceadm $* — $out"; return 1
+  fi
+  [ -n "$out" ] && echo "$out"
+  return 0
+}
+service_two_rs() {   # service_two_rs VIP:PORT SCHED W1 W2 RS1 RS2
+  adm -A -t "$1" -s "$2" && adm -a -t "$1" -r "$5" -g -w "$3" && adm -a -t "$1" -r "$6" -g -w "$4"
+}
+
+say "topology"
+lab_up
+lab_start_servers
+
+# Before the director is involved: the real servers themselves answer the client.
+verdict "client reaches RS1 and RS2 directly (v4)" check_counts \
+  "$(lab_ask http://$RS1_4/) $(lab_ask http://$RS2_4/)" 2 1 1
+verdict "client reaches RS1 and RS2 directly (v6)" check_counts \
+  "$(lab_ask "http://[$RS1_6]/") $(lab_ask "http://[$RS2_6]/")" 2 1 1
+SERVER_SHA="$(lab_curl "http://$RS1_4/big.sha256")"
+verdict "RS1 serves the /big the client expects" check_contains "RS1's /big.sha256" "$SERVER_SHA" "$EXPECTED_SHA"
+
+say "director"
+if ! lab_start_daemon "$BUILD"; then
+  echo "FAIL  sluiced starts and opens its control socket"
+  exit 1
+fi
+verdict "sluiced attached XDP to the director's eth0" check_contains "ip link show eth0" \
+  "$(ip -n "$NS_DIR" -d link show eth0)" "prog/xdp"
+
+say "rr: 10 requests alternate RS1, RS2"
+adm -C
+service_two_rs "$V4" rr 1 1 "$RS1_4:80" "$RS2_4:80"
+verdict "rr alternates over 10 requests" check_alternates "$(lab_ask_n 10 "$URL4")" 10
+
+say "wrr 3:1: 40 requests"
+adm -C
+service_two_rs "$V4" wrr 3 1 "$RS1_4:80" "$RS2_4:80"
+verdict "wrr 3:1 gives 30/10 over 40 requests" check_counts "$(lab_ask_n 40 "$URL4")" 40 30 10
+
+say "sh: one source, one server"
+adm -C
+service_two_rs "$V4" sh 1 1 "$RS1_4:80" "$RS2_4:80"
+verdict "sh keeps 20 requests from $CLIENT4 on one server" check_all_same "$(lab_ask_n 20 "$URL4")" 20
+groups=""
+for i in $(seq 10 25); do
+  ip -n "$NS_CLIENT" addr add "10.0.1.$i/24" dev eth0
+done
+for i in $(seq 10 25); do
+  groups+="10.0.1.$i=$(lab_ask_n 3 "$URL4" --interface "10.0.1.$i");"
+done
+verdict "sh is sticky per source and spreads 16 sources" check_sticky_spread "${groups%;}" 3
+
+say "weight 0: an established download finishes, new connections go elsewhere"
+adm -C
+service_two_rs "$V4" rr 1 1 "$RS1_4:80" "$RS2_4:80"
+slow_body="$LAB_RUN/slow.body"; slow_hdr="$LAB_RUN/slow.hdr"
+nsx "$NS_CLIENT" timeout -s KILL 60 curl -sS -g --noproxy '*' --connect-timeout 4 --max-time 50 --limit-rate 8M \
+  -D "$slow_hdr" -o "$slow_body" "http://$VIP4/big" 2>"$LAB_RUN/slow.err" &
+slow_pid=$!
+LAB_PIDS+=("$slow_pid")
+lab_wait 50 grep -q '^X-Real-Server:' "$slow_hdr"
+x="$(sed -n 's/^X-Real-Server: *\([0-9]*\).*/\1/p' "$slow_hdr" | tr -d '\r')"
+if [ "$x" = 1 ] || [ "$x" = 2 ]; then
+  other=$((3 - x))
+  if [ "$x" = 1 ]; then xaddr="$RS1_4"; else xaddr="$RS2_4"; fi
+  echo "slow download is on RS $x; setting its weight to 0"
+  adm -e -t "$V4" -r "$xaddr:80" -g -w 0
+  verdict "new connections avoid the weight-0 server" check_all_are "$(lab_ask_n 10 "$URL4")" 10 "$other"
+  if kill -0 "$slow_pid" 2>/dev/null; then
+    verdict "the download was still running while RS $x drained" true
+  else
+    WHY="it ended before the drain was tested ($(cat "$LAB_RUN/slow.err"))"
+    verdict "the download was still running while RS $x drained" false
+  fi
+  for ((i = 0; i < 400; i++)); do kill -0 "$slow_pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$slow_pid" 2>/dev/null
+  verdict "the draining connection to RS $x completed intact" check_download "$slow_body" "$LAB_BIG_BYTES" "$EXPECTED_SHA"
+else
+  kill -KILL "$slow_pid" 2>/dev/null
+  WHY="no answer header within 5 s ($(cat "$LAB_RUN/slow.err" 2>/dev/null))"
+  verdict "slow download through the VIP starts" false
+fi
+rm -f "$slow_body"
+
+say "50 MiB download through the VIP"
+adm -C
+service_two_rs "$V4" rr 1 1 "$RS1_4:80" "$RS2_4:80"
+LAB_CURL_MAX=60 lab_curl -o "$LAB_RUN/big.body" "http://$VIP4/big" || true
+verdict "50 MiB download arrives intact" check_download "$LAB_RUN/big.body" "$LAB_BIG_BYTES" "$EXPECTED_SHA"
+rm -f "$LAB_RUN/big.body"
+
+say "IPv6 rr: 10 requests to [$VIP6]"
+service_two_rs "$V6" rr 1 1 "[$RS1_6]:80" "[$RS2_6]:80"
+verdict "IPv6 rr alternates over 10 requests" check_alternates "$(lab_ask_n 10 "$URL6")" 10
+
+say "sluiceadm -Ln"
+ln="$(lab_adm -Ln 2>&1)"; echo "$ln"
+verdict "-Ln lists both services and their real servers" check_contains "-Ln" "$ln" \
+  "$VIP4:80" "[$VIP6]:80" "$RS1_4:80" "$RS2_4:80" "[$RS1_6]:80" "Route"
+say "sluiceadm -Ln --stats"
+st="$(lab_adm -Ln --stats 2>&1)"; echo "$st"
+verdict "--stats counts the IPv6 service's 10 connections" check_at_least "Conns of [$VIP6]:80" \
+  "$(stats_conns "$st" "TCP  [$VIP6]:80")" 10
+say "sluiceadm -Lnc"
+lc="$(lab_adm -Lnc 2>&1)"; echo "$lc"
+verdict "-Lnc shows the client's IPv6 connections" check_contains "-Lnc" "$lc" "[$CLIENT6]:" "[$VIP6]:80"
+
+say "shutdown"
+lab_stop_daemon; rc=$?
+WHY="exit status $rc"; verdict "sluiced exits 0 on SIGTERM" test "$rc" = 0
+link="$(ip -n "$NS_DIR" -d link show eth0)"
+if grep -q "prog/xdp" <<<"$link"; then WHY="an XDP program is still attached"; verdict "sluiced detached XDP" false
+else verdict "sluiced detached XDP" true; fi
+if [ "$LAB_FAILS" != 0 ]; then
+  echo "-- sluiced log (last 30 lines):"; lab_daemon_log | tail -30
+fi
+
+echo "dr_lab: $LAB_PASSES passed, $LAB_FAILS failed in $((SECONDS - T0)) s"
+[ "$LAB_FAILS" = 0 ]
