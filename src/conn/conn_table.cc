@@ -1,14 +1,14 @@
 // Two-choice bucketised hash table over sl_conn records; see conn_table.h for the design.
 #include "conn/conn_table.h"
 
+#include "dp/conn_hash.h"
+
 #include <sys/mman.h>
 
 #include <new>
 
 namespace sluice::conn {
 namespace {
-
-constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;  // 2^64 / golden ratio, odd
 
 uint64_t load64(const uint8_t* p) noexcept {
   uint64_t v;
@@ -24,9 +24,6 @@ bool keyEqual(const sl_conn_key& a, const sl_conn_key& b) noexcept {
   for (int w = 0; w < 5; ++w) d |= load64(x + 8 * w) ^ load64(y + 8 * w);
   return d == 0;
 }
-
-// Maps a 32-bit value uniformly onto [0, n) without a division (Lemire's reduction).
-size_t reduce(uint32_t h, size_t n) noexcept { return size_t((uint64_t(h) * n) >> 32); }
 
 }  // namespace
 
@@ -64,26 +61,12 @@ void ConnTable::init(std::span<sl_conn> storage) {
 }
 
 uint64_t ConnTable::hash(const sl_conn_key& key) const noexcept {
-  const auto* p = reinterpret_cast<const uint8_t*>(&key);
-  uint64_t h = seed_;
-  for (int w = 0; w < 5; ++w) {
-    h ^= load64(p + 8 * w);
-    h *= kMul;
-    h ^= h >> 32;
-  }
-  // murmur3 fmix64
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  return sl_conn_hash(&key, seed_);
 }
 
 ConnTable::Buckets ConnTable::bucketsOf(uint64_t h) const noexcept {
-  size_t b1 = reduce(uint32_t(h), num_buckets_);
-  size_t b2 = reduce(uint32_t(h >> 32), num_buckets_);
-  if (b2 == b1 && num_buckets_ > 1) b2 = b1 + 1 == num_buckets_ ? 0 : b1 + 1;
+  uint32_t b1, b2;
+  sl_conn_buckets(h, uint32_t(num_buckets_), &b1, &b2);
   return {b1, b2};
 }
 

@@ -77,10 +77,18 @@ struct sl_conn {
   sl_u32 dest_id;         /* index into the dest tables */
   sl_u32 svc_id;          /* index into the service tables */
   sl_u32 timeout_s;       /* current timeout; expired when now > last_seen + timeout */
-  sl_u8 state;            /* SL_TCP_* / SL_STATE_* */
-  sl_u8 fwd;              /* SL_FWD_* */
-  sl_u8 flags;            /* SL_CONN_F_* */
-  sl_u8 lock;             /* reserved for kernel/user concurrency */
+  /* The state word: the fast path changes state and flags together with one 32-bit
+   * compare-and-swap; user space sets `lock` (with a CAS too) before it moves, frees or
+   * rewrites an entry, and the fast path leaves a locked entry to the slow path. */
+  union {
+    struct {
+      sl_u8 state; /* SL_TCP_* / SL_STATE_* */
+      sl_u8 fwd;   /* SL_FWD_* */
+      sl_u8 flags; /* SL_CONN_F_* */
+      sl_u8 lock;  /* non-zero: user space owns the entry */
+    };
+    sl_u32 word;
+  };
 };
 
 /* Traffic counters, one set per service and per real server (per CPU in the kernel). */

@@ -1,0 +1,50 @@
+/* The data-plane counter list as an X-macro, in plain C so the XDP program (bpf/) indexes
+ * its per-CPU counter array with the same numbers the C++ path uses (dp/counters.h). */
+#ifndef SLUICE_DP_COUNTERS_LIST_H
+#define SLUICE_DP_COUNTERS_LIST_H
+
+// X(enum name, "metric name", is_drop)
+#define SLUICE_COUNTERS(X)                                          \
+  /* packet I/O */                                                  \
+  X(kRxPackets, "rx_packets", 0)                                    \
+  X(kTxPackets, "tx_packets", 0)                                    \
+  X(kPassPackets, "pass_packets", 0)                                \
+  /* Ethernet / VLAN */                                             \
+  X(kEthTruncated, "eth_truncated", 1)                              \
+  X(kVlanTruncated, "vlan_truncated", 1)                            \
+  X(kVlanTooDeep, "vlan_too_deep", 1)                               \
+  /* IPv4 */                                                        \
+  X(kIpv4Truncated, "ipv4_truncated", 1)                            \
+  X(kIpv4BadVersion, "ipv4_bad_version", 1)                         \
+  X(kIpv4BadIhl, "ipv4_bad_ihl", 1)                                 \
+  X(kIpv4BadTotalLen, "ipv4_bad_total_len", 1)                      \
+  X(kIpv4Fragment, "ipv4_fragment", 1)                              \
+  /* IPv6 */                                                        \
+  X(kIpv6Truncated, "ipv6_truncated", 1)                            \
+  X(kIpv6BadVersion, "ipv6_bad_version", 1)                         \
+  X(kIpv6BadPayloadLen, "ipv6_bad_payload_len", 1)                  \
+  X(kIpv6ExtTruncated, "ipv6_ext_truncated", 1)                     \
+  X(kIpv6ExtTooMany, "ipv6_ext_too_many", 1)                        \
+  X(kIpv6Fragment, "ipv6_fragment", 1)                              \
+  /* L4 */                                                          \
+  X(kTcpTruncated, "tcp_truncated", 1)                              \
+  X(kTcpBadDoff, "tcp_bad_doff", 1)                                 \
+  X(kUdpTruncated, "udp_truncated", 1)                              \
+  X(kUdpBadLen, "udp_bad_len", 1)                                   \
+  X(kIcmpTruncated, "icmp_truncated", 1)                            \
+  X(kIcmp6Truncated, "icmp6_truncated", 1)                          \
+  /* service / connection handling */                               \
+  X(kConnNew, "conn_new", 0)                                        \
+  X(kConnReused, "conn_reused", 0)                                  \
+  X(kConnExpired, "conn_expired", 0)                                \
+  X(kTemplateNew, "template_new", 0)                                \
+  X(kNoRealServer, "no_real_server", 1)                             \
+  X(kNoConnNotSyn, "no_conn_not_syn", 1)                            \
+  X(kConnTableFull, "conn_table_full", 1)                           \
+  X(kNoNeighbour, "no_neighbour", 1)                                \
+  X(kNoRoute, "no_route", 1)                                        \
+  X(kDestGone, "dest_gone", 1)                                      \
+  X(kFwdUnsupported, "fwd_unsupported", 1)                          \
+  X(kTxFailed, "tx_failed", 1)
+
+#endif /* SLUICE_DP_COUNTERS_LIST_H */
