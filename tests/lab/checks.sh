@@ -27,7 +27,7 @@ seq_count() {   # seq_count VALUE "SEQ"
   echo "$n"
 }
 
-seq_len() { local -a a=($1); echo "${#a[@]}"; }
+seq_len() { local -a a; read -r -a a <<<"$1"; echo "${#a[@]}"; }
 
 # All answers came from a real server (no ERR, nothing else); N of them.
 check_valid() {
