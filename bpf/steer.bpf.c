@@ -1,22 +1,42 @@
-/* XDP steering: send frames addressed to a virtual service to the daemon's AF_XDP sockets,
- * pass everything else to the kernel.
+/* Sluice's XDP program: the fast path for established connections, and the steering that
+ * sends everything needing policy to the daemon's AF_XDP sockets (the slow path).
  *
- * The program never drops: anything it does not understand (ARP, ND, OSPF, SSH, truncated or
- * odd headers, fragments whose ports it cannot see) is the kernel's business, so the host
- * keeps working as a normal Linux box whatever the daemon does. The trade-off is that
- * malformed service traffic is counted here but judged by the kernel, not by the daemon.
+ * For every frame it does what dp::Datapath::process does, in the same order, and must
+ * reach the same verdict with the same counters (tests/golden run both on one table):
+ *   - parse with the same bounds checks; not IP -> kernel; malformed -> drop with the same
+ *     named counter (the kernel would drop it too);
+ *   - TCP/UDP whose connection is in the shared table, DR, resolved dest, unlocked,
+ *     unexpired: update state/timeout/last_seen/counts/stats, rewrite the MACs, transmit;
+ *   - anything else that may be ours (new flow, expired entry, SYN on a closing one, an
+ *     entry user space holds, an unresolved dest, a method not done here) -> slow path;
+ *   - the rest (no connection, no service; ICMP; fragments not for a VIP) -> kernel.
+ * A frame sent to the slow path is counted there, not here, so the two paths' counters add
+ * up to what the C++ path alone would count.
+ *
+ * The trade-off: the program holds no policy (no scheduling, no table inserts), so it
+ * stays small enough to verify, and a packet it cannot finish costs one AF_XDP round trip.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "dp/conn_hash.h"
+#include "dp/counters_list.h"
+#include "dp/fastpath_abi.h"
 #include "io/steer_abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+enum sl_counter {
+#define SL_X(e, n, d) SLC_##e,
+  SLUICE_COUNTERS(SL_X)
+#undef SL_X
+  SLC_COUNT
+};
+
+/* ---------------------------------------------------------------- maps */
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -25,7 +45,15 @@ struct {
   __type(value, struct sl_steer_val);
 } services SEC(".maps");
 
-/* ingress ifindex -> first XSKMAP slot of that interface (see steer_abi.h). */
+/* Addresses that carry at least one service (key: port 0, proto 0): fragments to them are
+ * the daemon's business. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, SL_STEER_MAX_SERVICES);
+  __type(key, struct sl_steer_key);
+  __type(value, struct sl_steer_val);
+} vips SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, SL_STEER_MAX_IFACES);
@@ -47,112 +75,409 @@ struct {
   __type(value, __u64);
 } steer_stats SEC(".maps");
 
+/* The shared tables: sized by the loader before load, mmap'ed by the daemon. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, struct sl_conn);
+} conns SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_dest);
+} dests SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_dest_counts);
+} dest_counts SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_stats);
+} dest_stats SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_dp_config);
+} dp_config SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, SLC_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} dp_counters SEC(".maps");
+
+/* ---------------------------------------------------------------- helpers */
+
+#define ETH_HLEN_ 14
 #define VLAN_HLEN 4
 #define MAX_VLAN 2
-#define MAX_V6_EXT 4
+#define MAX_V6_EXT 8
+#define IP6_HOPOPTS 0
+#define IP6_ROUTING 43
+#define IP6_FRAGMENT 44
+#define IP6_ESP 50
+#define IP6_AH 51
+#define IP6_NONXT 59
+#define IP6_DSTOPTS 60
+#define OFF_MASK 0x3fff /* frames are at most a page: keeps offsets provably small */
 
-#ifndef IPPROTO_HOPOPTS
-#define IPPROTO_HOPOPTS 0
-#endif
-#ifndef IPPROTO_ROUTING
-#define IPPROTO_ROUTING 43
-#endif
-#ifndef IPPROTO_FRAGMENT
-#define IPPROTO_FRAGMENT 44
-#endif
-#ifndef IPPROTO_DSTOPTS
-#define IPPROTO_DSTOPTS 60
-#endif
+static __always_inline void bump(__u32 idx) {
+  __u64* c = bpf_map_lookup_elem(&dp_counters, &idx);
+  if (c) *c += 1;
+}
 
-static __always_inline int count(__u32 idx, int action) {
+static __always_inline int steer_count(__u32 idx, int action) {
   __u64* c = bpf_map_lookup_elem(&steer_stats, &idx);
   if (c) *c += 1;
   return action;
 }
 
-static __always_inline int is_port_proto(__u8 p) {
-  return p == IPPROTO_TCP || p == IPPROTO_UDP;
+/* Kernel verdicts, counted as the C++ path counts them. */
+static __always_inline int pass(void) {
+  bump(SLC_kRxPackets);
+  bump(SLC_kPassPackets);
+  return XDP_PASS;
 }
+static __always_inline int drop(__u32 reason) {
+  bump(SLC_kRxPackets);
+  bump(reason);
+  return XDP_DROP;
+}
+
+static __always_inline __u16 ld16(const __u8* p) { return ((__u16)p[0] << 8) | p[1]; }
+
+struct pkt {
+  __u32 l3_off;
+  __u32 ip_len;
+  __u8 family;
+  __u8 proto;
+  __u8 tcp_flags;
+  __u8 fragment;
+  __u16 sport; /* network order */
+  __u16 dport; /* network order */
+  __u8 saddr[16];
+  __u8 daddr[16];
+};
+
+#define PARSE_OK 0
+#define PARSE_NOT_IP 1
+#define PARSE_DROP 2
+
+/* L4 header at [off, l4end) of a datagram; mirrors net/packet.cc parseL4. */
+static __always_inline int parse_l4(void* data, void* end, __u32 off, __u32 l4end, int whole,
+                                    struct pkt* p, __u32* reason) {
+  __u32 avail = l4end - off;
+  __u8* l4 = data + (off & OFF_MASK);
+  if (p->proto == IPPROTO_TCP) {
+    if (avail < 20) { *reason = SLC_kTcpTruncated; return PARSE_DROP; }
+    if ((void*)(l4 + 20) > end) { *reason = SLC_kTcpTruncated; return PARSE_DROP; }
+    __u32 hdr = (__u32)(l4[12] >> 4) * 4;
+    if (hdr < 20 || hdr > avail) { *reason = SLC_kTcpBadDoff; return PARSE_DROP; }
+    __builtin_memcpy(&p->sport, l4, 2);
+    __builtin_memcpy(&p->dport, l4 + 2, 2);
+    p->tcp_flags = l4[13];
+  } else if (p->proto == IPPROTO_UDP) {
+    if (avail < 8) { *reason = SLC_kUdpTruncated; return PARSE_DROP; }
+    if ((void*)(l4 + 8) > end) { *reason = SLC_kUdpTruncated; return PARSE_DROP; }
+    __u32 ulen = ld16(l4 + 4);
+    if (ulen < 8 || (whole && ulen > avail)) { *reason = SLC_kUdpBadLen; return PARSE_DROP; }
+    __builtin_memcpy(&p->sport, l4, 2);
+    __builtin_memcpy(&p->dport, l4 + 2, 2);
+  } else if (p->proto == IPPROTO_ICMP) {
+    if (p->family == SL_AF_V4 && avail < 8) { *reason = SLC_kIcmpTruncated; return PARSE_DROP; }
+  } else if (p->proto == 58 /* ICMPv6 */) {
+    if (p->family == SL_AF_V6 && avail < 8) { *reason = SLC_kIcmp6Truncated; return PARSE_DROP; }
+  }
+  return PARSE_OK;
+}
+
+static __always_inline int parse_ipv4(void* data, void* end, struct pkt* p, __u32* reason) {
+  __u32 l3 = p->l3_off;
+  __u8* ip = data + (l3 & OFF_MASK);
+  if ((void*)(ip + 20) > end) { *reason = SLC_kIpv4Truncated; return PARSE_DROP; }
+  __u32 present = (__u32)((long)end - (long)ip);
+  if ((ip[0] >> 4) != 4) { *reason = SLC_kIpv4BadVersion; return PARSE_DROP; }
+  __u32 hdr = (__u32)(ip[0] & 0x0f) * 4;
+  if (hdr < 20) { *reason = SLC_kIpv4BadIhl; return PARSE_DROP; }
+  if (hdr > present) { *reason = SLC_kIpv4Truncated; return PARSE_DROP; }
+  __u32 total = ld16(ip + 2);
+  if (total < hdr || total > present) { *reason = SLC_kIpv4BadTotalLen; return PARSE_DROP; }
+  p->family = SL_AF_V4;
+  p->ip_len = total;
+  p->proto = ip[9];
+  __builtin_memcpy(p->saddr, ip + 12, 4);
+  __builtin_memcpy(p->daddr, ip + 16, 4);
+  __u16 frag = ld16(ip + 6);
+  int more = (frag & 0x2000) != 0;
+  __u16 offset = frag & 0x1fff;
+  p->fragment = more || offset != 0;
+  if (offset != 0) return PARSE_OK;
+  return parse_l4(data, end, l3 + hdr, l3 + total, !p->fragment, p, reason);
+}
+
+static __always_inline int parse_ipv6(void* data, void* end, struct pkt* p, __u32* reason) {
+  __u32 l3 = p->l3_off;
+  __u8* ip = data + (l3 & OFF_MASK);
+  if ((void*)(ip + 40) > end) { *reason = SLC_kIpv6Truncated; return PARSE_DROP; }
+  __u32 present = (__u32)((long)end - (long)ip);
+  if ((ip[0] >> 4) != 6) { *reason = SLC_kIpv6BadVersion; return PARSE_DROP; }
+  __u32 total = 40 + (__u32)ld16(ip + 4);
+  if (total > present || total > 0xffff) { *reason = SLC_kIpv6BadPayloadLen; return PARSE_DROP; }
+  p->family = SL_AF_V6;
+  p->ip_len = total;
+  __builtin_memcpy(p->saddr, ip + 8, 16);
+  __builtin_memcpy(p->daddr, ip + 24, 16);
+  __u32 l3end = l3 + total;
+  __u32 off = l3 + 40;
+  __u8 next = ip[6];
+  for (int n = 0; n <= MAX_V6_EXT; n++) {
+    int is_ext = next == IP6_HOPOPTS || next == IP6_ROUTING || next == IP6_DSTOPTS ||
+                 next == IP6_FRAGMENT || next == IP6_AH;
+    if (!is_ext) break;
+    if (n == MAX_V6_EXT) { *reason = SLC_kIpv6ExtTooMany; return PARSE_DROP; }
+    if (l3end - off < 2) { *reason = SLC_kIpv6ExtTruncated; return PARSE_DROP; }
+    __u8* ext = data + (off & OFF_MASK);
+    if ((void*)(ext + 8) > end) {
+      /* Fewer than 8 bytes left in the frame: every extension header is at least 8. */
+      *reason = SLC_kIpv6ExtTruncated;
+      return PARSE_DROP;
+    }
+    __u32 len;
+    if (next == IP6_FRAGMENT) len = 8;
+    else if (next == IP6_AH) len = ((__u32)ext[1] + 2) * 4;
+    else len = ((__u32)ext[1] + 1) * 8;
+    if (l3end - off < len) { *reason = SLC_kIpv6ExtTruncated; return PARSE_DROP; }
+    __u8 hdr_next = ext[0];
+    if (next == IP6_FRAGMENT) {
+      __u16 frag = ld16(ext + 2);
+      int more = frag & 1;
+      __u16 offset = frag >> 3;
+      p->fragment = more || offset != 0;
+      if (offset != 0) {
+        p->proto = hdr_next;
+        return PARSE_OK;
+      }
+    }
+    next = hdr_next;
+    off += len;
+  }
+  p->proto = next;
+  if (next == IP6_ESP || next == IP6_NONXT) return PARSE_OK;
+  return parse_l4(data, end, off, l3end, !p->fragment, p, reason);
+}
+
+static __always_inline int parse(void* data, void* end, struct pkt* p, __u32* reason) {
+  if (data + ETH_HLEN_ > end) { *reason = SLC_kEthTruncated; return PARSE_DROP; }
+  __u32 off = 12;
+  __u8* d = data;
+  __u16 type = ld16(d + 12);
+#pragma unroll
+  for (int i = 0; i <= MAX_VLAN; i++) {
+    if (type != ETH_P_8021Q && type != ETH_P_8021AD) break;
+    if (i == MAX_VLAN) { *reason = SLC_kVlanTooDeep; return PARSE_DROP; }
+    __u8* tag = data + off;
+    if ((void*)(tag + 2 + VLAN_HLEN) > end) { *reason = SLC_kVlanTruncated; return PARSE_DROP; }
+    off += VLAN_HLEN;
+    type = ld16(tag + VLAN_HLEN);
+  }
+  p->l3_off = off + 2;
+  if (type == ETH_P_IP) return parse_ipv4(data, end, p, reason);
+  if (type == ETH_P_IPV6) return parse_ipv6(data, end, p, reason);
+  return PARSE_NOT_IP;
+}
+
+/* To the daemon's AF_XDP socket for this interface and queue. */
+static __always_inline int to_slow_path(struct xdp_md* ctx) {
+  __u32 ifindex = ctx->ingress_ifindex;
+  __u32* base = bpf_map_lookup_elem(&xsk_base, &ifindex);
+  if (!base || ctx->rx_queue_index >= SL_STEER_QUEUES_PER_IFACE)
+    return steer_count(SL_STEER_PASS_NO_SOCKET, XDP_PASS);
+  __u32 slot = *base + ctx->rx_queue_index;
+  if (bpf_redirect_map(&xsks, slot, XDP_PASS) == XDP_REDIRECT)
+    return steer_count(SL_STEER_STEERED, XDP_REDIRECT);
+  return steer_count(SL_STEER_PASS_NO_SOCKET, XDP_PASS);
+}
+
+static __always_inline int key_equal(const struct sl_conn_key* a, const struct sl_conn_key* b) {
+  const __u64* x = (const __u64*)a;
+  const __u64* y = (const __u64*)b;
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+static __always_inline struct sl_conn* find_in(__u32 bucket, const struct sl_conn_key* key) {
+#pragma unroll
+  for (__u32 s = 0; s < SL_CONN_BUCKET_SLOTS; s++) {
+    __u32 idx = bucket * SL_CONN_BUCKET_SLOTS + s;
+    struct sl_conn* c = bpf_map_lookup_elem(&conns, &idx);
+    if (c && key_equal(&c->key, key)) return c;
+  }
+  return 0;
+}
+
+static __always_inline int closing_state(__u8 s) {
+  return s == SL_TCP_FIN_WAIT || s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE ||
+         s == SL_TCP_CLOSE_WAIT || s == SL_TCP_LAST_ACK;
+}
+
+/* ---------------------------------------------------------------- the program */
 
 SEC("xdp")
 int sluice_steer(struct xdp_md* ctx) {
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
-  struct sl_steer_key key = {};
-  __u32 off = sizeof(struct ethhdr);
+  struct pkt p = {};
+  __u32 reason = 0;
 
-  struct ethhdr* eth = data;
-  if ((void*)(eth + 1) > end) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
-  __u16 proto = eth->h_proto;
-
-#pragma unroll
-  for (int i = 0; i < MAX_VLAN; i++) {
-    if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD)) break;
-    __u16* tag = data + off;  /* TCI, then the encapsulated ethertype */
-    if ((void*)(tag + 2) > end) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
-    proto = tag[1];
-    off += VLAN_HLEN;
+  int r = parse(data, end, &p, &reason);
+  if (r == PARSE_NOT_IP) {
+    steer_count(SL_STEER_PASS_NOT_IP, 0);
+    return pass();
+  }
+  if (r == PARSE_DROP) {
+    steer_count(SL_STEER_PASS_MALFORMED, 0);
+    return drop(reason);
+  }
+  if (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP) {
+    steer_count(SL_STEER_PASS_NO_MATCH, 0);
+    return pass();
+  }
+  if (p.fragment) {
+    struct sl_steer_key vk = {};
+    __builtin_memcpy(vk.addr, p.daddr, 16);
+    vk.family = p.family;
+    if (!bpf_map_lookup_elem(&vips, &vk)) {
+      steer_count(SL_STEER_PASS_FRAGMENT, 0);
+      return pass();
+    }
+    return drop(p.family == SL_AF_V4 ? SLC_kIpv4Fragment : SLC_kIpv6Fragment);
   }
 
-  __u8 l4proto;
-  if (proto == bpf_htons(ETH_P_IP)) {
-    struct iphdr* ip = data + off;
-    if ((void*)(ip + 1) > end) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
-    if (ip->version != 4 || ip->ihl < 5) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
-    /* A non-first fragment carries no ports to look up. */
-    if (ip->frag_off & bpf_htons(0x1fff)) return count(SL_STEER_PASS_FRAGMENT, XDP_PASS);
-    l4proto = ip->protocol;
-    key.family = SL_AF_V4;
-    __builtin_memcpy(key.addr, &ip->daddr, 4);
-    off += ip->ihl * 4;
-  } else if (proto == bpf_htons(ETH_P_IPV6)) {
-    struct ipv6hdr* ip6 = data + off;
-    if ((void*)(ip6 + 1) > end) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
-    if (ip6->version != 6) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
-    l4proto = ip6->nexthdr;
-    key.family = SL_AF_V6;
-    __builtin_memcpy(key.addr, &ip6->daddr, 16);
-    off += sizeof(*ip6);
-#pragma unroll
-    for (int i = 0; i < MAX_V6_EXT; i++) {
-      if (l4proto != IPPROTO_HOPOPTS && l4proto != IPPROTO_ROUTING &&
-          l4proto != IPPROTO_DSTOPTS && l4proto != IPPROTO_FRAGMENT)
-        break;
-      __u8* ext = data + (off & 0xffff);
-      if ((void*)(ext + 8) > end) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
-      if (l4proto == IPPROTO_FRAGMENT) {
-        /* Fragment offset in the upper 13 bits of bytes 2..3. */
-        __u16 frag = ((__u16)ext[2] << 8 | ext[3]) & 0xfff8;
-        if (frag) return count(SL_STEER_PASS_FRAGMENT, XDP_PASS);
-        l4proto = ext[0];
-        off += 8;
-      } else {
-        l4proto = ext[0];
-        off += ((__u32)ext[1] + 1) * 8;
+  __u32 zero = 0;
+  struct sl_dp_config* cfg = bpf_map_lookup_elem(&dp_config, &zero);
+  if (!cfg) return XDP_PASS;
+
+  struct sl_conn_key key = {};
+  __builtin_memcpy(key.caddr, p.saddr, 16);
+  __builtin_memcpy(key.vaddr, p.daddr, 16);
+  key.cport = p.sport;
+  key.vport = p.dport;
+  key.proto = p.proto;
+  key.family = p.family;
+  key.kind = SL_KEY_CONN;
+
+  struct sl_conn* c = 0;
+  if (cfg->enabled && cfg->conn_buckets) {
+    __u32 b1, b2;
+    sl_conn_buckets(sl_conn_hash(&key, cfg->conn_seed), cfg->conn_buckets, &b1, &b2);
+    c = find_in(b1, &key);
+    if (!c && b2 != b1) c = find_in(b2, &key);
+  }
+
+  if (!c) {
+    /* No connection: a new flow of a service is the slow path's; anything else is not ours. */
+    struct sl_steer_key sk = {};
+    __builtin_memcpy(sk.addr, p.daddr, 16);
+    sk.family = p.family;
+    sk.proto = p.proto;
+    sk.port = p.dport;
+    if (!bpf_map_lookup_elem(&services, &sk)) {
+      sk.port = 0;
+      if (!bpf_map_lookup_elem(&services, &sk)) {
+        steer_count(SL_STEER_PASS_NO_MATCH, 0);
+        return pass();
       }
     }
-  } else {
-    return count(SL_STEER_PASS_NOT_IP, XDP_PASS);
+    return to_slow_path(ctx);
   }
 
-  if (!is_port_proto(l4proto)) return count(SL_STEER_PASS_NO_MATCH, XDP_PASS);
-  /* TCP and UDP both start with source port, destination port. */
-  __u16* ports = data + (off & 0xffff);
-  if ((void*)(ports + 2) > end) return count(SL_STEER_PASS_MALFORMED, XDP_PASS);
+  /* An existing connection: finish it here if nothing needs the daemon. */
+  __u32 w = *(volatile __u32*)&c->word;
+  __u8 state = w & 0xff, fwd = (w >> 8) & 0xff, flags = (w >> 16) & 0xff, lock = w >> 24;
+  if (lock || fwd != SL_FWD_DR || (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
+    return to_slow_path(ctx);
+  __u64 now = bpf_ktime_get_ns();
+  __u64 last = c->last_seen_ns;
+  if (now > last && now - last > (__u64)c->timeout_s * 1000000000ull) return to_slow_path(ctx);
+  int syn_only = (p.tcp_flags & 0x16) == 0x02; /* SYN without ACK or RST */
+  if (p.proto == IPPROTO_TCP && syn_only && closing_state(state)) return to_slow_path(ctx);
 
-  key.proto = l4proto;
-  key.port = ports[1];
-  if (!bpf_map_lookup_elem(&services, &key)) {
-    key.port = 0;
-    if (!bpf_map_lookup_elem(&services, &key)) return count(SL_STEER_PASS_NO_MATCH, XDP_PASS);
+  __u32 dest_id = c->dest_id;
+  if (dest_id >= cfg->max_dests) return to_slow_path(ctx);
+  struct sl_dest* d = bpf_map_lookup_elem(&dests, &dest_id);
+  if (!d) return to_slow_path(ctx);
+  __u32 seq1 = *(volatile __u32*)&d->seq;
+  if (seq1 & 1) return to_slow_path(ctx);
+  asm volatile("" ::: "memory");
+  __u32 out_ifindex = d->ifindex;
+  __u8 dflags = d->flags, dfwd = d->fwd;
+  __u8 smac[6], dmac[6];
+  __builtin_memcpy(smac, d->smac, 6);
+  __builtin_memcpy(dmac, d->dmac, 6);
+  asm volatile("" ::: "memory");
+  if (*(volatile __u32*)&d->seq != seq1) return to_slow_path(ctx);
+  if (!(dflags & SL_DEST_F_LIVE) || !(dflags & SL_DEST_F_RESOLVED) || dfwd != SL_FWD_DR)
+    return to_slow_path(ctx);
+
+  /* State and activity, as conn::updateConn does for an input-only connection. */
+  __u8 next = state;
+  __u8 nflags = flags;
+  if (p.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
+    int ev = sl_tcp_event(p.tcp_flags);
+    if (ev >= 0 && ev < SL_TCP_EVENTS) next = cfg->tcp_next[state][ev];
+    if (next != state && next < SL_STATE_COUNT) {
+      if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
+      else nflags |= SL_CONN_F_INACTIVE;
+    }
+  }
+  if (next >= SL_STATE_COUNT) return to_slow_path(ctx);
+  __u32 nw = (w & 0xff00ff00u) | next | ((__u32)nflags << 16);
+  if (nw != w && __sync_val_compare_and_swap(&c->word, w, nw) != w) return to_slow_path(ctx);
+  if (nflags != flags) {
+    struct sl_dest_counts* dc = bpf_map_lookup_elem(&dest_counts, &dest_id);
+    if (dc) {
+      if (nflags & SL_CONN_F_INACTIVE) {
+        __sync_fetch_and_add(&dc->active, -1);
+        __sync_fetch_and_add(&dc->inactive, 1);
+      } else {
+        __sync_fetch_and_add(&dc->active, 1);
+        __sync_fetch_and_add(&dc->inactive, -1);
+      }
+    }
+  }
+  __u32 ni = next;
+  asm volatile("" : "+r"(ni)); /* keep the mask: the verifier must see the bound */
+  ni &= 0x0f;
+  c->timeout_s = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
+  c->last_seen_ns = now;
+
+  struct sl_stats* st = bpf_map_lookup_elem(&dest_stats, &dest_id);
+  if (st) {
+    __sync_fetch_and_add(&st->inpkts, 1);
+    __sync_fetch_and_add(&st->inbytes, p.ip_len);
   }
 
-  __u32 ifindex = ctx->ingress_ifindex;
-  __u32* base = bpf_map_lookup_elem(&xsk_base, &ifindex);
-  if (!base || ctx->rx_queue_index >= SL_STEER_QUEUES_PER_IFACE)
-    return count(SL_STEER_PASS_NO_SOCKET, XDP_PASS);
-  __u32 slot = *base + ctx->rx_queue_index;
-  if (bpf_redirect_map(&xsks, slot, XDP_PASS) == XDP_REDIRECT)
-    return count(SL_STEER_STEERED, XDP_REDIRECT);
-  return count(SL_STEER_PASS_NO_SOCKET, XDP_PASS);
+  /* Direct routing: only the Ethernet header changes. */
+  __builtin_memcpy(data, dmac, 6);
+  __builtin_memcpy(data + 6, smac, 6);
+  bump(SLC_kRxPackets);
+  bump(SLC_kTxPackets);
+  if (out_ifindex == ctx->ingress_ifindex) return XDP_TX;
+  return bpf_redirect(out_ifindex, 0);
 }

@@ -21,6 +21,7 @@ sl_conn* bindNew(ConnTable& table, const sl_conn_key& key, const Binding& b, uin
   c->timeout_s = timeout_s;
   c->flags = flags;
   if (DestAccounting* d = table.dests()) d->bind(*c);
+  ConnTable::unlockEntry(*c);  // insert() handed it over locked
   return c;
 }
 

@@ -134,7 +134,12 @@ sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
     ++stats_.full;
     return nullptr;
   }
+  // Locked before the key is written: a fast path that matches the key sees the lock and
+  // leaves the packet to the slow path until the owner has filled the entry in and
+  // called unlockEntry() (conn_ops does, at the end of createConn/createTemplate).
   std::memset(c, 0, sizeof(*c));
+  std::atomic_ref<uint32_t>(c->word).store(kLockBit, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
   c->key = key;
   c->last_seen_ns = now;
   ++size_;
@@ -192,15 +197,20 @@ sl_conn* ConnTable::makeRoom(size_t b1, size_t b2, Nanos now) noexcept {
 void ConnTable::move(size_t src, size_t dst) noexcept {
   // Publish the copy before clearing the original: a concurrent reader may see the
   // entry twice for a moment, never zero times when it scans the destination second.
+  // Both copies are locked meanwhile, so the fast path updates neither (it sends such
+  // packets to the slow path); a last_seen it wrote just before the lock may be lost.
+  lockEntry(slots_[src]);
   std::memcpy(&slots_[dst], &slots_[src], sizeof(sl_conn));
   meta_[dst] = meta_[src];
   meta_[src] = 0;
   std::memset(&slots_[src], 0, sizeof(sl_conn));
+  unlockEntry(slots_[dst]);
   ++stats_.moved;
 }
 
 void ConnTable::free(size_t i, bool expired) noexcept {
   sl_conn& c = slots_[i];
+  lockEntry(c);  // from here the fast path leaves it alone; unbind sees its final flags
   if (dests_) dests_->unbind(c);
   if (isTemplate(i)) {
     if (meta_[i] != 0) {

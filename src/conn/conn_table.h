@@ -47,6 +47,7 @@
 // for closing that window).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -88,6 +89,21 @@ class ConnTable {
   // The key's 64-bit hash. Simple enough to re-implement in BPF C: five 64-bit loads of
   // the key (host byte order), each mixed by xor / multiply / shift, then the murmur3
   // 64-bit finaliser; the low half picks bucket 1, the high half bucket 2.
+  // Kernel/user concurrency (see the state word in dp/abi.h). The XDP fast path changes a
+  // connection's state word only with a compare-and-swap and never touches an entry whose
+  // lock byte is set; user space sets it before it moves, frees or rewrites an entry. The
+  // fast path never holds the lock, so lockEntry() spins only while a CAS races it.
+  static constexpr uint32_t kLockBit = 0x01000000u;  // the `lock` byte of the state word
+  static void lockEntry(sl_conn& c) noexcept {
+    std::atomic_ref<uint32_t> w(c.word);
+    uint32_t v = w.load(std::memory_order_relaxed);
+    while (!w.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) {
+    }
+  }
+  static void unlockEntry(sl_conn& c) noexcept {
+    std::atomic_ref<uint32_t>(c.word).fetch_and(~0xff000000u, std::memory_order_release);
+  }
+
   uint64_t hash(const sl_conn_key& key) const noexcept;
   // Touch both buckets of a key whose packet comes next in the batch.
   void prefetch(uint64_t hash) const noexcept;

@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/log.h"
+#include "dp/fastpath_config.h"
 
 namespace sluice::daemon {
 
@@ -25,23 +27,47 @@ net::Endpoint endpointOf(const uint8_t* addr, uint16_t port_be, uint8_t family) 
 
 }  // namespace
 
+namespace {
+
+DirectorLimits effectiveLimits(DirectorLimits l, const SharedTables* shared) {
+  if (shared) {
+    l.conn_capacity = shared->conns.size();
+    l.max_dests = uint32_t(std::min({size_t(l.max_dests), shared->dests.size(), shared->counts.size()}));
+  }
+  return l;
+}
+
+}  // namespace
+
 Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& next_hops,
-                   ServiceListener* listener)
+                   ServiceListener* listener, const SharedTables* shared)
     : clock_(clock),
-      limits_(limits),
+      limits_(effectiveLimits(limits, shared)),
       next_hops_(next_hops),
       listener_(listener),
-      counts_(limits.max_dests),
-      dest_limits_(limits.max_dests),
+      own_counts_(shared ? 0 : limits_.max_dests),
+      counts_(shared ? shared->counts.first(limits_.max_dests) : std::span<sl_dest_counts>(own_counts_)),
+      dest_limits_(limits_.max_dests),
       accounting_(counts_, dest_limits_),
-      stats_(clock, 1, limits.max_services, limits.max_dests),
-      services_(clock, counts_, svc::TableLimits{limits.max_services, limits.max_dests}, &stats_),
-      dest_table_(limits.max_dests),
-      conns_(limits.conn_capacity, &accounting_),
+      stats_(clock, 2, limits_.max_services, limits_.max_dests),
+      services_(clock, counts_, svc::TableLimits{limits_.max_services, limits_.max_dests}, &stats_),
+      dest_table_(shared ? dp::DestTable(shared->dests.first(limits_.max_dests))
+                         : dp::DestTable(size_t(limits_.max_dests))),
+      fast_stats_(shared ? shared->fast_stats.first(std::min(shared->fast_stats.size(),
+                                                             size_t(limits_.max_dests)))
+                         : std::span<sl_stats>()),
+      fast_stats_seen_(fast_stats_.size()),
+      fast_config_(shared ? shared->fast_config : nullptr),
+      conns_(shared ? conn::ConnTable(shared->conns, &accounting_, limits_.conn_seed)
+                    : conn::ConnTable(limits_.conn_capacity, &accounting_, limits_.conn_seed)),
       datapath_(conns_, dest_table_, stats_.writer(0)),
-      nh_wanted_(new std::atomic<uint8_t>[limits.max_dests]) {
-  for (uint32_t i = 0; i < limits.max_dests; ++i) nh_wanted_[i].store(0);
+      nh_wanted_(new std::atomic<uint8_t>[limits_.max_dests]) {
+  for (uint32_t i = 0; i < limits_.max_dests; ++i) nh_wanted_[i].store(0);
   datapath_.setTimeouts(timeouts_);
+  if (fast_config_)
+    dp::fillFastPathConfig(*fast_config_, conns_.seed(),
+                           uint32_t(conns_.capacity() / conn::ConnTable::kBucketSlots),
+                           limits_.max_dests, timeouts_);
   // Called on the worker: just a flag, the control side does the netlink work.
   datapath_.onUnresolved([this](uint32_t dest_id) {
     if (dest_id < limits_.max_dests) {
@@ -97,6 +123,7 @@ Status Director::setTimeouts(const svc::Timeouts& t) {
   std::lock_guard lock(conn_mu_);
   timeouts_.applySet(t.tcp, t.tcp_fin, t.udp);
   datapath_.setTimeouts(timeouts_);
+  if (fast_config_) dp::setFastPathTimeouts(*fast_config_, timeouts_);
   return {};
 }
 
@@ -203,9 +230,32 @@ void Director::refreshNextHops() {
     if (!live[id] && dest_table_.read(id)) dest_table_.clear(id);
 }
 
+void Director::foldFastPathStats() {
+  if (fast_stats_.empty()) return;
+  auto snap = services_.snapshot();
+  svc::Stats::Writer w = stats_.writer(1);
+  auto fold = [&](const svc::DestRt& d) {
+    if (d.dest_id >= fast_stats_.size()) return;
+    sl_stats& live = fast_stats_[d.dest_id];
+    sl_stats& seen = fast_stats_seen_[d.dest_id];
+    sl_stats now{};
+    now.inpkts = std::atomic_ref<uint64_t>(live.inpkts).load(std::memory_order_relaxed);
+    now.inbytes = std::atomic_ref<uint64_t>(live.inbytes).load(std::memory_order_relaxed);
+    sl_stats delta{};
+    delta.inpkts = now.inpkts - seen.inpkts;
+    delta.inbytes = now.inbytes - seen.inbytes;
+    if (delta.inpkts || delta.inbytes) w.add(d.svc_id, d.dest_id, delta);
+    seen = now;
+  };
+  for (const auto& svc : snap->services())
+    for (const auto& d : svc->dest_rt) fold(d);
+  for (const auto& d : snap->trash()) fold(d);
+}
+
 void Director::housekeeping() {
+  foldFastPathStats();
   stats_.estimate();
-  if (services_.purgeTrash() > 0) changed(Status{});
+  if (services_.purgeTrash() > 0) (void)changed(Status{});
   Nanos now = clock_.now();
   bool wanted = nh_any_wanted_.exchange(false, std::memory_order_acquire);
   if (wanted || next_hops_.version() != nh_seen_version_ ||

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/clock.h"
@@ -27,6 +28,7 @@
 #include "ctl/backend.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
+#include "dp/fastpath_abi.h"
 #include "io/packet_io.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"
@@ -37,6 +39,17 @@ struct DirectorLimits {
   size_t conn_capacity = size_t(1) << 20;
   uint32_t max_services = 1024;
   uint32_t max_dests = 16384;
+  uint64_t conn_seed = conn::ConnTable::kDefaultSeed;
+};
+
+// Memory the data-plane tables live in when an XDP fast path shares them (the mmap'ed BPF
+// maps); without it the Director allocates its own and everything runs in the slow path.
+struct SharedTables {
+  std::span<sl_conn> conns;             // zeroed, a multiple of 4 entries
+  std::span<sl_dest> dests;             // max_dests entries
+  std::span<sl_dest_counts> counts;     // max_dests entries
+  std::span<sl_stats> fast_stats;       // per dest, counted by the fast path
+  sl_dp_config* fast_config = nullptr;  // the fast path's config record
 };
 
 // Where a real server's frames go: egress interface, its MAC, the next hop's MAC.
@@ -68,7 +81,7 @@ class ServiceListener {
 class Director final : public ctl::Backend {
  public:
   Director(const Clock& clock, DirectorLimits limits, NextHopSource& next_hops,
-           ServiceListener* listener = nullptr);
+           ServiceListener* listener = nullptr, const SharedTables* shared = nullptr);
   ~Director() override;
 
   // --- ctl::Backend (control thread) ---
@@ -103,6 +116,7 @@ class Director final : public ctl::Backend {
 
  private:
   Status changed(Status s);  // after a mutation: limits, next hops, listener
+  void foldFastPathStats();  // the fast path's per-dest packet counts into stats_
   void refreshNextHops();
   ctl::ServiceInfo infoOf(const svc::ServiceState& s) const;
 
@@ -111,12 +125,16 @@ class Director final : public ctl::Backend {
   NextHopSource& next_hops_;
   ServiceListener* listener_;
 
-  std::vector<sl_dest_counts> counts_;
+  std::vector<sl_dest_counts> own_counts_;  // when nothing is shared
+  std::span<sl_dest_counts> counts_;
   std::vector<conn::DestLimits> dest_limits_;
   conn::DestAccounting accounting_;
   svc::Stats stats_;
   svc::ServiceTable services_;
   dp::DestTable dest_table_;
+  std::span<sl_stats> fast_stats_;
+  std::vector<sl_stats> fast_stats_seen_;
+  sl_dp_config* fast_config_;
 
   mutable std::mutex conn_mu_;  // guards conns_, datapath_, timeouts_
   conn::ConnTable conns_;

@@ -55,12 +55,20 @@ void NetlinkNextHops::request(const net::IpAddr& rs) {
 
 void SteerSync::servicesChanged(const svc::Snapshot& snap) {
   std::set<Key> want;
+  std::set<net::IpAddr> want_vips;
   for (const auto& s : snap.services()) {
     const auto& k = s->cfg.key;
     if (k.fwmark) continue;  // firewall marks are not visible to XDP
     want.emplace(k.addr, uint8_t(k.proto), k.port);
+    want_vips.insert(k.addr);
   }
   std::lock_guard lock(mu_);
+  for (const auto& a : vips_)
+    if (!want_vips.count(a)) (void)prog_.removeVip(a);
+  for (const auto& a : want_vips)
+    if (!vips_.count(a))
+      if (auto st = prog_.addVip(a); !st) kSteerLog.error("{}", st.error().message);
+  vips_ = std::move(want_vips);
   for (const auto& k : installed_)
     if (!want.count(k))
       if (auto st = prog_.removeService(std::get<0>(k), std::get<1>(k), std::get<2>(k)); !st)

@@ -47,6 +47,7 @@ class SteerSync final : public ServiceListener {
   io::SteerProgram& prog_;
   std::mutex mu_;
   std::set<Key> installed_;
+  std::set<net::IpAddr> vips_;
 };
 
 }  // namespace sluice::daemon

@@ -17,9 +17,11 @@ sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 
   -s, --socket PATH         control socket (default /run/sluice/sluiced.sock;
                             sluiceadm finds it with --socket or $SLUICE_SOCKET)
       --conn-table-size N   connection table capacity, fixed at start (default 1048576;
-                            64 bytes per entry)
+                            64 bytes per entry, rounded down to a multiple of 4)
       --xdp-mode MODE       native, generic, or auto (native, falling back to generic;
                             the default)
+      --no-fast-path        forward every packet through the daemon (AF_XDP) instead of
+                            letting the XDP program forward established connections
   -v, --verbose             debug logging
   -h, --help                this text
 )";
@@ -48,7 +50,7 @@ Result<Options> parseOptions(int argc, char** argv) {
       auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
       if (ec != std::errc() || p != v->data() + v->size() || n < 64 || n > (size_t(1) << 28))
         return makeError("--conn-table-size must be a number between 64 and {}", size_t(1) << 28);
-      o.conn_table_size = n;
+      o.conn_table_size = n / 4 * 4;
     } else if (a == "--xdp-mode") {
       auto v = value(a);
       if (!v) return v.error();
@@ -56,6 +58,8 @@ Result<Options> parseOptions(int argc, char** argv) {
       else if (*v == "generic") o.xdp_mode = io::XdpMode::kGeneric;
       else if (*v == "auto") o.xdp_mode = io::XdpMode::kNativeOrGeneric;
       else return makeError("--xdp-mode must be native, generic or auto, not '{}'", *v);
+    } else if (a == "--no-fast-path") {
+      o.fast_path = false;
     } else if (a == "-v" || a == "--verbose") {
       o.verbose = true;
     } else if (a == "-h" || a == "--help") {

@@ -14,6 +14,7 @@ struct Options {
   std::string socket_path = "/run/sluice/sluiced.sock";
   size_t conn_table_size = size_t(1) << 20;          // --conn-table-size
   io::XdpMode xdp_mode = io::XdpMode::kNativeOrGeneric;
+  bool fast_path = true;                             // --no-fast-path: slow path only
   bool verbose = false;
   bool help = false;
 };

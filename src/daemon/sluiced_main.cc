@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "common/clock.h"
@@ -58,7 +59,13 @@ int main(int argc, char** argv) {
     links.push_back(*l);
   }
 
-  auto steer = io::SteerProgram::load();
+  daemon::DirectorLimits limits;
+  limits.conn_capacity = opts->conn_table_size;
+  limits.conn_seed = std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
+  io::SteerProgram::Sizes sizes;
+  sizes.conn_capacity = uint32_t(limits.conn_capacity);
+  sizes.max_dests = limits.max_dests;
+  auto steer = io::SteerProgram::load({}, sizes);
   if (!steer) return fail(fmt::format("loading the XDP steering program: {}", steer.error().message));
   for (const auto& l : links) {
     if (auto st = (*steer)->attach(l.ifindex, opts->xdp_mode); !st)
@@ -80,9 +87,16 @@ int main(int argc, char** argv) {
   MonotonicClock clock;
   daemon::NetlinkNextHops next_hops(links, neigh, clock);
   daemon::SteerSync steer_sync(**steer);
-  daemon::DirectorLimits limits;
-  limits.conn_capacity = opts->conn_table_size;
-  daemon::Director director(clock, limits, next_hops, &steer_sync);
+  // The tables live in the XDP program's maps: established connections are forwarded by
+  // the kernel, the rest by the worker below, over the same entries.
+  daemon::SharedTables shared{(*steer)->conns(), (*steer)->dests(), (*steer)->destCounts(),
+                              (*steer)->destStats(), (*steer)->config()};
+  if (!opts->fast_path) shared.fast_config = nullptr;
+  daemon::Director director(clock, limits, next_hops, &steer_sync, &shared);
+  if (!opts->fast_path) {
+    (*steer)->config()->enabled = 0;
+    kLog.info("fast path disabled: every packet goes through the daemon");
+  }
 
   ctl::CtlServer ctl(opts->socket_path, director);
   if (auto st = ctl.start(); !st)

@@ -76,7 +76,10 @@ Verdict Datapath::process(std::span<uint8_t> frame, const svc::Snapshot& snap, N
     c = newConnection(p, key, snap, *svc, now, &why);
     if (!c) return drop(why);
   }
+  // Locked while the slow path changes it, so a concurrent fast path leaves it alone.
+  conn::ConnTable::lockEntry(*c);
   conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
+  conn::ConnTable::unlockEntry(*c);
   stats_.inPacket(c->svc_id, c->dest_id, p.ip_len);
   return forward(frame, p, *c);
 }
@@ -132,7 +135,11 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
     *why = Counter::kConnTableFull;
     return nullptr;
   }
-  if (cfg.one_packet && p.proto == net::kProtoUdp) c->flags |= SL_CONN_F_ONE_PACKET;
+  if (cfg.one_packet && p.proto == net::kProtoUdp) {
+    conn::ConnTable::lockEntry(*c);
+    c->flags |= SL_CONN_F_ONE_PACKET;
+    conn::ConnTable::unlockEntry(*c);
+  }
   counters_.inc(Counter::kConnNew);
   stats_.conn(svc.svc_id, dest_id);
   return c;

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,7 +46,15 @@ sl_steer_key makeSteerKey(const net::IpAddr& addr, uint8_t proto, uint16_t port)
 }
 
 Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path) {
+  return load(std::move(object_path), Sizes{});
+}
+
+Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path, Sizes sizes) {
   if (object_path.empty()) object_path = bpfObjectDir() + "/steer.bpf.o";
+  if (sizes.conn_capacity < SL_CONN_BUCKET_SLOTS || sizes.conn_capacity % SL_CONN_BUCKET_SLOTS)
+    return makeError("connection table capacity {} is not a multiple of {}", sizes.conn_capacity,
+                     SL_CONN_BUCKET_SLOTS);
+  if (sizes.max_dests == 0) return makeError("max_dests must be positive");
   std::unique_ptr<SteerProgram> p(new SteerProgram());
   p->obj_ = bpf_object__open_file(object_path.c_str(), nullptr);
   if (!p->obj_) {
@@ -54,6 +63,14 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
     return makeError("cannot open BPF object {}: {} (was the project built? set SLUICE_BPF_DIR)",
                      object_path, errStr(err));
   }
+  auto setSize = [&](const char* name, uint32_t n) {
+    bpf_map* m = bpf_object__find_map_by_name(p->obj_, name);
+    return m && bpf_map__set_max_entries(m, n) == 0;
+  };
+  if (!setSize("conns", sizes.conn_capacity) || !setSize("dests", sizes.max_dests) ||
+      !setSize("dest_counts", sizes.max_dests) || !setSize("dest_stats", sizes.max_dests))
+    return makeError("{} lacks the shared maps conns/dests/dest_counts/dest_stats (stale build?)",
+                     object_path);
   if (int err = bpf_object__load(p->obj_); err)
     return makeError("cannot load {} into the kernel: {} (needs root or CAP_BPF+CAP_NET_ADMIN)",
                      object_path, errStr(err));
@@ -70,11 +87,41 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
   p->stats_fd_ = mapFd("steer_stats");
   if (p->services_fd_ < 0 || p->xsk_base_fd_ < 0 || p->xsks_fd_ < 0 || p->stats_fd_ < 0)
     return makeError("{} lacks one of the maps services/xsk_base/xsks/steer_stats", object_path);
+  p->vips_fd_ = mapFd("vips");
+  p->counters_fd_ = mapFd("dp_counters");
+  if (p->vips_fd_ < 0 || p->counters_fd_ < 0)
+    return makeError("{} lacks the maps vips/dp_counters", object_path);
+
+  // The BPF_F_MMAPABLE arrays become plain memory shared with the program.
+  auto mapMem = [&](const char* name, size_t value_size, size_t n) -> void* {
+    int fd = mapFd(name);
+    size_t len = value_size * n;
+    long page = sysconf(_SC_PAGESIZE);
+    len = (len + size_t(page) - 1) / size_t(page) * size_t(page);
+    void* a = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (a == MAP_FAILED) return nullptr;
+    p->mappings_.push_back({a, len});
+    return a;
+  };
+  auto* conns = static_cast<sl_conn*>(mapMem("conns", sizeof(sl_conn), sizes.conn_capacity));
+  auto* dests = static_cast<sl_dest*>(mapMem("dests", sizeof(sl_dest), sizes.max_dests));
+  auto* counts =
+      static_cast<sl_dest_counts*>(mapMem("dest_counts", sizeof(sl_dest_counts), sizes.max_dests));
+  auto* stats = static_cast<sl_stats*>(mapMem("dest_stats", sizeof(sl_stats), sizes.max_dests));
+  auto* cfg = static_cast<sl_dp_config*>(mapMem("dp_config", sizeof(sl_dp_config), 1));
+  if (!conns || !dests || !counts || !stats || !cfg)
+    return makeError("cannot mmap the shared BPF maps: {}", errStr(errno));
+  p->conns_ = {conns, sizes.conn_capacity};
+  p->dests_ = {dests, sizes.max_dests};
+  p->dest_counts_ = {counts, sizes.max_dests};
+  p->dest_stats_ = {stats, sizes.max_dests};
+  p->config_ = cfg;
   return p;
 }
 
 SteerProgram::~SteerProgram() {
   while (!attached_.empty()) (void)detach(attached_.back().ifindex);
+  for (const auto& m : mappings_) munmap(m.addr, m.len);
   if (obj_) bpf_object__close(obj_);
 }
 
@@ -200,6 +247,34 @@ Result<SteerStats> SteerProgram::stats() const {
     for (uint64_t c : per_cpu) s.v[i] += c;
   }
   return s;
+}
+
+Result<dp::Counters> SteerProgram::counters() const {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return makeError("cannot count CPUs: {}", errStr(ncpu));
+  std::vector<uint64_t> per(size_t(ncpu), 0);
+  dp::Counters total;
+  for (uint32_t i = 0; i < dp::kNumCounters; ++i) {
+    if (bpf_map_lookup_elem(counters_fd_, &i, per.data()) != 0)
+      return makeError("reading the fast path's counters: {}", errStr(errno));
+    for (uint64_t v : per) total.v[i] += v;
+  }
+  return total;
+}
+
+Status SteerProgram::addVip(const net::IpAddr& addr) {
+  sl_steer_key k = makeSteerKey(addr, 0, 0);
+  sl_steer_val v{};
+  if (bpf_map_update_elem(vips_fd_, &k, &v, BPF_ANY) != 0)
+    return makeError("cannot add {} to the VIP map: {}", addr.str(), errStr(errno));
+  return {};
+}
+
+Status SteerProgram::removeVip(const net::IpAddr& addr) {
+  sl_steer_key k = makeSteerKey(addr, 0, 0);
+  if (bpf_map_delete_elem(vips_fd_, &k) != 0 && errno != ENOENT)
+    return makeError("cannot remove {} from the VIP map: {}", addr.str(), errStr(errno));
+  return {};
 }
 
 }  // namespace sluice::io

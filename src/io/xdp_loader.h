@@ -11,10 +11,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "dp/counters.h"
+#include "dp/conn_hash.h"
+#include "dp/fastpath_abi.h"
 #include "io/steer_abi.h"
 #include "net/addr.h"
 
@@ -45,7 +49,27 @@ std::string bpfObjectDir();
 class SteerProgram {
  public:
   // Opens and loads `object_path` (default: bpfObjectDir()/steer.bpf.o) into the kernel.
+  // Sizes of the tables the program shares with the daemon (fixed at load).
+  struct Sizes {
+    uint32_t conn_capacity = 1024;  // a multiple of SL_CONN_BUCKET_SLOTS
+    uint32_t max_dests = 64;
+  };
   static Result<std::unique_ptr<SteerProgram>> load(std::string object_path = {});
+  static Result<std::unique_ptr<SteerProgram>> load(std::string object_path, Sizes sizes);
+
+  // The shared tables, mmap'ed: valid while this object lives. The connection table and
+  // dest records are the daemon's ConnTable/DestTable storage; the fast path reads and
+  // updates them in place.
+  std::span<sl_conn> conns() const { return conns_; }
+  std::span<sl_dest> dests() const { return dests_; }
+  std::span<sl_dest_counts> destCounts() const { return dest_counts_; }
+  std::span<sl_stats> destStats() const { return dest_stats_; }  // counted by the fast path
+  sl_dp_config* config() const { return config_; }
+  // The fast path's share of the data-plane counters, summed over CPUs.
+  Result<dp::Counters> counters() const;
+  // Addresses that carry a service (fragments to them go to the daemon).
+  Status addVip(const net::IpAddr& addr);
+  Status removeVip(const net::IpAddr& addr);
   ~SteerProgram();  // detaches from every interface it attached to
   SteerProgram(const SteerProgram&) = delete;
   SteerProgram& operator=(const SteerProgram&) = delete;
@@ -87,6 +111,18 @@ class SteerProgram {
   int xsk_base_fd_ = -1;
   int xsks_fd_ = -1;
   int stats_fd_ = -1;
+  int vips_fd_ = -1;
+  int counters_fd_ = -1;
+  struct Mapping {
+    void* addr;
+    size_t len;
+  };
+  std::vector<Mapping> mappings_;
+  std::span<sl_conn> conns_;
+  std::span<sl_dest> dests_;
+  std::span<sl_dest_counts> dest_counts_;
+  std::span<sl_stats> dest_stats_;
+  sl_dp_config* config_ = nullptr;
   std::vector<Attached> attached_;
 };
 

@@ -40,7 +40,8 @@ inline std::vector<uint8_t> buildFrame(const FrameSpec& s) {
   }
   const bool v4 = s.daddr.isV4();
   put16(f, v4 ? 0x0800 : 0x86dd);
-  const size_t l4_len = 8 + s.payload.size();
+  const bool tcp = s.proto == 6;
+  const size_t l4_len = (tcp ? 20 : 8) + s.payload.size();
   if (v4) {
     f.push_back(0x45);
     f.push_back(0);
@@ -64,8 +65,17 @@ inline std::vector<uint8_t> buildFrame(const FrameSpec& s) {
   }
   put16(f, s.sport);
   put16(f, s.dport);
-  put16(f, uint16_t(l4_len));
-  put16(f, 0);
+  if (tcp) {  // seq, ack, data offset 5, SYN, window, checksum, urgent
+    for (int i = 0; i < 8; ++i) f.push_back(0);
+    f.push_back(0x50);
+    f.push_back(0x02);
+    put16(f, 65535);
+    put16(f, 0);
+    put16(f, 0);
+  } else {
+    put16(f, uint16_t(l4_len));
+    put16(f, 0);
+  }
   f.insert(f.end(), s.payload.begin(), s.payload.end());
   while (f.size() < 60) f.push_back(0);
   return f;

@@ -1,0 +1,38 @@
+/* What the XDP fast path needs besides the connection and dest records: one config record
+ * (the `dp_config` array map, one entry), written by the daemon before the program sees
+ * traffic and on `--set`. The TCP transition table and the active-state table are filled
+ * from conn/tcp_state.cc, so the two paths cannot disagree on state changes.
+ */
+#ifndef SLUICE_DP_FASTPATH_ABI_H
+#define SLUICE_DP_FASTPATH_ABI_H
+
+#include "dp/abi.h"
+
+#define SL_TCP_STATE_COUNT 11 /* SL_TCP_NONE .. SL_TCP_SYNACK */
+#define SL_TCP_EVENTS 5       /* syn, fin, ack, rst, none: the index sl_tcp_event() gives */
+
+struct sl_dp_config {
+  sl_u64 conn_seed;    /* the connection table's hash seed */
+  sl_u32 conn_buckets; /* buckets of SL_CONN_BUCKET_SLOTS entries in `conns` */
+  sl_u32 max_dests;    /* entries in `dests`, `dest_counts`, `dest_stats` */
+  sl_u32 enabled;      /* 0: every frame of a service goes to the slow path */
+  sl_u32 pad;
+  sl_u32 timeout_s[SL_STATE_COUNT];
+  sl_u8 tcp_next[SL_TCP_STATE_COUNT][SL_TCP_EVENTS]; /* DR/TUN: input-only transitions */
+  sl_u8 active[SL_STATE_COUNT];                      /* state counts as ActiveConn */
+};
+
+/* IPVS's event order (tcp_state_idx): RST before SYN before FIN before ACK; no flag: 4. */
+#ifdef __cplusplus
+static inline int sl_tcp_event(sl_u8 flags) {
+#else
+static __always_inline int sl_tcp_event(sl_u8 flags) {
+#endif
+  if (flags & 0x04) return 3;
+  if (flags & 0x02) return 0;
+  if (flags & 0x01) return 1;
+  if (flags & 0x10) return 2;
+  return 4;
+}
+
+#endif /* SLUICE_DP_FASTPATH_ABI_H */

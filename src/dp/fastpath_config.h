@@ -1,0 +1,16 @@
+// Fills the XDP fast path's config record (dp/fastpath_abi.h) from the C++ path's own
+// tables, so both paths share one definition of TCP transitions, activity and timeouts.
+#pragma once
+
+#include <cstdint>
+
+#include "conn/tcp_state.h"
+#include "dp/fastpath_abi.h"
+
+namespace sluice::dp {
+
+void fillFastPathConfig(sl_dp_config& cfg, uint64_t conn_seed, uint32_t conn_buckets,
+                        uint32_t max_dests, const conn::TimeoutTable& timeouts) noexcept;
+void setFastPathTimeouts(sl_dp_config& cfg, const conn::TimeoutTable& timeouts) noexcept;
+
+}  // namespace sluice::dp
