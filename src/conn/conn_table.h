@@ -1,5 +1,5 @@
 // The connection table: fixed-size plain records (sl_conn, one cache line each) that the
-// C++ slow path and, later, the XDP fast path share. No pointers, no allocation per flow.
+// C++ slow path and the XDP fast path share (the storage can be an mmap'ed BPF map). No pointers, no allocation per flow.
 //
 // Layout and hashing. Slots are grouped in buckets of 4 (256 bytes). A key may live in
 // one of two buckets chosen by the two 32-bit halves of one 64-bit hash ("two-choice"
@@ -39,12 +39,15 @@
 // connections it controls. An expired template that still controls connections is
 // re-armed for 60 s instead of reaped, as ip_vs_conn_expire() does.
 //
-// Threading: one writer at a time (the owner serialises); the counts are atomic because
-// other tables and, later, the kernel update them too. When the XDP program shares the
-// records it must only update fields of entries it found (state, last_seen, timeout) and
-// treat a miss as "ask the slow path": a move can hide an entry from a concurrent reader
-// for an instant, and an update racing a move can be lost (the `lock` byte is reserved
-// for closing that window).
+// Threading: one user-space writer at a time (the owner serialises); the counts are
+// atomic because the kernel updates them too. The XDP fast path (bpf/steer.bpf.c) shares
+// the records: it only updates entries it found, changes the state word (state, flags)
+// with a compare-and-swap, and leaves an entry whose `lock` byte is set to the slow path.
+// User space sets the lock (lockEntry) before it moves, frees or rewrites an entry, and
+// inserts new entries locked until they are filled in. What remains: a move can hide an
+// entry from the fast path for an instant (that packet takes the slow path, which finds
+// it), and a last_seen the kernel writes just as user space locks the entry can be lost
+// (the connection then expires up to one packet-interval early).
 #pragma once
 
 #include <atomic>
