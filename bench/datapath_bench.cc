@@ -159,8 +159,7 @@ void expectAll(benchmark::State& state, uint64_t got, const char* what) {
 // An ACK of an ESTABLISHED connection: the common packet of every flow. range(0) flows,
 // each opened (SYN) and established (ACK) before timing; a few thousand fit in cache,
 // 256k do not (table 512k slots = 34 MB, frames 2 x 64 MB).
-template <net::Family F>
-void BM_Established(benchmark::State& state) {
+void BM_Established(benchmark::State& state, net::Family F) {
   const uint32_t n = uint32_t(state.range(0));
   Director d(F, "wlc", 10, size_t(n) * 2);
   Umem syn, ack;
@@ -251,8 +250,8 @@ sluice::testing::Bytes parseFrameOf(net::Family f, bool vlan) {
   return b.ip(client(f, 1), vip(f)).tcp(40000, kVport, net::kTcpAck).padTo(60).build();
 }
 
-BENCHMARK_TEMPLATE(BM_Established, net::Family::kV4)->Arg(4096)->Arg(1 << 18);
-BENCHMARK_TEMPLATE(BM_Established, net::Family::kV6)->Arg(4096);
+BENCHMARK_CAPTURE(BM_Established, v4, net::Family::kV4)->Arg(4096)->Arg(1 << 18);
+BENCHMARK_CAPTURE(BM_Established, v6, net::Family::kV6)->Arg(4096);
 BENCHMARK_CAPTURE(BM_NewFlow, wlc, "wlc");
 BENCHMARK_CAPTURE(BM_NewFlow, rr, "rr");
 BENCHMARK_CAPTURE(BM_NewFlow, mh, "mh");
