@@ -25,6 +25,29 @@ def fmt_rate(v):
     return f"{v / 1e6:.3f} M" if v >= 1e5 else f"{v / 1e3:.1f} k"
 
 
+def sched_text(meta):
+    if meta.get("scheduling") == "rt":
+        return ("--rt (SCHED_FIFO: kernel engines' NAPI 50; user-space engine 20 above its NAPI 10; "
+                "sink NAPI 50 above the generator 10)")
+    return (f"nice (kernel engines' NAPI -20; user-space engines at -20 with their NAPI at "
+            f"{meta.get('user_napi_nice', 10)})")
+
+
+def offered_in_window(m, gen):
+    """Packets/s the generator sent during the measurement window, from its per-call spans
+    (each call is assumed to send at an even rate); None when not known."""
+    spans = (gen or {}).get("spans")
+    if not spans or "t0_ns" not in m:
+        return None
+    t0, t1 = m["t0_ns"], m["t1_ns"]
+    n = 0.0
+    for a, b, k in spans:
+        overlap = min(b, t1) - max(a, t0)
+        if overlap > 0 and b > a:
+            n += k * overlap / (b - a)
+    return n / ((t1 - t0) / 1e9)
+
+
 def progress(line):
     d = json.loads(line)
     m = d.get("measure") or {}
@@ -34,7 +57,7 @@ def progress(line):
     return (f"  ({d['engine']}) run {d['run']}: {fmt_rate(m['pps_per_core'])}pps/core, "
             f"{m['ns_per_packet']:.0f} ns/pkt, delivered {fmt_rate(m['pps'])}pps, "
             f"director {m['director_cores']:.2f} cores (CPU busy {m['director_cpu_busy']:.2f}), "
-            f"offered {fmt_rate(g.get('pps'))}pps")
+            f"offered {fmt_rate(offered_in_window(m, g))}pps")
 
 
 def summarise(out_dir):
@@ -48,7 +71,8 @@ def summarise(out_dir):
         if "error" in m:
             errors.setdefault(r["engine"], []).append(f"run {r['run']}: {m['error']}")
         else:
-            ok.setdefault(r["engine"], {})[r["run"]] = dict(m, gen=r.get("gen"), notes=r.get("notes"))
+            ok.setdefault(r["engine"], {})[r["run"]] = dict(m, gen=r.get("gen"), notes=r.get("notes"),
+                                                            egress_drops=r.get("egress_drops"))
 
     summary = {}
     for e in engines:
@@ -63,10 +87,12 @@ def summarise(out_dir):
                 ns_per_packet_median=1e9 / med,
                 delivered_pps_median=statistics.median(m["pps"] for m in runs.values()),
                 offered_pps_median=statistics.median(
-                    (m["gen"] or {}).get("pps", 0) for m in runs.values()),
+                    offered_in_window(m, m["gen"]) or 0 for m in runs.values()),
                 director_cores_median=statistics.median(m["director_cores"] for m in runs.values()),
                 director_cpu_busy_median=statistics.median(m["director_cpu_busy"] for m in runs.values()),
                 wrong_packets=sum(m.get("wrong", 0) for m in runs.values()),
+                egress_drops=sum(m.get("egress_drops") or 0 for m in runs.values()),
+                delivered_total=sum(m["delivered"] for m in runs.values()),
                 per_run={str(k): v["pps_per_core"] for k, v in sorted(runs.items())},
                 charged_last_run=runs[max(runs)]["charged"],
                 notes_last_run=runs[max(runs)].get("notes"))
@@ -101,24 +127,33 @@ def summarise(out_dir):
           f"commit {meta['commit']}, load average at start {meta['loadavg_at_start']}. "
           f"{meta['runs']} run(s), {meta['warmup_s']} s warm-up + {meta['window_s']} s window each, "
           f"64-byte UDP frames. Director on CPU {meta['director_cpu']}, generator and sink on CPU "
-          f"{meta['generator_cpu']}.", "",
+          f"{meta['generator_cpu']}. Scheduling: {sched_text(meta)}.", "",
           "Rate = packets delivered to the sink / director CPU seconds (its NAPI threads + every "
           "process in its namespace). Ratios are taken within each run, median over runs. "
           "Run-to-run noise on this machine is up to ±20 %.", "",
           "| engine | traffic | pps per director core: median | min | max | ns/packet | vs (a) "
-          "| delivered pps | director cores used |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "| delivered pps | offered pps | director cores used |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for e in engines:
         s = summary[e]
         if not s["runs_ok"]:
-            md.append(f"| ({e}) {s['name']} | {s['traffic']} | failed | | | | | | |")
+            md.append(f"| ({e}) {s['name']} | {s['traffic']} | failed | | | | | | | |")
             continue
         r = s.get("ratio_to_a")
         ratio_txt = f"{r['median']:.3f}" if r else "-"
         md.append(f"| ({e}) {s['name']} | {s['traffic']} | {fmt_rate(s['pps_per_core_median'])} "
                   f"| {fmt_rate(s['pps_per_core_min'])} | {fmt_rate(s['pps_per_core_max'])} "
                   f"| {s['ns_per_packet_median']:.0f} | {ratio_txt} "
-                  f"| {fmt_rate(s['delivered_pps_median'])} | {s['director_cores_median']:.2f} |")
+                  f"| {fmt_rate(s['delivered_pps_median'])} | {fmt_rate(s['offered_pps_median'])} "
+                  f"| {s['director_cores_median']:.2f} |")
+    md += ["", "Offered: what the generator sent during the window. Director cores used well below 1 "
+           "means the generator, not the director, was the limit: the rate per core is then still "
+           "fair, but an idle-ish NAPI thread pays more wake-ups per packet than a saturated one."]
+    lossy = {e: s["egress_drops"] for e, s in summary.items()
+             if s.get("egress_drops", 0) > 0.001 * s.get("delivered_total", 0)}
+    if lossy:
+        md += ["", f"Frames the director sent that the sink's ring refused (all runs; they are not "
+               f"counted as delivered, so these engines are understated): {lossy}"]
     md += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for t in targets:
         met = "not measured" if t["met"] is None else ("**yes**" if t["met"] else "**no**")

@@ -127,12 +127,18 @@ napi_tids() {
 veth_pair() {   # NS1 IF1 NS2 IF2
   ip link add "$2" netns "$1" numtxqueues 1 numrxqueues 1 type veth \
     peer name "$4" netns "$3" numtxqueues 1 numrxqueues 1 || bench_die "cannot create veth $2/$4"
-  local ns dev
-  local ns_dev
+  local ns dev ns_dev
   for ns_dev in "$1 $2" "$3 $4"; do
     read -r ns dev <<<"$ns_dev"
-    nsx "$ns" ethtool -K "$dev" tso off tx off gro on >/dev/null 2>&1 || bench_die "ethtool on $dev failed"
+    nsx "$ns" ethtool -K "$dev" tso off tx off >/dev/null 2>&1 || bench_die "ethtool on $dev failed"
     ip -n "$ns" link set "$dev" up
+  done
+  # GRO only once both ends are up: veth creates the NAPI instance and tells the peer it may
+  # XDP-transmit into it (NETDEV_XDP_ACT_NDO_XMIT) only when GRO is switched on while up.
+  # Switched on while down, XDP_TX into it is silently dropped until an XDP program is attached.
+  for ns_dev in "$1 $2" "$3 $4"; do
+    read -r ns dev <<<"$ns_dev"
+    nsx "$ns" ethtool -K "$dev" gro on >/dev/null 2>&1 || bench_die "cannot turn GRO on for $dev"
   done
 }
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "../bpf/bench_abi.h"
 #include "common.h"
@@ -80,6 +81,10 @@ int runGen(const Args& a) {
   installStopHandlers();
   uint64_t start = nowNs(), deadline = start + uint64_t(seconds * 1e9);
   uint64_t sent = 0, calls = 0, repeat = 1u << 16;
+  struct Span {
+    uint64_t t0, t1, n;
+  };
+  std::vector<Span> spans;  // so the caller can work out the rate offered inside its window
   while (!g_stop.load() && nowNs() < deadline) {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof frame,
                 .ctx_in = &ctx, .ctx_size_in = sizeof ctx, .repeat = int(repeat),
@@ -89,7 +94,8 @@ int runGen(const Args& a) {
       if (e == -EINTR) break;  // SIGTERM during a call: the caller is done with us
       die("BPF_PROG_TEST_RUN (live frames) failed: %s", std::strerror(-e));
     }
-    uint64_t dt = std::max<uint64_t>(nowNs() - t0, 1);
+    uint64_t t1 = nowNs(), dt = std::max<uint64_t>(t1 - t0, 1);
+    spans.push_back({t0, t1, repeat});
     sent += repeat;
     ++calls;
     // ~0.5 s per call, but never past the deadline by more than a little.
@@ -99,8 +105,12 @@ int runGen(const Args& a) {
     repeat = std::clamp<uint64_t>(want, 4096, 1u << 26);
   }
   double el = double(nowNs() - start) / 1e9;
-  std::printf("{\"sent\": %llu, \"seconds\": %.3f, \"pps\": %.0f, \"calls\": %llu}\n",
+  std::printf("{\"sent\": %llu, \"seconds\": %.3f, \"pps\": %.0f, \"calls\": %llu, \"spans\": [",
               (unsigned long long)sent, el, double(sent) / el, (unsigned long long)calls);
+  for (size_t i = 0; i < spans.size(); ++i)
+    std::printf("%s[%llu, %llu, %llu]", i ? ", " : "", (unsigned long long)spans[i].t0,
+                (unsigned long long)spans[i].t1, (unsigned long long)spans[i].n);
+  std::printf("]}\n");
   bpf_object__close(obj);
   return 0;
 }

@@ -222,13 +222,14 @@ int runMeasure(const Args& a) {
   std::printf("{\"delivered\": %llu, \"wrong\": %llu, \"seconds\": %.4f, \"pps\": %.0f, "
               "\"cpu_ns\": %llu, \"director_cores\": %.4f, \"pps_per_core\": %.0f, "
               "\"ns_per_packet\": %.1f, \"director_cpu_busy\": %.3f, \"director_cpu_steal\": %.3f, "
-              "\"machine_busy\": %.3f, \"per_dst_last_octet\": {",
+              "\"machine_busy\": %.3f, \"t0_ns\": %llu, \"t1_ns\": %llu, \"per_dst_last_octet\": {",
               (unsigned long long)delivered, (unsigned long long)(s1.wrong - s0.wrong), secs,
               double(delivered) / secs, (unsigned long long)cpu_ns, cores,
               cpu_ns ? double(delivered) / (double(cpu_ns) / 1e9) : 0.0,
               delivered ? double(cpu_ns) / double(delivered) : 0.0,
               frac(s0.cpu, s1.cpu, &CpuTicks::busy), frac(s0.cpu, s1.cpu, &CpuTicks::steal),
-              frac(s0.all, s1.all, &CpuTicks::busy));
+              frac(s0.all, s1.all, &CpuTicks::busy), (unsigned long long)s0.t_ns,
+              (unsigned long long)s1.t_ns);
   const char* sep = "";
   for (uint32_t k = 0; k < 256; ++k) {
     uint64_t d = s1.per_key[k] - s0.per_key[k];
