@@ -89,7 +89,9 @@ build_tools() {
     g++ -std=c++20 -O2 -g -Wall -Wextra -Wno-missing-field-initializers -o "$TOOL" \
       "$HERE"/tool/*.cc -lxdp -lbpf -lelf -lz || bench_die "cannot compile bench/tool"
   fi
-  [ -x "$BUILD/bin/sluiced" ] && [ -x "$BUILD/bin/sluiceadm" ] || bench_die "$BUILD/bin/sluiced not built"
+  if [ ! -x "$BUILD/bin/sluiced" ] || [ ! -x "$BUILD/bin/sluiceadm" ]; then
+    bench_die "$BUILD/bin/sluiced or sluiceadm not built"
+  fi
 }
 
 # ---------------------------------------------------------------- topology
@@ -154,7 +156,7 @@ topology_up() {
   veth_pair "$NS_GEN" "$IF_G" "$NS_DIR" "$IF_I"
   veth_pair "$NS_DIR" "$IF_O" "$NS_SINK" "$IF_S"
   MAC_G="$(mac_of "$NS_GEN" "$IF_G")"; MAC_I="$(mac_of "$NS_DIR" "$IF_I")"
-  MAC_O="$(mac_of "$NS_DIR" "$IF_O")"; MAC_S="$(mac_of "$NS_SINK" "$IF_S")"
+  MAC_S="$(mac_of "$NS_SINK" "$IF_S")"
 
   ip -n "$NS_GEN" addr add "$GEN_ADDR/24" dev "$IF_G"
   ip -n "$NS_DIR" addr add "$DIR_IN_ADDR/24" dev "$IF_I"
@@ -180,13 +182,11 @@ topology_up() {
     nsx "$ns" sh -c "echo 1 > /sys/class/net/$dev/threaded" || bench_die "threaded NAPI refused on $dev"
   done
   DIR_NAPI=(); OTHER_NAPI=()
-  for dev in "$IF_I" "$IF_O"; do
-    t="$(napi_tids "$dev")"; [ -n "$t" ] || bench_die "no napi/$dev-* thread (threaded NAPI on veth needs GRO on)"
-    DIR_NAPI+=($t)
-  done
-  for dev in "$IF_G" "$IF_S"; do
-    t="$(napi_tids "$dev")"; [ -n "$t" ] || bench_die "no napi/$dev-* thread"
-    OTHER_NAPI+=($t)
+  local -a tids
+  for dev in "$IF_I" "$IF_O" "$IF_G" "$IF_S"; do
+    mapfile -t tids < <(napi_tids "$dev")
+    ((${#tids[@]})) || bench_die "no napi/$dev-* thread (threaded NAPI on veth needs GRO on)"
+    if [ "$dev" = "$IF_I" ] || [ "$dev" = "$IF_O" ]; then DIR_NAPI+=("${tids[@]}"); else OTHER_NAPI+=("${tids[@]}"); fi
   done
   for t in "${DIR_NAPI[@]}"; do taskset -p -c "$DIR_CPU" "$t" >/dev/null || bench_die "cannot pin napi thread $t"; done
   # The sink must keep up with anything the director sends (a drop there would be charged to
@@ -216,9 +216,9 @@ director_sched() {   # kernel|user
     fi
   done
 }
-# Prefix for a user-space engine's command line (threads inherit it).
-user_sched() { if [ "$SCHED_MODE" = rt ]; then echo "chrt -f 20"; else echo "nice -n -20"; fi; }
-gen_sched() { if [ "$SCHED_MODE" = rt ]; then echo "chrt -f 10"; else echo "nice -n -20"; fi; }
+# Prefixes for the command lines of a user-space engine and of the generator (threads inherit).
+if [ "$SCHED_MODE" = rt ]; then USER_SCHED=(chrt -f 20); GEN_SCHED=(chrt -f 10)
+else USER_SCHED=(nice -n -20); GEN_SCHED=(nice -n -20); fi
 
 # Frames the director could not hand to the sink (its ring full): delivered would understate.
 egress_drops() {
@@ -259,7 +259,7 @@ start_sluiced() {   # extra sluiced args
   SLUICE_SOCK="$RUN/sluiced.sock"
   rm -f "$SLUICE_SOCK"
   # The whole process on the director's core at nice -20 (workers inherit both).
-  ip netns exec "$NS_DIR" $(user_sched) taskset -c "$DIR_CPU" "$BUILD/bin/sluiced" \
+  ip netns exec "$NS_DIR" "${USER_SCHED[@]}" taskset -c "$DIR_CPU" "$BUILD/bin/sluiced" \
     -i "$IF_I" -i "$IF_O" --socket "$SLUICE_SOCK" "$@" >"$RUN/engine.log" 2>&1 &
   ENGINE_PID=$!
   LAB_PIDS+=("$ENGINE_PID")
@@ -277,7 +277,7 @@ engine_start() {
        start_bg_in_dir "$RUN/ready" taskset -c "$DIR_CPU" "$TOOL" xdpfwd --bpf-dir "$TOOL_DIR" \
          --in "$IF_I" --out "$IF_O" --dmac "$MAC_S" --ready "$RUN/ready" --seconds 300 ;;
     b) director_sched user
-       start_bg_in_dir "$RUN/ready" $(user_sched) taskset -c "$DIR_CPU" "$TOOL" xskfwd --bpf-dir "$TOOL_DIR" \
+       start_bg_in_dir "$RUN/ready" "${USER_SCHED[@]}" taskset -c "$DIR_CPU" "$TOOL" xskfwd --bpf-dir "$TOOL_DIR" \
          --in "$IF_I" --out "$IF_O" --dmac "$MAC_S" --ring 8192 --ready "$RUN/ready" --seconds 300 ;;
     c) director_sched kernel
        lab_sysctl "$NS_DIR" net.ipv4.ip_forward=1 ;;
@@ -342,7 +342,7 @@ measure() {
   mpid=$!; LAB_PIDS+=("$mpid")
   lab_wait 100 test -e "$RUN/mready" || bench_log "sink did not attach: $(cat "$RUN/m.err")"
   local drops0; drops0="$(egress_drops)"
-  ip netns exec "$NS_GEN" $(gen_sched) taskset -c "$GEN_CPU" timeout -s KILL "$limit" "$TOOL" gen \
+  ip netns exec "$NS_GEN" "${GEN_SCHED[@]}" taskset -c "$GEN_CPU" timeout -s KILL "$limit" "$TOOL" gen \
     --bpf-dir "$TOOL_DIR" --iface "$IF_G" --dmac "$MAC_I" --src "$GEN_SRC" --dst "$VIP" \
     --dport "$VPORT" --mode "$GEN_MODE" --flows "$GEN_FLOWS" --seconds "$gen_secs" \
     >"$RUN/g.json" 2>"$RUN/g.err" &
