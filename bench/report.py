@@ -147,8 +147,10 @@ def summarise(out_dir):
                   f"| {fmt_rate(s['delivered_pps_median'])} | {fmt_rate(s['offered_pps_median'])} "
                   f"| {s['director_cores_median']:.2f} |")
     md += ["", "Offered: what the generator sent during the window. Director cores used well below 1 "
-           "means the generator, not the director, was the limit: the rate per core is then still "
-           "fair, but an idle-ish NAPI thread pays more wake-ups per packet than a saturated one."]
+           "means the director was not the limit: either the generator was (the rate per core is "
+           "then still fair, though a half-idle NAPI thread pays more wake-ups per packet), or, "
+           "without --rt on a busy machine, other work starved the director's threads (then "
+           "the rate per core reflects stalls more than the engine)."]
     lossy = {e: s["egress_drops"] for e, s in summary.items()
              if s.get("egress_drops", 0) > 0.001 * s.get("delivered_total", 0)}
     if lossy:
