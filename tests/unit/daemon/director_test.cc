@@ -1,0 +1,174 @@
+// The whole director in memory: the ctl::Backend operations an operator issues, frames
+// through the in-memory PacketIo, next hops from a fake source. Checks what the golden
+// tests cannot see: next hops following neighbour changes, resolution requests, the
+// listings, --set and -Z, and that every frame is handed back to the I/O exactly once.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "common/clock.h"
+#include "daemon/director.h"
+#include "io/mem_backend.h"
+#include "support/packet_builder.h"
+
+namespace sluice::daemon {
+namespace {
+
+using testing::PacketBuilder;
+using testing::Bytes;
+using testing::mac;
+using testing::ip;
+
+constexpr uint32_t kIf = 7;
+const net::MacAddr kDir = mac("02:00:00:00:02:10");
+const net::MacAddr kRouter = mac("02:00:00:00:02:01");
+
+class FakeNextHops final : public NextHopSource {
+ public:
+  std::optional<NextHop> resolve(const net::IpAddr& rs) override {
+    auto it = macs.find(rs);
+    if (it == macs.end()) return std::nullopt;
+    return NextHop{kIf, kDir, it->second};
+  }
+  void request(const net::IpAddr& rs) override { requests.push_back(rs); }
+  uint64_t version() const override { return ver; }
+
+  std::map<net::IpAddr, net::MacAddr> macs;
+  std::vector<net::IpAddr> requests;
+  uint64_t ver = 1;
+};
+
+class DirectorTest : public ::testing::Test {
+ protected:
+  DirectorTest() : io_(io::MemIo::Options{256, 4096, 256, {kIf}}) {
+    hops_.macs[ip("10.0.2.11")] = mac("02:00:00:00:02:11");
+    hops_.macs[ip("10.0.2.12")] = mac("02:00:00:00:02:12");
+    director_ = std::make_unique<Director>(clock_, DirectorLimits{1024, 16, 64}, hops_);
+  }
+
+  svc::ServiceKey key() { return svc::ServiceKey{svc::Proto::kTcp, ip("10.0.2.100"), 80}; }
+  void addRr() {
+    svc::ServiceConfig s;
+    s.key = key();
+    s.scheduler = "rr";
+    ASSERT_TRUE(director_->addService(s));
+    for (const char* rs : {"10.0.2.11:80", "10.0.2.12:80"}) {
+      svc::DestConfig d;
+      d.ep = *net::Endpoint::parse(rs);
+      ASSERT_TRUE(director_->addDest(key(), d));
+    }
+  }
+  // Sends one frame through the director; returns what it transmitted (empty if nothing).
+  std::vector<io::MemIo::Frame> send(const Bytes& f) {
+    EXPECT_TRUE(io_.inject(kIf, f));
+    std::array<io::Packet, 8> pkts;
+    size_t n = io_.rxBurst(pkts);
+    director_->processBatch(io_, std::span(pkts.data(), n));
+    EXPECT_EQ(io_.buffersOnLoan(), 0u);
+    EXPECT_EQ(io_.misuse(), 0u);
+    return io_.takeTransmitted();
+  }
+  static Bytes tcp(uint16_t sport, uint8_t flags) {
+    return PacketBuilder().eth(kRouter, kDir).ipv4("10.0.1.2", "10.0.2.100").tcp(sport, 80, flags).build();
+  }
+  static net::MacAddr dst(const io::MemIo::Frame& f) {
+    net::MacAddr m;
+    std::memcpy(m.data(), f.bytes.data(), 6);
+    return m;
+  }
+
+  ManualClock clock_;
+  FakeNextHops hops_;
+  io::MemIo io_;
+  std::unique_ptr<Director> director_;
+};
+
+TEST_F(DirectorTest, ForwardsAndFollowsNeighbourChanges) {
+  addRr();
+  auto out = send(tcp(1000, net::kTcpSyn));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ifindex, kIf);
+  EXPECT_EQ(dst(out[0]), mac("02:00:00:00:02:11"));
+  // RS 1 moves to another MAC: the kernel's neighbour table changes, the director follows.
+  hops_.macs[ip("10.0.2.11")] = mac("02:00:00:00:0a:11");
+  hops_.ver++;
+  director_->housekeeping();
+  out = send(tcp(1000, net::kTcpAck));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(dst(out[0]), mac("02:00:00:00:0a:11"));
+}
+
+TEST_F(DirectorTest, UnresolvedRealServerIsRequestedThenUsed) {
+  hops_.macs.erase(ip("10.0.2.11"));
+  addRr();
+  EXPECT_FALSE(hops_.requests.empty()) << "adding an unresolved dest asks the kernel at once";
+  hops_.requests.clear();
+  EXPECT_TRUE(send(tcp(2000, net::kTcpSyn)).empty());
+  EXPECT_EQ(director_->counters()[dp::Counter::kNoNeighbour], 1u);
+  director_->housekeeping();  // the worker's request is served on the control side
+  EXPECT_EQ(hops_.requests.size(), 1u);
+  hops_.macs[ip("10.0.2.11")] = mac("02:00:00:00:02:11");
+  hops_.ver++;
+  director_->housekeeping();
+  auto out = send(tcp(2001, net::kTcpSyn));  // rr: RS 2 (RS 1 was chosen and dropped above)
+  out = send(tcp(2002, net::kTcpSyn));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(dst(out[0]), mac("02:00:00:00:02:11"));
+}
+
+TEST_F(DirectorTest, ListingsTimeoutsAndZero) {
+  addRr();
+  send(tcp(3000, net::kTcpSyn));
+  send(tcp(3000, net::kTcpAck));
+  send(tcp(3001, net::kTcpSyn));
+  auto svcs = director_->listServices(std::nullopt);
+  ASSERT_TRUE(svcs);
+  ASSERT_EQ(svcs->size(), 1u);
+  const auto& s = (*svcs)[0];
+  EXPECT_EQ(s.stats.conns, 2u);
+  EXPECT_EQ(s.stats.inpkts, 3u);
+  ASSERT_EQ(s.dests.size(), 2u);
+  EXPECT_EQ(s.dests[0].active, 1u);
+  EXPECT_EQ(s.dests[1].active, 1u);
+
+  auto conns = director_->listConns();
+  ASSERT_EQ(conns.size(), 2u);
+  for (const auto& c : conns) {
+    EXPECT_EQ(c.vip.str(), "10.0.2.100:80");
+    EXPECT_EQ(c.client.addr.str(), "10.0.1.2");
+  }
+  ASSERT_TRUE(director_->setTimeouts(svc::Timeouts{100, 0, 0}));
+  auto t = director_->timeouts();
+  EXPECT_EQ(t.tcp, 100u);
+  EXPECT_EQ(t.tcp_fin, 120u);
+  EXPECT_EQ(t.udp, 300u);
+  send(tcp(3000, net::kTcpAck));
+  bool found = false;
+  for (const auto& c : director_->listConns())
+    if (c.client.port == 3000) {
+      found = true;
+      EXPECT_EQ(c.state, "ESTABLISHED");
+      EXPECT_LE(c.expire_s, 100u);
+    }
+  EXPECT_TRUE(found);
+
+  ASSERT_TRUE(director_->zero(std::nullopt));
+  svcs = director_->listServices(std::nullopt);
+  EXPECT_EQ((*svcs)[0].stats.inpkts, 0u);
+  EXPECT_FALSE(director_->zero(svc::ServiceKey{svc::Proto::kUdp, ip("10.9.9.9"), 1}));
+}
+
+TEST_F(DirectorTest, DeletedServiceKeepsItsConnectionsUntilTheyEnd) {
+  addRr();
+  send(tcp(4000, net::kTcpSyn));
+  ASSERT_TRUE(director_->delService(key()));
+  // IPVS keeps established connections of a deleted service (their dests go to the
+  // trash) until they expire; new ones are not ours any more.
+  auto out = send(tcp(4000, net::kTcpAck));
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_TRUE(send(tcp(4001, net::kTcpSyn)).empty());
+  EXPECT_EQ(io_.takePassed().size(), 1u);
+}
+
+}  // namespace
+}  // namespace sluice::daemon
