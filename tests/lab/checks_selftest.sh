@@ -70,10 +70,10 @@ expect pass test -z "$(counter_value "$after" tx_failed slow)"
 expect pass test -z "$(counter_value "$after" Counter slow)"          # the title is no row
 expect pass test "$(counter_delta "$before" "$after" tx_packets fast)" = 1900
 expect pass test -z "$(counter_delta "$before" "" tx_packets fast)"
-expect pass check_fast_path "download" 2 1900 500 10
-expect fail check_fast_path "download" 200 1900 500 10              # fast path only half-working
-expect fail check_fast_path "download" 0 100 500 10                 # too little traffic seen
-expect fail check_fast_path "download" "" 1900 500 10
+expect pass check_fast_path "download" 2 1900 200 10
+expect fail check_fast_path "download" 200 1900 200 10              # fast path only half-working
+expect fail check_fast_path "download" 0 100 200 10                 # too little traffic seen
+expect fail check_fast_path "download" "" 1900 200 10
 expect pass check_slow_path_only "rr" 40 0 30
 expect fail check_slow_path_only "rr" 40 3 30
 expect fail check_slow_path_only "rr" 12 0 30

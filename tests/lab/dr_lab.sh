@@ -122,14 +122,16 @@ LAB_CURL_MAX=60 lab_curl -o "$LAB_RUN/big.body" "http://$VIP4/big" || true
 ctr_after="$(lab_adm --counters 2>&1)"
 verdict "50 MiB download arrives intact" check_download "$LAB_RUN/big.body" "$LAB_BIG_BYTES" "$EXPECTED_SHA"
 rm -f "$LAB_RUN/big.body"
-# In DR the director only sees client->server packets: the client's ACKs, at least one per
-# 64 KiB (GRO's largest aggregate) even if the client acked as lazily as it could, so more
-# than 800 for 50 MiB. The slow path sees the first packet of the flow (and any packet that
-# raced the new entry): a handful. A fast path that only worked now and then would leave
-# the slow path with a share well above 1/10; one that never worked, with all of it.
+# In DR the director sees only the client->server packets: the client's ACKs. With GRO on
+# the veths the client acks at least every other aggregate of up to 64 KiB, so 50 MiB takes
+# 400 ACKs or more (640, 1057, 5197 seen in three runs); 200 leaves room for ACK coalescing
+# we do not control. The slow path should see the flow's first packet only (1 every time),
+# a few if packets race the new entry. A fast path that worked only now and then would
+# leave the slow path far more than 1/10 of the fast path's count; one that never worked,
+# all of it.
 verdict "the fast path sent the download's client->server packets" check_fast_path "tx_packets during the download" \
   "$(counter_delta "$ctr_before" "$ctr_after" tx_packets slow)" \
-  "$(counter_delta "$ctr_before" "$ctr_after" tx_packets fast)" 500 10
+  "$(counter_delta "$ctr_before" "$ctr_after" tx_packets fast)" 200 10
 
 say "IPv6 rr: 10 requests to [$VIP6]"
 service_two_rs "$V6" rr 1 1 "[$RS1_6]:80" "[$RS2_6]:80"
