@@ -37,6 +37,7 @@ class TinyBackend : public ctl::Backend {
   }
   std::vector<ctl::ConnInfo> listConns() const override { return {ctl::ConnInfo{}}; }
   uint32_t connTableSize() const override { return 4096; }
+  std::vector<ctl::CounterInfo> counters() const override { return {{"rx_packets", false, 1, 2}}; }
 
  private:
   Status remember(const svc::ServiceKey& k) {

@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <climits>
+#include <iterator>
 #include <optional>
 #include <sstream>
 
@@ -45,7 +46,10 @@ const char* const kCmdOpts[] = {
     /* restore        */ "xxxxxxxxxxxxxxxxxxxxxx",
     /* save           */ " xxxxxxxxxxxxxxxxxxxxx",
     /* zero           */ "xx xxxxxxxxxxxxxxxxxxx",
+    /* counters       */ " xxxxxxxxxxxxxxxxxxxx ",
 };
+// One row per command that reaches checkTable (help and version never do).
+static_assert(std::size(kCmdOpts) == size_t(Cmd::kHelp) - size_t(Cmd::kAddService));
 
 enum class ArgKind { kNone, kRequired, kOptionalNumber };
 
@@ -62,6 +66,7 @@ enum : int {
   kIdSort,
   kIdFullNat,
   kIdJson,
+  kIdCounters,
 };
 
 struct OptSpec {
@@ -116,6 +121,7 @@ constexpr OptSpec kSpecs[] = {
     {"ops", 'o', 'o', ArgKind::kNone},
     {"sched-flags", 'b', 'b', ArgKind::kRequired},
     {"json", 0, kIdJson, ArgKind::kNone},
+    {"counters", 0, kIdCounters, ArgKind::kNone},
 };
 
 bool isDestCmd(Cmd c) { return c == Cmd::kAddDest || c == Cmd::kEditDest || c == Cmd::kDelDest; }
@@ -136,7 +142,7 @@ const OptSpec* findShort(char c, Cmd cmd) {
 }
 
 bool isCommandId(int id) {
-  return id == kIdSet || (id < 128 && std::string_view("AEDCLZaedRS").find(char(id)) != std::string_view::npos);
+  return id == kIdSet || id == kIdCounters || (id < 128 && std::string_view("AEDCLZaedRS").find(char(id)) != std::string_view::npos);
 }
 
 net::Family keyFamily(const svc::ServiceKey& k) {
@@ -279,6 +285,7 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       case 'R': return setCommand(Cmd::kRestore);
       case 'S': return setCommand(Cmd::kSave);
       case kIdSet: return setCommand(Cmd::kSetTimeouts);
+      case kIdCounters: return setCommand(Cmd::kCounters);
     }
   }
   switch (spec.id) {
@@ -522,6 +529,7 @@ const char* cmdName(Cmd c) {
     case Cmd::kRestore: return "restore";
     case Cmd::kSave: return "save";
     case Cmd::kZero: return "zero";
+    case Cmd::kCounters: return "counters";
     case Cmd::kHelp: return "help";
     case Cmd::kVersion: return "version";
   }

@@ -2,8 +2,8 @@
 // options, turned into a Command. Validation follows ipvsadm 1.31 rule for rule and
 // message for message (its command x option table, "Zero port specified for
 // non-persistent service", ...), because scripts and operators grep for those words.
-// The one extension is -b: with -a/-e/-d it selects FULLNAT (as DPVS spells it);
-// with every other command it takes ipvsadm's scheduler flags.
+// The extensions: -b with -a/-e/-d selects FULLNAT (as DPVS spells it), with every other
+// command it takes ipvsadm's scheduler flags; --json; the command --counters.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,7 @@ enum class Cmd {
   kRestore,
   kSave,
   kZero,
+  kCounters,  // Sluice extension: the data-plane counters, slow and fast path
   kHelp,
   kVersion,
 };

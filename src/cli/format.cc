@@ -1,7 +1,9 @@
-// Text output of sluiceadm, reproducing ipvsadm 1.31's printf formats with fmt.
+// Text output of sluiceadm, reproducing ipvsadm 1.31's printf formats with fmt (and the
+// counters table, which ipvsadm has no equivalent of).
 #include "cli/format.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -275,6 +277,17 @@ std::string formatConns(const std::vector<ctl::ConnInfo>& conns) {
 
 std::string formatTimeouts(const svc::Timeouts& t) {
   return fmt::format("Timeout (tcp tcpfin udp): {} {} {}\n", int32_t(t.tcp), int32_t(t.tcp_fin), int32_t(t.udp));
+}
+
+std::string formatCounters(const std::vector<ctl::CounterInfo>& counters) {
+  size_t width = std::string_view("Counter").size();
+  for (const auto& c : counters) width = std::max(width, c.name.size());
+  // A leading space in every number column: even a 20-digit count stays its own word.
+  std::string out = fmt::format("{:<{}} {:>14} {:>14} {:>14}\n", "Counter", width, "Slow", "Fast", "Total");
+  for (const auto& c : counters)
+    out += fmt::format("{:<{}} {:>14} {:>14} {:>14}{}\n", c.name, width, c.slow, c.fast, c.slow + c.fast,
+                       c.drop ? "  drop" : "");
+  return out;
 }
 
 }  // namespace sluice::cli

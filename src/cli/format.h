@@ -33,6 +33,10 @@ std::string formatSave(std::vector<ctl::ServiceInfo> services, bool nosort);
 std::string formatConns(const std::vector<ctl::ConnInfo>& conns);
 // `-L --timeout`.
 std::string formatTimeouts(const svc::Timeouts& t);
+// `--counters` (no ipvsadm equivalent): "Counter Slow Fast Total", one row per counter in
+// the daemon's order, full digits, "drop" after the counters that count dropped packets.
+// The numbers are always columns 2 to 4, so `awk '$1 == "tx_packets" {print $3}'` works.
+std::string formatCounters(const std::vector<ctl::CounterInfo>& counters);
 
 // ipvsadm's print_largenum: 9 columns, K/M/G/T suffixes past 10^8 (exact: full digits).
 std::string largeNum(uint64_t n, bool exact);

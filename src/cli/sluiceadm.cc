@@ -79,6 +79,19 @@ Status list(const Command& c, ctl::Client& client, std::ostream& out) {
   return {};
 }
 
+Status counters(const Command& c, ctl::Client& client, std::ostream& out) {
+  auto counters = client.counters();
+  if (!counters) return counters.error();
+  if (c.has(kOptJson)) {
+    ctl::Json arr = ctl::Json::array();
+    for (const auto& x : *counters) arr.push_back(ctl::toJson(x));
+    out << ctl::Json{{"counters", std::move(arr)}}.dump(2, ' ', false, ctl::Json::error_handler_t::replace) << '\n';
+  } else {
+    out << formatCounters(*counters);
+  }
+  return {};
+}
+
 }  // namespace
 
 Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
@@ -94,6 +107,7 @@ Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
     case Cmd::kZero: return client.zero(keyIfGiven(c));
     case Cmd::kSetTimeouts: return client.setTimeouts(c.timeouts);
     case Cmd::kList: return list(c, client, out);
+    case Cmd::kCounters: return counters(c, client, out);
     case Cmd::kSave: {
       auto reply = client.list(std::nullopt);
       if (!reply) return reply.error();
@@ -197,6 +211,7 @@ Usage:
   {0} -L -c [--json]          {0} -L --timeout [--json]
   {0} -Z [SERVICE]            {0} --set TCP TCPFIN UDP
   {0} -S [-n]                 {0} -R < RULES
+  {0} --counters [--json]
   {0} -h                      {0} -v
   With no arguments at all, {0} lists the table like -L.
 
@@ -221,6 +236,10 @@ Commands (the command must come first, short or long form):
   -Z, --zero              zero the counters of one service, or of all
   --set TCP TCPFIN UDP    set the idle timeouts in seconds; 0 keeps a value unchanged
   -S, --save              print the table as {0} commands (no header), for -R
+  --counters              (Sluice) the data-plane counters: one row per counter with the
+                          packets the daemon (slow path) and the XDP program (fast path)
+                          counted, and their total; "drop" marks the reasons a packet was
+                          dropped. Only -n and --json may go with it.
   -R, --restore           read commands from standard input, one per line, and apply them
                           in order. A leading "ipvsadm" or "sluiceadm" word, blank lines
                           and lines starting with # are skipped. Every line is checked

@@ -51,6 +51,16 @@ struct ConnInfo {
   bool is_template = false;
 };
 
+// One data-plane counter (dp/counters_list.h), split by the path that counted it: `slow`
+// by the daemon's workers, `fast` by the XDP program (0 when there is none). A packet is
+// counted by exactly one path, so slow + fast is the director's total.
+struct CounterInfo {
+  std::string name;
+  bool drop = false;
+  uint64_t slow = 0;
+  uint64_t fast = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -71,6 +81,8 @@ class Backend {
   virtual std::vector<ConnInfo> listConns() const = 0;
   // The "size=" in ipvsadm's header: the connection table's capacity.
   virtual uint32_t connTableSize() const = 0;
+  // Every data-plane counter, in dp::kCounterNames order.
+  virtual std::vector<CounterInfo> counters() const = 0;
 };
 
 }  // namespace sluice::ctl

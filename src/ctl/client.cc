@@ -202,4 +202,19 @@ Result<std::vector<ConnInfo>> Client::listConns() {
   return conns;
 }
 
+Result<std::vector<CounterInfo>> Client::counters() {
+  auto j = call(makeRequest(Op::kCounters));
+  if (!j) return j.error();
+  const Json& arr = (*j)["counters"];
+  if (!arr.is_array()) return makeError("sluiced's answer has no 'counters' array");
+  std::vector<CounterInfo> out;
+  out.reserve(arr.size());
+  for (size_t i = 0; i < arr.size(); ++i) {
+    auto c = fromJson<CounterInfo>(arr[i], fmt::format("counters[{}]", i));
+    if (!c) return c.error();
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
 }  // namespace sluice::ctl

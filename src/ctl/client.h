@@ -67,6 +67,7 @@ class Client {
   Result<svc::Timeouts> timeouts();
   Result<ListReply> list(const std::optional<svc::ServiceKey>& k);
   Result<std::vector<ConnInfo>> listConns();
+  Result<std::vector<CounterInfo>> counters();
 
   // One request, the raw (successful) answer object.
   Result<Json> call(const Request& r);

@@ -254,6 +254,17 @@ ConnInfo readConnInfo(const Json& j, const std::string& path) {
   return c;
 }
 
+CounterInfo readCounterInfo(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  CounterInfo c;
+  c.name = r.strField("name", 64);
+  c.drop = r.boolField("drop", false);
+  c.slow = r.uintField("slow", UINT64_MAX);
+  c.fast = r.uintField("fast", UINT64_MAX);
+  r.finish();
+  return c;
+}
+
 template <class F>
 auto guarded(std::string_view what, F&& f) -> Result<decltype(f(std::string()))> {
   try {
@@ -347,6 +358,10 @@ Json toJson(const ConnInfo& c) {
               {"fwd", fwdJsonName(c.fwd)}, {"template", c.is_template}};
 }
 
+Json toJson(const CounterInfo& c) {
+  return Json{{"name", c.name}, {"drop", c.drop}, {"slow", c.slow}, {"fast", c.fast}};
+}
+
 template <>
 Result<net::Endpoint> fromJson(const Json& j, std::string_view what) {
   return guarded(what, [&](const std::string& p) { return readEndpoint(j, p); });
@@ -386,6 +401,11 @@ Result<ServiceInfo> fromJson(const Json& j, std::string_view what) {
 template <>
 Result<ConnInfo> fromJson(const Json& j, std::string_view what) {
   return guarded(what, [&](const std::string& p) { return readConnInfo(j, p); });
+}
+
+template <>
+Result<CounterInfo> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readCounterInfo(j, p); });
 }
 
 }  // namespace sluice::ctl

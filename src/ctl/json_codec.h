@@ -35,6 +35,7 @@ using Json = nlohmann::json;
 //   ServiceInfo   {"service": ServiceConfig, "stats", "rate", "dests": [DestInfo]}
 //   ConnInfo      {"proto": IP protocol number, "state", "expire_s", "client", "vip",
 //                  "dest" (Endpoints), "fwd", "template": bool}
+//   CounterInfo   {"name", "drop": bool, "slow", "fast"}
 Json toJson(const net::Endpoint& e);
 Json toJson(const svc::ServiceKey& k);
 Json toJson(const svc::ServiceConfig& s);
@@ -45,6 +46,7 @@ Json toJson(const Rate& r);
 Json toJson(const DestInfo& d);
 Json toJson(const ServiceInfo& s);
 Json toJson(const ConnInfo& c);
+Json toJson(const CounterInfo& c);
 
 // Defined for every type toJson accepts. `what` names the value in error messages
 // ("service", "dest", ...).
@@ -60,6 +62,7 @@ template <> Result<Rate> fromJson(const Json&, std::string_view);
 template <> Result<DestInfo> fromJson(const Json&, std::string_view);
 template <> Result<ServiceInfo> fromJson(const Json&, std::string_view);
 template <> Result<ConnInfo> fromJson(const Json&, std::string_view);
+template <> Result<CounterInfo> fromJson(const Json&, std::string_view);
 
 // "dr", "tun", "nat", "fullnat", "local".
 const char* fwdJsonName(svc::FwdMethod m);

@@ -15,7 +15,7 @@ struct OpEntry {
   const char* name;
 };
 
-constexpr std::array<OpEntry, 12> kOps{{
+constexpr std::array<OpEntry, 13> kOps{{
     {Op::kAddService, "add_service"},
     {Op::kEditService, "edit_service"},
     {Op::kDelService, "del_service"},
@@ -28,6 +28,7 @@ constexpr std::array<OpEntry, 12> kOps{{
     {Op::kGetTimeouts, "get_timeouts"},
     {Op::kList, "list"},
     {Op::kListConns, "list_conns"},
+    {Op::kCounters, "counters"},
 }};
 
 // Which request fields an op takes; "op" itself is always required.
@@ -56,7 +57,8 @@ FieldRules fieldsFor(Op op) {
     case Op::kSetTimeouts: return {{{{"timeouts", true}}}, 1};
     case Op::kClear:
     case Op::kGetTimeouts:
-    case Op::kListConns: return {};
+    case Op::kListConns:
+    case Op::kCounters: return {};
   }
   return {};
 }
@@ -221,6 +223,13 @@ Json dispatch(Backend& b, const Request& r) {
       for (const auto& c : b.listConns()) arr.push_back(toJson(c));
       Json j = okResponse();
       j["conns"] = std::move(arr);
+      return j;
+    }
+    case Op::kCounters: {
+      Json arr = Json::array();
+      for (const auto& c : b.counters()) arr.push_back(toJson(c));
+      Json j = okResponse();
+      j["counters"] = std::move(arr);
       return j;
     }
   }

@@ -17,6 +17,7 @@
 //   get_timeouts    -                                      timeouts: Timeouts
 //   list            [key: ServiceKey]                      conn_table_size, services: [ServiceInfo]
 //   list_conns      -                                      conns: [ConnInfo]
+//   counters        -                                      counters: [CounterInfo]
 // (JSON shapes of the values: ctl/json_codec.h.)
 #pragma once
 
@@ -49,6 +50,7 @@ enum class Op {
   kGetTimeouts,
   kList,
   kListConns,
+  kCounters,
 };
 
 const char* opName(Op op);

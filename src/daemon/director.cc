@@ -188,9 +188,21 @@ std::vector<ctl::ConnInfo> Director::listConns() const {
   return out;
 }
 
-dp::Counters Director::counters() const {
+dp::Counters Director::slowPathCounters() const {
   std::lock_guard lock(conn_mu_);
   return datapath_.counters();
+}
+
+std::vector<ctl::CounterInfo> Director::counters() const {
+  dp::Counters slow = slowPathCounters();
+  dp::Counters fast;
+  if (fast_counters_)
+    if (auto f = fast_counters_()) fast = *f;
+  std::vector<ctl::CounterInfo> out;
+  out.reserve(dp::kNumCounters);
+  for (size_t i = 0; i < dp::kNumCounters; ++i)
+    out.push_back({std::string(dp::kCounterNames[i]), dp::kCounterIsDrop[i], slow.v[i], fast.v[i]});
+  return out;
 }
 
 // ---------------------------------------------------------------- next hops

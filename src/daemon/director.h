@@ -10,11 +10,13 @@
 // the worker once per batch. Everything else the worker reads is a published snapshot, a
 // seqlocked DestTable entry or an atomic counter.
 //
-// The Director knows nothing of AF_XDP or netlink: packet I/O is a PacketIo, and next-hop
-// resolution is a NextHopSource, both injected, so tests run a whole director in memory.
+// The Director knows nothing of AF_XDP, BPF maps or netlink: packet I/O is a PacketIo,
+// next-hop resolution a NextHopSource and the fast path's counters a FastCounterSource, all
+// injected, so tests run a whole director in memory.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,6 +80,11 @@ class ServiceListener {
   virtual void servicesChanged(const svc::Snapshot& snap) = 0;
 };
 
+// Reads the fast path's counters (the XDP program's, summed over CPUs); nullopt when they
+// cannot be read (the source logs why; the listing then shows them as 0). The daemon binds
+// it to io::SteerProgram::counters(); tests to a fake.
+using FastCounterSource = std::function<std::optional<dp::Counters>()>;
+
 class Director final : public ctl::Backend {
  public:
   Director(const Clock& clock, DirectorLimits limits, NextHopSource& next_hops,
@@ -99,6 +106,11 @@ class Director final : public ctl::Backend {
       const std::optional<svc::ServiceKey>& k) const override;
   std::vector<ctl::ConnInfo> listConns() const override;
   uint32_t connTableSize() const override { return uint32_t(conns_.capacity()); }
+  // The slow path's counters beside the fast path's (0 without a FastCounterSource).
+  std::vector<ctl::CounterInfo> counters() const override;
+
+  // Call before the control socket serves requests: the source is read without a lock.
+  void setFastCounterSource(FastCounterSource src) { fast_counters_ = std::move(src); }
 
   // --- housekeeping (any non-worker thread, periodically) ---
   // Rate estimation, trash purge, next-hop refresh when the neighbour table moved or a
@@ -111,7 +123,8 @@ class Director final : public ctl::Backend {
   // Runs until `stop` is set: rx, process, tx; expires idle connections.
   void runWorker(io::PacketIo& io, const std::atomic<bool>& stop);
 
-  dp::Counters counters() const;
+  // What the worker counted (the slow path only).
+  dp::Counters slowPathCounters() const;
   const svc::ServiceTable& services() const { return services_; }
 
  private:
@@ -135,6 +148,7 @@ class Director final : public ctl::Backend {
   std::span<sl_stats> fast_stats_;
   std::vector<sl_stats> fast_stats_seen_;
   sl_dp_config* fast_config_;
+  FastCounterSource fast_counters_;
 
   mutable std::mutex conn_mu_;  // guards conns_, datapath_, timeouts_
   conn::ConnTable conns_;

@@ -93,6 +93,15 @@ int main(int argc, char** argv) {
                               (*steer)->destStats(), (*steer)->config()};
   if (!opts->fast_path) shared.fast_config = nullptr;
   daemon::Director director(clock, limits, next_hops, &steer_sync, &shared);
+  // Also with --no-fast-path: the XDP program still counts what it passes to the kernel.
+  director.setFastCounterSource([prog = steer->get()]() -> std::optional<dp::Counters> {
+    auto c = prog->counters();
+    if (!c) {
+      kLog.warn("{}", c.error().message);
+      return std::nullopt;
+    }
+    return *c;
+  });
   if (!opts->fast_path) {
     (*steer)->config()->enabled = 0;
     kLog.info("fast path disabled: every packet goes through the daemon");

@@ -132,3 +132,44 @@ check_at_least() {   # check_at_least WHAT VALUE MIN
   if [ "$2" -lt "$3" ]; then WHY="$1 is $2, wanted at least $3"; return 1; fi
   WHY="$1 is $2"
 }
+
+# One number from `sluiceadm --counters` (columns: name slow fast total [drop]):
+# counter_value TEXT NAME slow|fast|total. Prints nothing when the row is missing.
+counter_value() {
+  local col
+  case "$3" in slow) col=2 ;; fast) col=3 ;; total) col=4 ;; *) return 1 ;; esac
+  awk -v n="$2" -v c="$col" '$1 == n && $c ~ /^[0-9]+$/ { print $c; exit }' <<<"$1"
+}
+
+# How much a counter grew between two `--counters` tables: counter_delta BEFORE AFTER NAME COL.
+counter_delta() {
+  local a b
+  a="$(counter_value "$1" "$3" "$4")"; b="$(counter_value "$2" "$3" "$4")"
+  [ -n "$a" ] && [ -n "$b" ] && echo $((b - a))
+}
+
+# Established flows stay in the kernel: the fast path sent at least MIN packets and more
+# than RATIO times what the slow path sent. check_fast_path WHAT SLOW FAST MIN RATIO
+check_fast_path() {
+  local what="$1" slow="$2" fast="$3" min="$4" ratio="$5"
+  if ! [[ "$slow" =~ ^[0-9]+$ && "$fast" =~ ^[0-9]+$ ]]; then
+    WHY="$what: no counters found (slow '$slow', fast '$fast')"; return 1
+  fi
+  if [ "$fast" -lt "$min" ]; then WHY="$what: fast path $fast, slow path $slow; wanted at least $min in the fast path"; return 1; fi
+  if [ "$fast" -le $((ratio * slow)) ]; then
+    WHY="$what: fast path $fast is not more than $ratio x the slow path's $slow"; return 1
+  fi
+  WHY="$what: fast path $fast, slow path $slow"
+}
+
+# Everything went through the daemon: the slow path sent at least MIN, the fast path none.
+# check_slow_path_only WHAT SLOW FAST MIN
+check_slow_path_only() {
+  local what="$1" slow="$2" fast="$3" min="$4"
+  if ! [[ "$slow" =~ ^[0-9]+$ && "$fast" =~ ^[0-9]+$ ]]; then
+    WHY="$what: no counters found (slow '$slow', fast '$fast')"; return 1
+  fi
+  if [ "$fast" != 0 ]; then WHY="$what: the fast path sent $fast (slow path $slow); wanted 0"; return 1; fi
+  if [ "$slow" -lt "$min" ]; then WHY="$what: slow path $slow, wanted at least $min"; return 1; fi
+  WHY="$what: slow path $slow, fast path 0"
+}

@@ -56,5 +56,28 @@ expect fail check_at_least "conns" "$(stats_conns "$stats" "TCP  [2001:db8:2::10
 expect pass check_contains "-Ln" "$stats" "10.0.2.100:80" "10.0.2.11:80"
 expect fail check_contains "-Ln" "$stats" "10.0.2.12:80"
 
+before='Counter                        Slow           Fast          Total
+rx_packets                        5             10             15
+tx_packets                        4              8             12
+no_real_server                    0              0              0  drop'
+after='Counter                        Slow           Fast          Total
+rx_packets                        7           2010           2017
+tx_packets                        6           1908           1914
+no_real_server                    1              0              1  drop'
+expect pass test "$(counter_value "$after" tx_packets fast)" = 1908
+expect pass test "$(counter_value "$after" no_real_server total)" = 1
+expect pass test -z "$(counter_value "$after" tx_failed slow)"
+expect pass test -z "$(counter_value "$after" Counter slow)"          # the title is no row
+expect pass test "$(counter_delta "$before" "$after" tx_packets fast)" = 1900
+expect pass test -z "$(counter_delta "$before" "" tx_packets fast)"
+expect pass check_fast_path "download" 2 1900 200 10
+expect fail check_fast_path "download" 200 1900 200 10              # fast path only half-working
+expect fail check_fast_path "download" 0 100 200 10                 # too little traffic seen
+expect fail check_fast_path "download" "" 1900 200 10
+expect pass check_slow_path_only "rr" 40 0 30
+expect fail check_slow_path_only "rr" 40 3 30
+expect fail check_slow_path_only "rr" 12 0 30
+expect fail check_slow_path_only "rr" "" 0 30
+
 [ "$bad" = 0 ] && echo "checks_selftest: all as expected" || echo "checks_selftest: MISMATCH"
 exit "$bad"

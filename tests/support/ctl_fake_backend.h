@@ -26,12 +26,14 @@ class FakeBackend : public ctl::Backend {
   Result<std::vector<ctl::ServiceInfo>> listServices(const std::optional<svc::ServiceKey>& k) const override;
   std::vector<ctl::ConnInfo> listConns() const override { return conns; }
   uint32_t connTableSize() const override { return table_size; }
+  std::vector<ctl::CounterInfo> counters() const override { return counter_values; }
 
   ctl::ServiceInfo* find(const svc::ServiceKey& k);
 
   std::vector<ctl::ServiceInfo> services;
   std::vector<ctl::ConnInfo> conns;
   uint32_t table_size = 4096;
+  std::vector<ctl::CounterInfo> counter_values;
   int calls = 0;
   int zero_calls = 0;
   std::optional<svc::ServiceKey> last_zero_key;

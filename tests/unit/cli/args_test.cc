@@ -194,6 +194,22 @@ TEST(Args, CommandOptionTable) {
   ok("-L --timeout --json");
 }
 
+TEST(Args, CountersCommand) {
+  EXPECT_EQ(ok("--counters").cmd, Cmd::kCounters);
+  auto c = ok("--counters --json -n");
+  EXPECT_TRUE(c.has(kOptJson));
+  // Refused like any option a command does not take, in ipvsadm's words.
+  EXPECT_EQ(refused("--counters -c"), "Illegal 'connection' option with the 'counters' command");
+  EXPECT_EQ(refused("--counters --stats"), "Illegal 'stats' option with the 'counters' command");
+  EXPECT_EQ(refused("--counters -t 10.0.0.1:80"), "Illegal 'service-address' option with the 'counters' command");
+  EXPECT_EQ(refused("--counters --exact"), "Illegal 'exact' option with the 'counters' command");
+  EXPECT_EQ(refused("--counters --json --json"), "multiple 'json' options specified");
+  EXPECT_EQ(refused("--counters 5"), "unexpected argument 5");
+  // A command, not a list option.
+  EXPECT_EQ(refused("-L --counters"), "invalid option `--counters'");
+  EXPECT_EQ(refused("--counters -L"), "invalid option `-L'");
+}
+
 TEST(Args, CommandMustComeFirst) {
   const std::string tryhelp = "Try `sluiceadm -h' or 'sluiceadm --help' for more information.";
   EXPECT_EQ(refused("-n -L"), tryhelp);

@@ -261,5 +261,20 @@ TEST(Format, Timeouts) {
   EXPECT_EQ(formatTimeouts({7200, 60, 30}), "Timeout (tcp tcpfin udp): 7200 60 30\n");
 }
 
+TEST(Format, Counters) {
+  std::vector<ctl::CounterInfo> c = {{"rx_packets", false, 812, 73104},
+                                     {"ipv6_bad_payload_len", true, 0, 0},
+                                     {"tx_failed", true, 18446744073709551615ull, 0}};
+  EXPECT_EQ(formatCounters(c),
+            "Counter                        Slow           Fast          Total\n"
+            "rx_packets                      812          73104          73916\n"
+            "ipv6_bad_payload_len              0              0              0  drop\n"
+            "tx_failed            18446744073709551615              0 18446744073709551615  drop\n");
+  // The name column is as wide as the longest name, never narrower than its title.
+  EXPECT_EQ(formatCounters({{"a", false, 1, 2}}),
+            "Counter           Slow           Fast          Total\n"
+            "a                    1              2              3\n");
+}
+
 }  // namespace
 }  // namespace sluice::cli

@@ -177,5 +177,35 @@ TEST_F(SluiceadmTest, NoArgumentsListsTheTable) {
             "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
 }
 
+TEST_F(SluiceadmTest, Counters) {
+  backend_.counter_values = {{"tx_packets", false, 9, 120}, {"no_real_server", true, 4, 0}};
+  ASSERT_EQ(run("--counters"), 0) << err();
+  EXPECT_EQ(out(),
+            "Counter                  Slow           Fast          Total\n"
+            "tx_packets                  9            120            129\n"
+            "no_real_server              4              0              4  drop\n");
+  ASSERT_EQ(run("--counters --json"), 0) << err();
+  auto j = ctl::Json::parse(out());
+  ASSERT_EQ(j["counters"].size(), 2u);
+  EXPECT_EQ(j["counters"][0]["fast"], 120);
+  EXPECT_EQ(j["counters"][1]["drop"], true);
+  // Refused before the daemon is asked.
+  int calls = backend_.calls;
+  connected_path_.clear();
+  EXPECT_EQ(run("--counters -c"), 2);
+  EXPECT_EQ(err(), "Illegal 'connection' option with the 'counters' command\n");
+  EXPECT_TRUE(connected_path_.empty());
+  EXPECT_EQ(backend_.calls, calls);
+  // Not a rule -R applies.
+  EXPECT_EQ(run("-R", "--counters\n"), 2);
+  EXPECT_EQ(err(), "line 1: the 'counters' command cannot be used in a restore\n");
+}
+
+TEST_F(SluiceadmTest, HelpDocumentsCounters) {
+  ASSERT_EQ(run("-h"), 0);
+  EXPECT_NE(out().find("--counters [--json]"), std::string::npos);
+  EXPECT_NE(out().find("  --counters  "), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::cli

@@ -109,6 +109,23 @@ TEST(JsonCodec, ServiceInfoAndConnInfo) {
   EXPECT_TRUE(cb.is_template);
 }
 
+TEST(JsonCodec, CounterInfoRoundTrip) {
+  CounterInfo c{"no_neighbour", true, 7, UINT64_MAX};
+  auto back = roundTrip(c);
+  EXPECT_EQ(back.name, "no_neighbour");
+  EXPECT_TRUE(back.drop);
+  EXPECT_EQ(back.slow, 7u);
+  EXPECT_EQ(back.fast, UINT64_MAX);
+  EXPECT_EQ(dumpJson(toJson(CounterInfo{"rx_packets", false, 1, 2})),
+            R"({"drop":false,"fast":2,"name":"rx_packets","slow":1})");
+  EXPECT_EQ(decodeError<CounterInfo>(R"({"name":"rx_packets","slow":1})"), "x: missing field 'fast'");
+  EXPECT_EQ(decodeError<CounterInfo>(R"({"name":"","slow":1,"fast":2})"),
+            "x.name: expected 1 to 64 characters, got 0");
+  EXPECT_EQ(decodeError<CounterInfo>(R"({"name":"a","slow":-1,"fast":2})"),
+            "x.slow: expected an integer 0..18446744073709551615, got -1");
+  EXPECT_EQ(decodeError<CounterInfo>(R"({"name":"a","slow":1,"fast":2,"total":3})"), "x: unknown field 'total'");
+}
+
 TEST(JsonCodec, DecodesValuesBuiltInMemory) {
   // toJson stores int32 weights as signed JSON integers; they must still decode.
   svc::DestConfig d;

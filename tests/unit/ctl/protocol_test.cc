@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ctl/client.h"
 #include "support/ctl_fake_backend.h"
 
 namespace sluice::ctl {
@@ -21,10 +22,31 @@ std::string errorOf(Backend& b, const std::string& line) {
 
 TEST(Protocol, OpNames) {
   for (auto op : {Op::kAddService, Op::kEditService, Op::kDelService, Op::kClear, Op::kAddDest, Op::kEditDest,
-                  Op::kDelDest, Op::kZero, Op::kSetTimeouts, Op::kGetTimeouts, Op::kList, Op::kListConns})
+                  Op::kDelDest, Op::kZero, Op::kSetTimeouts, Op::kGetTimeouts, Op::kList, Op::kListConns, Op::kCounters})
     EXPECT_EQ(opFromName(opName(op)), op);
   EXPECT_EQ(opName(Op::kListConns), std::string("list_conns"));
   EXPECT_FALSE(opFromName("drop_table").has_value());
+  EXPECT_EQ(opName(Op::kCounters), std::string("counters"));
+}
+
+TEST(Protocol, CountersOp) {
+  testing::FakeBackend b;
+  b.counter_values = {{"rx_packets", false, 3, 40}, {"no_real_server", true, 2, 0}};
+  EXPECT_EQ(answer(b, R"({"op":"counters"})"),
+            Json::parse(R"({"ok":true,"counters":[{"name":"rx_packets","drop":false,"slow":3,"fast":40},
+                                                  {"name":"no_real_server","drop":true,"slow":2,"fast":0}]})"));
+  EXPECT_EQ(errorOf(b, R"({"op":"counters","key":{"fwmark":7}})"), "unknown field 'key' for op 'counters'");
+
+  // The typed client over the same dispatch.
+  DirectTransport t(b);
+  Client client(t);
+  auto got = client.counters();
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].name, "rx_packets");
+  EXPECT_EQ((*got)[0].fast, 40u);
+  EXPECT_TRUE((*got)[1].drop);
+  EXPECT_EQ((*got)[1].slow, 2u);
 }
 
 TEST(Protocol, RequestRoundTrip) {
