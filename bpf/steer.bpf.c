@@ -68,6 +68,15 @@ struct {
   __type(value, __u32);
 } xsks SEC(".maps");
 
+/* Egress interfaces for redirects (ifindex -> ifindex): a devmap lets the kernel bulk
+ * the transmissions, which a plain bpf_redirect() does not. */
+struct {
+  __uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+  __uint(max_entries, SL_STEER_MAX_IFACES);
+  __type(key, __u32);
+  __type(value, __u32);
+} tx_ports SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, SL_STEER_NUM_STATS);
@@ -116,11 +125,15 @@ struct {
   __type(value, struct sl_dp_config);
 } dp_config SEC(".maps");
 
+/* All named counters of one CPU in one value: one lookup per packet, then plain adds. */
+struct sl_counter_block {
+  __u64 v[SLC_COUNT];
+};
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, SLC_COUNT);
+  __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, __u64);
+  __type(value, struct sl_counter_block);
 } dp_counters SEC(".maps");
 
 /* ---------------------------------------------------------------- helpers */
@@ -138,9 +151,13 @@ struct {
 #define IP6_DSTOPTS 60
 #define OFF_MASK 0x3fff /* frames are at most a page: keeps offsets provably small */
 
-static __always_inline void bump(__u32 idx) {
-  __u64* c = bpf_map_lookup_elem(&dp_counters, &idx);
-  if (c) *c += 1;
+static __always_inline void bump2(__u32 a, __u32 b) {
+  __u32 zero = 0;
+  struct sl_counter_block* c = bpf_map_lookup_elem(&dp_counters, &zero);
+  if (c && a < SLC_COUNT && b < SLC_COUNT) {
+    c->v[a] += 1;
+    c->v[b] += 1;
+  }
 }
 
 static __always_inline int steer_count(__u32 idx, int action) {
@@ -151,29 +168,24 @@ static __always_inline int steer_count(__u32 idx, int action) {
 
 /* Kernel verdicts, counted as the C++ path counts them. */
 static __always_inline int pass(void) {
-  bump(SLC_kRxPackets);
-  bump(SLC_kPassPackets);
+  bump2(SLC_kRxPackets, SLC_kPassPackets);
   return XDP_PASS;
 }
 static __always_inline int drop(__u32 reason) {
-  bump(SLC_kRxPackets);
-  bump(reason);
+  bump2(SLC_kRxPackets, reason);
   return XDP_DROP;
 }
 
 static __always_inline __u16 ld16(const __u8* p) { return ((__u16)p[0] << 8) | p[1]; }
 
+/* The parser writes addresses, ports, protocol and family straight into the connection
+ * key, so the lookup needs no copy. */
 struct pkt {
+  struct sl_conn_key key __attribute__((aligned(8)));
   __u32 l3_off;
   __u32 ip_len;
-  __u8 family;
-  __u8 proto;
   __u8 tcp_flags;
   __u8 fragment;
-  __u16 sport; /* network order */
-  __u16 dport; /* network order */
-  __u8 saddr[16];
-  __u8 daddr[16];
 };
 
 #define PARSE_OK 0
@@ -185,25 +197,25 @@ static __always_inline int parse_l4(void* data, void* end, __u32 off, __u32 l4en
                                     struct pkt* p, __u32* reason) {
   __u32 avail = l4end - off;
   __u8* l4 = data + (off & OFF_MASK);
-  if (p->proto == IPPROTO_TCP) {
+  if (p->key.proto == IPPROTO_TCP) {
     if (avail < 20) { *reason = SLC_kTcpTruncated; return PARSE_DROP; }
     if ((void*)(l4 + 20) > end) { *reason = SLC_kTcpTruncated; return PARSE_DROP; }
     __u32 hdr = (__u32)(l4[12] >> 4) * 4;
     if (hdr < 20 || hdr > avail) { *reason = SLC_kTcpBadDoff; return PARSE_DROP; }
-    __builtin_memcpy(&p->sport, l4, 2);
-    __builtin_memcpy(&p->dport, l4 + 2, 2);
+    __builtin_memcpy(&p->key.cport, l4, 2);
+    __builtin_memcpy(&p->key.vport, l4 + 2, 2);
     p->tcp_flags = l4[13];
-  } else if (p->proto == IPPROTO_UDP) {
+  } else if (p->key.proto == IPPROTO_UDP) {
     if (avail < 8) { *reason = SLC_kUdpTruncated; return PARSE_DROP; }
     if ((void*)(l4 + 8) > end) { *reason = SLC_kUdpTruncated; return PARSE_DROP; }
     __u32 ulen = ld16(l4 + 4);
     if (ulen < 8 || (whole && ulen > avail)) { *reason = SLC_kUdpBadLen; return PARSE_DROP; }
-    __builtin_memcpy(&p->sport, l4, 2);
-    __builtin_memcpy(&p->dport, l4 + 2, 2);
-  } else if (p->proto == IPPROTO_ICMP) {
-    if (p->family == SL_AF_V4 && avail < 8) { *reason = SLC_kIcmpTruncated; return PARSE_DROP; }
-  } else if (p->proto == 58 /* ICMPv6 */) {
-    if (p->family == SL_AF_V6 && avail < 8) { *reason = SLC_kIcmp6Truncated; return PARSE_DROP; }
+    __builtin_memcpy(&p->key.cport, l4, 2);
+    __builtin_memcpy(&p->key.vport, l4 + 2, 2);
+  } else if (p->key.proto == IPPROTO_ICMP) {
+    if (p->key.family == SL_AF_V4 && avail < 8) { *reason = SLC_kIcmpTruncated; return PARSE_DROP; }
+  } else if (p->key.proto == 58 /* ICMPv6 */) {
+    if (p->key.family == SL_AF_V6 && avail < 8) { *reason = SLC_kIcmp6Truncated; return PARSE_DROP; }
   }
   return PARSE_OK;
 }
@@ -219,11 +231,11 @@ static __always_inline int parse_ipv4(void* data, void* end, struct pkt* p, __u3
   if (hdr > present) { *reason = SLC_kIpv4Truncated; return PARSE_DROP; }
   __u32 total = ld16(ip + 2);
   if (total < hdr || total > present) { *reason = SLC_kIpv4BadTotalLen; return PARSE_DROP; }
-  p->family = SL_AF_V4;
+  p->key.family = SL_AF_V4;
   p->ip_len = total;
-  p->proto = ip[9];
-  __builtin_memcpy(p->saddr, ip + 12, 4);
-  __builtin_memcpy(p->daddr, ip + 16, 4);
+  p->key.proto = ip[9];
+  __builtin_memcpy(p->key.caddr, ip + 12, 4);
+  __builtin_memcpy(p->key.vaddr, ip + 16, 4);
   __u16 frag = ld16(ip + 6);
   int more = (frag & 0x2000) != 0;
   __u16 offset = frag & 0x1fff;
@@ -240,10 +252,10 @@ static __always_inline int parse_ipv6(void* data, void* end, struct pkt* p, __u3
   if ((ip[0] >> 4) != 6) { *reason = SLC_kIpv6BadVersion; return PARSE_DROP; }
   __u32 total = 40 + (__u32)ld16(ip + 4);
   if (total > present || total > 0xffff) { *reason = SLC_kIpv6BadPayloadLen; return PARSE_DROP; }
-  p->family = SL_AF_V6;
+  p->key.family = SL_AF_V6;
   p->ip_len = total;
-  __builtin_memcpy(p->saddr, ip + 8, 16);
-  __builtin_memcpy(p->daddr, ip + 24, 16);
+  __builtin_memcpy(p->key.caddr, ip + 8, 16);
+  __builtin_memcpy(p->key.vaddr, ip + 24, 16);
   __u32 l3end = l3 + total;
   __u32 off = l3 + 40;
   __u8 next = ip[6];
@@ -271,14 +283,14 @@ static __always_inline int parse_ipv6(void* data, void* end, struct pkt* p, __u3
       __u16 offset = frag >> 3;
       p->fragment = more || offset != 0;
       if (offset != 0) {
-        p->proto = hdr_next;
+        p->key.proto = hdr_next;
         return PARSE_OK;
       }
     }
     next = hdr_next;
     off += len;
   }
-  p->proto = next;
+  p->key.proto = next;
   if (next == IP6_ESP || next == IP6_NONXT) return PARSE_OK;
   return parse_l4(data, end, off, l3end, !p->fragment, p, reason);
 }
@@ -354,49 +366,43 @@ int sluice_steer(struct xdp_md* ctx) {
     steer_count(SL_STEER_PASS_MALFORMED, 0);
     return drop(reason);
   }
-  if (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP) {
+  if (p.key.proto != IPPROTO_TCP && p.key.proto != IPPROTO_UDP) {
     steer_count(SL_STEER_PASS_NO_MATCH, 0);
     return pass();
   }
   if (p.fragment) {
     struct sl_steer_key vk = {};
-    __builtin_memcpy(vk.addr, p.daddr, 16);
-    vk.family = p.family;
+    __builtin_memcpy(vk.addr, p.key.vaddr, 16);
+    vk.family = p.key.family;
     if (!bpf_map_lookup_elem(&vips, &vk)) {
       steer_count(SL_STEER_PASS_FRAGMENT, 0);
       return pass();
     }
-    return drop(p.family == SL_AF_V4 ? SLC_kIpv4Fragment : SLC_kIpv6Fragment);
+    return drop(p.key.family == SL_AF_V4 ? SLC_kIpv4Fragment : SLC_kIpv6Fragment);
   }
 
   __u32 zero = 0;
   struct sl_dp_config* cfg = bpf_map_lookup_elem(&dp_config, &zero);
   if (!cfg) return XDP_PASS;
 
-  struct sl_conn_key key = {};
-  __builtin_memcpy(key.caddr, p.saddr, 16);
-  __builtin_memcpy(key.vaddr, p.daddr, 16);
-  key.cport = p.sport;
-  key.vport = p.dport;
-  key.proto = p.proto;
-  key.family = p.family;
-  key.kind = SL_KEY_CONN;
+  p.key.kind = SL_KEY_CONN;
+  const struct sl_conn_key* key = &p.key;
 
   struct sl_conn* c = 0;
   if (cfg->enabled && cfg->conn_buckets) {
     __u32 b1, b2;
-    sl_conn_buckets(sl_conn_hash(&key, cfg->conn_seed), cfg->conn_buckets, &b1, &b2);
-    c = find_in(b1, &key);
-    if (!c && b2 != b1) c = find_in(b2, &key);
+    sl_conn_buckets(sl_conn_hash(key, cfg->conn_seed), cfg->conn_buckets, &b1, &b2);
+    c = find_in(b1, key);
+    if (!c && b2 != b1) c = find_in(b2, key);
   }
 
   if (!c) {
     /* No connection: a new flow of a service is the slow path's; anything else is not ours. */
     struct sl_steer_key sk = {};
-    __builtin_memcpy(sk.addr, p.daddr, 16);
-    sk.family = p.family;
-    sk.proto = p.proto;
-    sk.port = p.dport;
+    __builtin_memcpy(sk.addr, p.key.vaddr, 16);
+    sk.family = p.key.family;
+    sk.proto = p.key.proto;
+    sk.port = p.key.vport;
     if (!bpf_map_lookup_elem(&services, &sk)) {
       sk.port = 0;
       if (!bpf_map_lookup_elem(&services, &sk)) {
@@ -412,11 +418,14 @@ int sluice_steer(struct xdp_md* ctx) {
   __u8 state = w & 0xff, fwd = (w >> 8) & 0xff, flags = (w >> 16) & 0xff, lock = w >> 24;
   if (lock || fwd != SL_FWD_DR || (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);
-  __u64 now = bpf_ktime_get_ns();
+  /* The coarse clock (CLOCK_MONOTONIC_COARSE) costs a load instead of a clock read; it
+   * trails the daemon's CLOCK_MONOTONIC by at most a tick, nothing against timeouts of
+   * seconds, and the expiry test below tolerates a last_seen slightly in its future. */
+  __u64 now = bpf_ktime_get_coarse_ns();
   __u64 last = c->last_seen_ns;
   if (now > last && now - last > (__u64)c->timeout_s * 1000000000ull) return to_slow_path(ctx);
   int syn_only = (p.tcp_flags & 0x16) == 0x02; /* SYN without ACK or RST */
-  if (p.proto == IPPROTO_TCP && syn_only && closing_state(state)) return to_slow_path(ctx);
+  if (p.key.proto == IPPROTO_TCP && syn_only && closing_state(state)) return to_slow_path(ctx);
 
   __u32 dest_id = c->dest_id;
   if (dest_id >= cfg->max_dests) return to_slow_path(ctx);
@@ -438,7 +447,7 @@ int sluice_steer(struct xdp_md* ctx) {
   /* State and activity, as conn::updateConn does for an input-only connection. */
   __u8 next = state;
   __u8 nflags = flags;
-  if (p.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
+  if (p.key.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
     int ev = sl_tcp_event(p.tcp_flags);
     if (ev >= 0 && ev < SL_TCP_EVENTS) next = cfg->tcp_next[state][ev];
     if (next != state && next < SL_STATE_COUNT) {
@@ -467,17 +476,21 @@ int sluice_steer(struct xdp_md* ctx) {
   c->timeout_s = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
   c->last_seen_ns = now;
 
-  struct sl_stats* st = bpf_map_lookup_elem(&dest_stats, &dest_id);
-  if (st) {
-    __sync_fetch_and_add(&st->inpkts, 1);
-    __sync_fetch_and_add(&st->inbytes, p.ip_len);
+  /* Each CPU counts in its own slice: plain adds, no locked instructions. */
+  __u32 cpu = bpf_get_smp_processor_id();
+  if (cpu < cfg->stat_slots) {
+    __u32 si = dest_id * cfg->stat_slots + cpu;
+    struct sl_stats* st = bpf_map_lookup_elem(&dest_stats, &si);
+    if (st) {
+      st->inpkts += 1;
+      st->inbytes += p.ip_len;
+    }
   }
 
   /* Direct routing: only the Ethernet header changes. */
   __builtin_memcpy(data, dmac, 6);
   __builtin_memcpy(data + 6, smac, 6);
-  bump(SLC_kRxPackets);
-  bump(SLC_kTxPackets);
+  bump2(SLC_kRxPackets, SLC_kTxPackets);
   if (out_ifindex == ctx->ingress_ifindex) return XDP_TX;
-  return bpf_redirect(out_ifindex, 0);
+  return bpf_redirect_map(&tx_ports, out_ifindex, XDP_DROP);
 }

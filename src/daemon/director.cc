@@ -53,10 +53,9 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
       services_(clock, counts_, svc::TableLimits{limits_.max_services, limits_.max_dests}, &stats_),
       dest_table_(shared ? dp::DestTable(shared->dests.first(limits_.max_dests))
                          : dp::DestTable(size_t(limits_.max_dests))),
-      fast_stats_(shared ? shared->fast_stats.first(std::min(shared->fast_stats.size(),
-                                                             size_t(limits_.max_dests)))
-                         : std::span<sl_stats>()),
-      fast_stats_seen_(fast_stats_.size()),
+      fast_stats_(shared ? shared->fast_stats : std::span<sl_stats>()),
+      fast_stat_slots_(shared && shared->fast_stat_slots ? shared->fast_stat_slots : 1),
+      fast_stats_seen_(limits_.max_dests),
       fast_config_(shared ? shared->fast_config : nullptr),
       conns_(shared ? conn::ConnTable(shared->conns, &accounting_, limits_.conn_seed)
                     : conn::ConnTable(limits_.conn_capacity, &accounting_, limits_.conn_seed)),
@@ -67,7 +66,10 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
   if (fast_config_)
     dp::fillFastPathConfig(*fast_config_, conns_.seed(),
                            uint32_t(conns_.capacity() / conn::ConnTable::kBucketSlots),
-                           limits_.max_dests, timeouts_);
+                           limits_.max_dests,
+                           uint32_t(std::min<size_t>(fast_stat_slots_,
+                                                     fast_stats_.size() / limits_.max_dests)),
+                           timeouts_);
   // Called on the worker: just a flag, the control side does the netlink work.
   datapath_.onUnresolved([this](uint32_t dest_id) {
     if (dest_id < limits_.max_dests) {
@@ -247,12 +249,14 @@ void Director::foldFastPathStats() {
   auto snap = services_.snapshot();
   svc::Stats::Writer w = stats_.writer(1);
   auto fold = [&](const svc::DestRt& d) {
-    if (d.dest_id >= fast_stats_.size()) return;
-    sl_stats& live = fast_stats_[d.dest_id];
+    if (size_t(d.dest_id + 1) * fast_stat_slots_ > fast_stats_.size()) return;
     sl_stats& seen = fast_stats_seen_[d.dest_id];
     sl_stats now{};
-    now.inpkts = std::atomic_ref<uint64_t>(live.inpkts).load(std::memory_order_relaxed);
-    now.inbytes = std::atomic_ref<uint64_t>(live.inbytes).load(std::memory_order_relaxed);
+    for (uint32_t cpu = 0; cpu < fast_stat_slots_; ++cpu) {
+      sl_stats& live = fast_stats_[size_t(d.dest_id) * fast_stat_slots_ + cpu];
+      now.inpkts += std::atomic_ref<uint64_t>(live.inpkts).load(std::memory_order_relaxed);
+      now.inbytes += std::atomic_ref<uint64_t>(live.inbytes).load(std::memory_order_relaxed);
+    }
     sl_stats delta{};
     delta.inpkts = now.inpkts - seen.inpkts;
     delta.inbytes = now.inbytes - seen.inbytes;

@@ -50,7 +50,8 @@ struct SharedTables {
   std::span<sl_conn> conns;             // zeroed, a multiple of 4 entries
   std::span<sl_dest> dests;             // max_dests entries
   std::span<sl_dest_counts> counts;     // max_dests entries
-  std::span<sl_stats> fast_stats;       // per dest, counted by the fast path
+  std::span<sl_stats> fast_stats;       // counted by the fast path: per dest, per CPU slice
+  uint32_t fast_stat_slots = 1;         // entry dest_id * fast_stat_slots + cpu
   sl_dp_config* fast_config = nullptr;  // the fast path's config record
 };
 
@@ -146,6 +147,7 @@ class Director final : public ctl::Backend {
   svc::ServiceTable services_;
   dp::DestTable dest_table_;
   std::span<sl_stats> fast_stats_;
+  uint32_t fast_stat_slots_;
   std::vector<sl_stats> fast_stats_seen_;
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;

@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
   // The tables live in the XDP program's maps: established connections are forwarded by
   // the kernel, the rest by the worker below, over the same entries.
   daemon::SharedTables shared{(*steer)->conns(), (*steer)->dests(), (*steer)->destCounts(),
-                              (*steer)->destStats(), (*steer)->config()};
+                              (*steer)->destStats(), (*steer)->statSlots(),
+                              (*steer)->config()};
   if (!opts->fast_path) shared.fast_config = nullptr;
   daemon::Director director(clock, limits, next_hops, &steer_sync, &shared);
   // Also with --no-fast-path: the XDP program still counts what it passes to the kernel.

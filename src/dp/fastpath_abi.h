@@ -16,7 +16,7 @@ struct sl_dp_config {
   sl_u32 conn_buckets; /* buckets of SL_CONN_BUCKET_SLOTS entries in `conns` */
   sl_u32 max_dests;    /* entries in `dests`, `dest_counts`, `dest_stats` */
   sl_u32 enabled;      /* 0: every frame of a service goes to the slow path */
-  sl_u32 pad;
+  sl_u32 stat_slots;   /* `dest_stats` has one slice per CPU: entry dest_id * stat_slots + cpu */
   sl_u32 timeout_s[SL_STATE_COUNT];
   sl_u8 tcp_next[SL_TCP_STATE_COUNT][SL_TCP_EVENTS]; /* DR/TUN: input-only transitions */
   sl_u8 active[SL_STATE_COUNT];                      /* state counts as ActiveConn */

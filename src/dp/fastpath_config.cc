@@ -16,11 +16,13 @@ void setFastPathTimeouts(sl_dp_config& cfg, const conn::TimeoutTable& timeouts) 
 }
 
 void fillFastPathConfig(sl_dp_config& cfg, uint64_t conn_seed, uint32_t conn_buckets,
-                        uint32_t max_dests, const conn::TimeoutTable& timeouts) noexcept {
+                        uint32_t max_dests, uint32_t stat_slots,
+                        const conn::TimeoutTable& timeouts) noexcept {
   std::atomic_ref<uint32_t>(cfg.enabled).store(0, std::memory_order_release);
   cfg.conn_seed = conn_seed;
   cfg.conn_buckets = conn_buckets;
   cfg.max_dests = max_dests;
+  cfg.stat_slots = stat_slots;
   setFastPathTimeouts(cfg, timeouts);
   for (uint8_t s = 0; s < SL_TCP_STATE_COUNT; ++s)
     for (int e = 0; e < SL_TCP_EVENTS; ++e)

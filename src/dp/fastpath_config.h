@@ -10,7 +10,8 @@
 namespace sluice::dp {
 
 void fillFastPathConfig(sl_dp_config& cfg, uint64_t conn_seed, uint32_t conn_buckets,
-                        uint32_t max_dests, const conn::TimeoutTable& timeouts) noexcept;
+                        uint32_t max_dests, uint32_t stat_slots,
+                        const conn::TimeoutTable& timeouts) noexcept;
 void setFastPathTimeouts(sl_dp_config& cfg, const conn::TimeoutTable& timeouts) noexcept;
 
 }  // namespace sluice::dp

@@ -67,8 +67,12 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
     bpf_map* m = bpf_object__find_map_by_name(p->obj_, name);
     return m && bpf_map__set_max_entries(m, n) == 0;
   };
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return makeError("cannot count CPUs: {}", errStr(ncpu));
+  p->stat_slots_ = uint32_t(ncpu);
+  const uint32_t stat_entries = sizes.max_dests * p->stat_slots_;
   if (!setSize("conns", sizes.conn_capacity) || !setSize("dests", sizes.max_dests) ||
-      !setSize("dest_counts", sizes.max_dests) || !setSize("dest_stats", sizes.max_dests))
+      !setSize("dest_counts", sizes.max_dests) || !setSize("dest_stats", stat_entries))
     return makeError("{} lacks the shared maps conns/dests/dest_counts/dest_stats (stale build?)",
                      object_path);
   if (int err = bpf_object__load(p->obj_); err)
@@ -107,14 +111,14 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
   auto* dests = static_cast<sl_dest*>(mapMem("dests", sizeof(sl_dest), sizes.max_dests));
   auto* counts =
       static_cast<sl_dest_counts*>(mapMem("dest_counts", sizeof(sl_dest_counts), sizes.max_dests));
-  auto* stats = static_cast<sl_stats*>(mapMem("dest_stats", sizeof(sl_stats), sizes.max_dests));
+  auto* stats = static_cast<sl_stats*>(mapMem("dest_stats", sizeof(sl_stats), stat_entries));
   auto* cfg = static_cast<sl_dp_config*>(mapMem("dp_config", sizeof(sl_dp_config), 1));
   if (!conns || !dests || !counts || !stats || !cfg)
     return makeError("cannot mmap the shared BPF maps: {}", errStr(errno));
   p->conns_ = {conns, sizes.conn_capacity};
   p->dests_ = {dests, sizes.max_dests};
   p->dest_counts_ = {counts, sizes.max_dests};
-  p->dest_stats_ = {stats, sizes.max_dests};
+  p->dest_stats_ = {stats, stat_entries};
   p->config_ = cfg;
   return p;
 }
@@ -169,6 +173,12 @@ Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
     int e = errno;
     close(fd);
     return makeError("cannot register {} in xsk_base: {}", ifName(ifindex), errStr(e));
+  }
+  if (int tx = bpf_object__find_map_fd_by_name(obj_, "tx_ports");
+      tx < 0 || bpf_map_update_elem(tx, &ifindex, &ifindex, BPF_ANY)) {
+    int e = errno;
+    close(fd);
+    return makeError("cannot register {} as a redirect target: {}", ifName(ifindex), errStr(e));
   }
   attached_.push_back({ifindex, base, flags, fd});
   return {};
@@ -252,13 +262,14 @@ Result<SteerStats> SteerProgram::stats() const {
 Result<dp::Counters> SteerProgram::counters() const {
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return makeError("cannot count CPUs: {}", errStr(ncpu));
-  std::vector<uint64_t> per(size_t(ncpu), 0);
+  // One value per CPU, each the whole counter block.
+  std::vector<uint64_t> per(size_t(ncpu) * dp::kNumCounters, 0);
+  uint32_t key = 0;
+  if (bpf_map_lookup_elem(counters_fd_, &key, per.data()) != 0)
+    return makeError("reading the fast path's counters: {}", errStr(errno));
   dp::Counters total;
-  for (uint32_t i = 0; i < dp::kNumCounters; ++i) {
-    if (bpf_map_lookup_elem(counters_fd_, &i, per.data()) != 0)
-      return makeError("reading the fast path's counters: {}", errStr(errno));
-    for (uint64_t v : per) total.v[i] += v;
-  }
+  for (size_t cpu = 0; cpu < size_t(ncpu); ++cpu)
+    for (size_t i = 0; i < dp::kNumCounters; ++i) total.v[i] += per[cpu * dp::kNumCounters + i];
   return total;
 }
 

@@ -63,7 +63,10 @@ class SteerProgram {
   std::span<sl_conn> conns() const { return conns_; }
   std::span<sl_dest> dests() const { return dests_; }
   std::span<sl_dest_counts> destCounts() const { return dest_counts_; }
-  std::span<sl_stats> destStats() const { return dest_stats_; }  // counted by the fast path
+  // The fast path's per-dest counts: statSlots() slices (one per CPU), entry
+  // dest_id * statSlots() + cpu; the reader sums a dest's slices.
+  std::span<sl_stats> destStats() const { return dest_stats_; }
+  uint32_t statSlots() const { return stat_slots_; }
   sl_dp_config* config() const { return config_; }
   // The fast path's share of the data-plane counters, summed over CPUs.
   Result<dp::Counters> counters() const;
@@ -123,6 +126,7 @@ class SteerProgram {
   std::span<sl_dest_counts> dest_counts_;
   std::span<sl_stats> dest_stats_;
   sl_dp_config* config_ = nullptr;
+  uint32_t stat_slots_ = 1;
   std::vector<Attached> attached_;
 };
 

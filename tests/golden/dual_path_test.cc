@@ -74,7 +74,7 @@ class DualPath : public ::testing::Test {
     a_ = std::make_unique<Side>(clock_, a_conns_, a_dests_, a_counts_);
     b_ = std::make_unique<Side>(clock_, prog_->conns(), prog_->dests(), prog_->destCounts());
     dp::fillFastPathConfig(*prog_->config(), b_->conns.seed(), kCap / 4, kMaxDests,
-                           conn::TimeoutTable{});
+                           prog_->statSlots(), conn::TimeoutTable{});
   }
   void TearDown() override {
     a_.reset();
@@ -209,7 +209,11 @@ class DualPath : public ::testing::Test {
       EXPECT_EQ(ca.inactive, cb.inactive) << "dest " << id;
       EXPECT_EQ(ca.persist, cb.persist) << "dest " << id;
       sl_stats sa = a_->stats.dest(id), sb = b_->stats.dest(id);
-      const sl_stats& fs = prog_->destStats()[id];
+      sl_stats fs{};
+      for (uint32_t cpu = 0; cpu < prog_->statSlots(); ++cpu) {
+        fs.inpkts += prog_->destStats()[id * prog_->statSlots() + cpu].inpkts;
+        fs.inbytes += prog_->destStats()[id * prog_->statSlots() + cpu].inbytes;
+      }
       EXPECT_EQ(sa.inpkts, sb.inpkts + fs.inpkts) << "dest " << id;
       EXPECT_EQ(sa.inbytes, sb.inbytes + fs.inbytes) << "dest " << id;
       EXPECT_EQ(sa.conns, sb.conns) << "dest " << id;

@@ -104,7 +104,7 @@ TEST_F(DirectorTest, UnresolvedRealServerIsRequestedThenUsed) {
   EXPECT_FALSE(hops_.requests.empty()) << "adding an unresolved dest asks the kernel at once";
   hops_.requests.clear();
   EXPECT_TRUE(send(tcp(2000, net::kTcpSyn)).empty());
-  EXPECT_EQ(director_->counters()[dp::Counter::kNoNeighbour], 1u);
+  EXPECT_EQ(director_->slowPathCounters()[dp::Counter::kNoNeighbour], 1u);
   director_->housekeeping();  // the worker's request is served on the control side
   EXPECT_EQ(hops_.requests.size(), 1u);
   hops_.macs[ip("10.0.2.11")] = mac("02:00:00:00:02:11");
