@@ -15,7 +15,13 @@ namespace {
 const log::Logger kLog("director");
 
 constexpr size_t kBatch = 64;
-constexpr size_t kExpireBudget = 256;   // slots examined per batch
+// The expiry sweep's slots per received packet while busy, and per idle
+// wake-up. Busy, it only has to keep the counts honest (inserts reap the
+// expired entries they meet, so a full table does not depend on it) and each
+// slot it visits in a large table is a cache miss charged to forwarding; idle,
+// it catches up.
+constexpr size_t kExpirePerPacket = 2;
+constexpr size_t kExpireIdle = 16384;
 constexpr Nanos kNextHopRefresh = 2 * kSecond;
 
 net::Endpoint endpointOf(const uint8_t* addr, uint16_t port_be, uint8_t family) {
@@ -32,7 +38,8 @@ namespace {
 DirectorLimits effectiveLimits(DirectorLimits l, const SharedTables* shared) {
   if (shared) {
     l.conn_capacity = shared->conns.size();
-    l.max_dests = uint32_t(std::min({size_t(l.max_dests), shared->dests.size(), shared->counts.size()}));
+    l.max_dests =
+        uint32_t(std::min({size_t(l.max_dests), shared->dests.size(), shared->counts.size()}));
   }
   return l;
 }
@@ -46,7 +53,8 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
       next_hops_(next_hops),
       listener_(listener),
       own_counts_(shared ? 0 : limits_.max_dests),
-      counts_(shared ? shared->counts.first(limits_.max_dests) : std::span<sl_dest_counts>(own_counts_)),
+      counts_(shared ? shared->counts.first(limits_.max_dests)
+                     : std::span<sl_dest_counts>(own_counts_)),
       dest_limits_(limits_.max_dests),
       accounting_(counts_, dest_limits_),
       stats_(clock, 2, limits_.max_services, limits_.max_dests),
@@ -64,12 +72,11 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
   for (uint32_t i = 0; i < limits_.max_dests; ++i) nh_wanted_[i].store(0);
   datapath_.setTimeouts(timeouts_);
   if (fast_config_)
-    dp::fillFastPathConfig(*fast_config_, conns_.seed(),
-                           uint32_t(conns_.capacity() / conn::ConnTable::kBucketSlots),
-                           limits_.max_dests,
-                           uint32_t(std::min<size_t>(fast_stat_slots_,
-                                                     fast_stats_.size() / limits_.max_dests)),
-                           timeouts_);
+    dp::fillFastPathConfig(
+        *fast_config_, conns_.seed(), uint32_t(conns_.capacity() / conn::ConnTable::kBucketSlots),
+        limits_.max_dests,
+        uint32_t(std::min<size_t>(fast_stat_slots_, fast_stats_.size() / limits_.max_dests)),
+        timeouts_);
   // Called on the worker: just a flag, the control side does the netlink work.
   datapath_.onUnresolved([this](uint32_t dest_id) {
     if (dest_id < limits_.max_dests) {
@@ -94,8 +101,12 @@ Status Director::changed(Status s) {
   return s;
 }
 
-Status Director::addService(const svc::ServiceConfig& s) { return changed(services_.addService(s)); }
-Status Director::editService(const svc::ServiceConfig& s) { return changed(services_.editService(s)); }
+Status Director::addService(const svc::ServiceConfig& s) {
+  return changed(services_.addService(s));
+}
+Status Director::editService(const svc::ServiceConfig& s) {
+  return changed(services_.editService(s));
+}
 Status Director::delService(const svc::ServiceKey& k) { return changed(services_.delService(k)); }
 Status Director::clear() { return changed(services_.clear()); }
 Status Director::addDest(const svc::ServiceKey& k, const svc::DestConfig& d) {
@@ -275,39 +286,48 @@ void Director::housekeeping() {
   Nanos now = clock_.now();
   bool wanted = nh_any_wanted_.exchange(false, std::memory_order_acquire);
   if (wanted || next_hops_.version() != nh_seen_version_ ||
-      services_.snapshot()->version() != nh_seen_snapshot_ || now - nh_last_refresh_ > kNextHopRefresh)
+      services_.snapshot()->version() != nh_seen_snapshot_ ||
+      now - nh_last_refresh_ > kNextHopRefresh)
     refreshNextHops();
 }
 
 // ---------------------------------------------------------------- data path
 
-void Director::processBatch(io::PacketIo& io, std::span<io::Packet> pkts) {
-  std::array<io::Packet, kBatch> tx, drop, pass;
-  size_t ntx = 0, ndrop = 0, npass = 0;
-  auto snap = services_.publisher().current();
-  {
-    std::lock_guard lock(conn_mu_);
-    Nanos now = clock_.now();
-    for (io::Packet& p : pkts) {
-      dp::Verdict v = datapath_.process(p.bytes(), *snap, now);
-      switch (v.action) {
-        case dp::Action::kTx:
-          p.ifindex = v.ifindex;
-          tx[ntx++] = p;
-          break;
-        case dp::Action::kPass:
-          pass[npass++] = p;
-          break;
-        case dp::Action::kDrop:
-          drop[ndrop++] = p;
-          break;
+void Director::processBatch(io::PacketIo& io, std::span<io::Packet> all) {
+  for (size_t base = 0; base < all.size(); base += kBatch) {
+    std::span<io::Packet> pkts = all.subspan(base, std::min(kBatch, all.size() - base));
+    std::array<io::Packet, kBatch> tx, drop, pass;
+    std::array<std::span<uint8_t>, kBatch> frames;
+    std::array<dp::Verdict, kBatch> verdicts;
+    size_t ntx = 0, ndrop = 0, npass = 0;
+    for (size_t i = 0; i < pkts.size(); ++i) frames[i] = pkts[i].bytes();
+    auto snap = services_.publisher().current();
+    {
+      std::lock_guard lock(conn_mu_);
+      Nanos now = clock_.now();
+      datapath_.processBatch(std::span(frames.data(), pkts.size()), *snap, now, verdicts.data());
+      for (size_t i = 0; i < pkts.size(); ++i) {
+        io::Packet& p = pkts[i];
+        const dp::Verdict& v = verdicts[i];
+        switch (v.action) {
+          case dp::Action::kTx:
+            p.ifindex = v.ifindex;
+            tx[ntx++] = p;
+            break;
+          case dp::Action::kPass:
+            pass[npass++] = p;
+            break;
+          case dp::Action::kDrop:
+            drop[ndrop++] = p;
+            break;
+        }
       }
+      conns_.expireSome(now, pkts.size() * kExpirePerPacket);
     }
-    conns_.expireSome(now, kExpireBudget);
+    if (ntx) io.txBurst(std::span(tx.data(), ntx));
+    if (ndrop) io.drop(std::span(drop.data(), ndrop));
+    if (npass) io.pass(std::span(pass.data(), npass));
   }
-  if (ntx) io.txBurst(std::span(tx.data(), ntx));
-  if (ndrop) io.drop(std::span(drop.data(), ndrop));
-  if (npass) io.pass(std::span(pass.data(), npass));
 }
 
 void Director::runWorker(io::PacketIo& io, const std::atomic<bool>& stop) {
@@ -317,7 +337,7 @@ void Director::runWorker(io::PacketIo& io, const std::atomic<bool>& stop) {
     if (n == 0) {
       {
         std::lock_guard lock(conn_mu_);
-        conns_.expireSome(clock_.now(), kExpireBudget);
+        conns_.expireSome(clock_.now(), kExpireIdle);
       }
       io.waitRx(100);
       continue;

@@ -157,10 +157,15 @@ void AfXdpIo::refill(Sock& s) noexcept {
 
 void AfXdpIo::kickTx(Sock& s) noexcept {
   if (!xsk_ring_prod__needs_wakeup(&s.tx)) return;
-  ++stats_.wakeups;
-  // EAGAIN/EBUSY/ENOBUFS: the kernel is busy or out of skbs; the descriptors stay in the
-  // ring and go with the next kick. ENETDOWN: the link is down; same.
-  (void)sendto(s.fd, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+  // In copy mode one sendto() transmits at most 32 descriptors (the kernel's TX batch),
+  // so kick until the ring is drained rather than leave the rest of a batch waiting for
+  // the next burst. Bounded: EAGAIN/EBUSY/ENOBUFS (the kernel is busy or out of skbs) or
+  // ENETDOWN leave the descriptors in the ring for a later kick.
+  for (int i = 0; i < 8; ++i) {
+    ++stats_.wakeups;
+    if (sendto(s.fd, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN) break;
+    if (xsk_prod_nb_free(&s.tx, ring_size_) >= ring_size_) break;  // all taken by the kernel
+  }
 }
 
 void AfXdpIo::reapCompletions() noexcept {
