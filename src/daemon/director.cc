@@ -335,11 +335,12 @@ void Director::runWorker(io::PacketIo& io, const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
     size_t n = io.rxBurst(pkts);
     if (n == 0) {
-      {
+      // Sweep only when the wait ran out: an empty ring between two bursts under load
+      // is not idleness, and a large sweep there would be charged to forwarding.
+      if (!io.waitRx(100)) {
         std::lock_guard lock(conn_mu_);
         conns_.expireSome(clock_.now(), kExpireIdle);
       }
-      io.waitRx(100);
       continue;
     }
     processBatch(io, std::span(pkts.data(), n));
