@@ -54,7 +54,7 @@ NEW_FLOW_BASE=10.10.0.0            # new-flow mode: source addresses 10.10.x.x, 
 EST_FLOWS="${BENCH_EST_FLOWS:-1024}"
 CONN_TABLE_NEW="${BENCH_CONN_TABLE:-4194304}"   # (f): live entries ~ rate x UDP timeout (5 s)
 SLUICE_UDP_TIMEOUT=5
-# NAPI nice of the director for user-space data planes (b, e, f); kernel engines get -20.
+# NAPI nice of the director for user-space data planes (b, f); kernel engines (a, c, d, and e, whose established flows stay in XDP) get -20.
 USER_NAPI_NICE="${BENCH_USER_NAPI_NICE:-10}"
 
 declare -A ENGINE_NAME=(
@@ -292,7 +292,10 @@ table ip slbench {
 }
 EOF
        ;;
-    e) director_sched user
+    e) # Established flows never leave the kernel (Sluice's XDP fast path): schedule the
+       # director like the other kernel engines. sluiced itself still runs at user-space
+       # priority for the first packet of each flow.
+       director_sched kernel
        GEN_MODE=cycle; GEN_FLOWS="$EST_FLOWS"
        start_sluiced ;;
     f) director_sched user
@@ -369,7 +372,7 @@ T0=$SECONDS
 load1="$(cut -d' ' -f1 /proc/loadavg)"
 if [ "$SCHED_MODE" = nice ] && awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
   bench_log "warning: load average $load1 before starting: other work shares the CPUs. The NAPI"
-  bench_log "  threads of user-space engines (b, e, f) run at nice $USER_NAPI_NICE and will be starved by it;"
+  bench_log "  threads of user-space engines (b, f) run at nice $USER_NAPI_NICE and will be starved by it;"
   bench_log "  --rt (SCHED_FIFO for the director's and sink's threads) measures as if the cores were free."
 fi
 topology_up
