@@ -113,18 +113,9 @@ class Director {
     snap_ = table_.snapshot();
     for (const auto& svc : snap_->services())
       for (const auto& d : svc->dest_rt) {
-        sl_dest e{};
-        std::memcpy(e.addr, d.cfg.ep.addr.bytes.data(), 16);
-        e.port = htons(d.cfg.ep.port);
-        e.family = uint8_t(d.cfg.ep.addr.family);
-        e.fwd = uint8_t(d.cfg.fwd);
-        e.ifindex = kIfindex;
-        e.dmac[0] = 0x02;
-        e.dmac[4] = uint8_t(d.dest_id >> 8);
-        e.dmac[5] = uint8_t(d.dest_id);
-        std::memcpy(e.smac, kDirectorMac.data(), 6);
-        e.flags = SL_DEST_F_LIVE | SL_DEST_F_RESOLVED;
-        dests_.write(d.dest_id, e);
+        const net::MacAddr rs_mac{0x02, 0, 0, 0, uint8_t(d.dest_id >> 8), uint8_t(d.dest_id)};
+        dests_.write(d.dest_id, dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &kDirectorMac,
+                                                   &rs_mac, kIfindex));
       }
   }
 

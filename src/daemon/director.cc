@@ -230,17 +230,9 @@ void Director::refreshNextHops() {
   auto write = [&](const svc::DestRt& d) {
     if (d.dest_id >= limits_.max_dests) return;
     live[d.dest_id] = true;
-    sl_dest e{};
-    std::memcpy(e.addr, d.cfg.ep.addr.bytes.data(), 16);
-    e.port = htons(d.cfg.ep.port);
-    e.family = uint8_t(d.cfg.ep.addr.family);
-    e.fwd = uint8_t(d.cfg.fwd);
-    e.flags = SL_DEST_F_LIVE;
+    sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd));
     if (auto nh = next_hops_.resolve(d.cfg.ep.addr)) {
-      e.ifindex = nh->ifindex;
-      std::memcpy(e.smac, nh->smac.data(), 6);
-      std::memcpy(e.dmac, nh->dmac.data(), 6);
-      e.flags |= SL_DEST_F_RESOLVED;
+      e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &nh->smac, &nh->dmac, nh->ifindex);
     } else {
       next_hops_.request(d.cfg.ep.addr);
     }

@@ -7,6 +7,8 @@
 // block and never see a half-written MAC.
 #pragma once
 
+#include <arpa/inet.h>
+
 #include <atomic>
 #include <cstring>
 #include <optional>
@@ -14,8 +16,28 @@
 #include <vector>
 
 #include "dp/abi.h"
+#include "net/addr.h"
 
 namespace sluice::dp {
+
+// A real server's forwarding record: live, and resolved when its next hop is known.
+inline sl_dest makeDestRecord(const net::Endpoint& ep, uint8_t fwd,
+                              const net::MacAddr* smac = nullptr,
+                              const net::MacAddr* dmac = nullptr, uint32_t ifindex = 0) noexcept {
+  sl_dest e{};
+  std::memcpy(e.addr, ep.addr.bytes.data(), 16);
+  e.port = htons(ep.port);
+  e.family = uint8_t(ep.addr.family);
+  e.fwd = fwd;
+  e.flags = SL_DEST_F_LIVE;
+  if (smac && dmac) {
+    e.ifindex = ifindex;
+    std::memcpy(e.smac, smac->data(), 6);
+    std::memcpy(e.dmac, dmac->data(), 6);
+    e.flags |= SL_DEST_F_RESOLVED;
+  }
+  return e;
+}
 
 class DestTable {
  public:

@@ -98,17 +98,9 @@ class DualPath : public ::testing::Test {
       auto snap = side->table.snapshot();
       for (const auto& svc : snap->services())
         for (const auto& d : svc->dest_rt) {
-          sl_dest e{};
-          std::memcpy(e.addr, d.cfg.ep.addr.bytes.data(), 16);
-          e.port = htons(d.cfg.ep.port);
-          e.family = uint8_t(d.cfg.ep.addr.family);
-          e.fwd = uint8_t(d.cfg.fwd);
-          e.ifindex = ifindex_;
           const net::MacAddr& m = d.cfg.ep.addr.str().ends_with("11") ? kRs1Mac : kRs2Mac;
-          std::memcpy(e.dmac, m.data(), 6);
-          std::memcpy(e.smac, kDirectorMac.data(), 6);
-          e.flags = SL_DEST_F_LIVE | SL_DEST_F_RESOLVED;
-          side->dest_table.write(d.dest_id, e);
+          side->dest_table.write(d.dest_id, dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd),
+                                                               &kDirectorMac, &m, ifindex_));
         }
     }
     ASSERT_TRUE(prog_->addService(s.key.addr, uint8_t(s.key.proto), s.key.port));

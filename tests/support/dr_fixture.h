@@ -91,18 +91,9 @@ class DrFixture : public ::testing::Test {
     auto snap = table_.snapshot();
     for (const auto& svc : snap->services())
       for (const auto& d : svc->dest_rt) {
-        sl_dest e{};
-        std::memcpy(e.addr, d.cfg.ep.addr.bytes.data(), 16);
-        e.port = htons(d.cfg.ep.port);
-        e.family = uint8_t(d.cfg.ep.addr.family);
-        e.fwd = uint8_t(d.cfg.fwd);
-        e.ifindex = kIfindex;
         const bool rs1 = d.cfg.ep.addr.str().ends_with("11");
-        const net::MacAddr& m = rs1 ? kRs1Mac : kRs2Mac;
-        std::memcpy(e.dmac, m.data(), 6);
-        std::memcpy(e.smac, kDirectorMac.data(), 6);
-        e.flags = SL_DEST_F_LIVE | SL_DEST_F_RESOLVED;
-        dests_.write(d.dest_id, e);
+        dests_.write(d.dest_id, dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &kDirectorMac,
+                                                   rs1 ? &kRs1Mac : &kRs2Mac, kIfindex));
         if (rs1) rs1_ids_.push_back(d.dest_id);
         else rs2_ids_.push_back(d.dest_id);
       }
