@@ -121,6 +121,9 @@ Result<std::vector<std::string>> releaseState(const StatePaths& paths) {
     if (!r) return r.error();
     removed.insert(removed.end(), r->begin(), r->end());
   }
+  // The shared parent of default pin dirs goes too once the last one has.
+  const std::string parent = fmt::format("{}/sluice", kDefaultBpffs);
+  if (paths.pin_dir.rfind(parent + "/", 0) == 0) rmdir(parent.c_str());
   if (unlink(paths.state_file.c_str()) == 0)
     removed.push_back(paths.state_file);
   else if (errno != ENOENT)

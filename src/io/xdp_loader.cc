@@ -320,7 +320,6 @@ Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
     }
   }
 
-
   // A BPF link rather than a netlink attach: the kernel detaches the program when the link's
   // last fd closes, so a daemon that crashes hands its interfaces back to the kernel stack
   // instead of leaving a steering program behind that blocks the next start.
