@@ -56,8 +56,36 @@ void ConnTable::init(std::span<sl_conn> storage) {
   num_buckets_ = storage.size() / kBucketSlots;
   capacity_ = num_buckets_ * kBucketSlots;
   meta_ = std::make_unique<uint32_t[]>(capacity_);  // value-initialised: zero
-  for (size_t i = 0; i < capacity_; ++i)
-    if (occupied(i)) ++size_;  // tolerate storage that already holds entries
+  // Storage that already holds entries (pinned maps a previous daemon filled): count them,
+  // and take back the entries it held locked when it died.
+  for (size_t i = 0; i < capacity_; ++i) {
+    if (!occupied(i)) continue;
+    if (slots_[i].lock != 0 && recoverLocked(i)) continue;
+    ++size_;
+  }
+}
+
+bool ConnTable::recoverLocked(size_t i) noexcept {
+  // A lock outliving its owner marks an insert, move or free cut short. A move publishes
+  // the copy before it clears the original, so the same key may sit in both buckets:
+  // keep one. Otherwise the entry is kept and unlocked; if it died mid-insert or mid-free
+  // its counts may be off by one (they saturate at zero), and it expires like any other.
+  if (num_buckets_ != 0) {
+    auto [b1, b2] = bucketsOf(hash(slots_[i].key));
+    for (size_t b : {b1, b2}) {
+      for (size_t s = 0; s < kBucketSlots; ++s) {
+        size_t j = b * kBucketSlots + s;
+        if (j != i && occupied(j) && keyEqual(slots_[j].key, slots_[i].key)) {
+          std::memset(&slots_[i], 0, sizeof(sl_conn));
+          ++stats_.recovered;
+          return true;
+        }
+      }
+    }
+  }
+  unlockEntry(slots_[i]);
+  ++stats_.recovered;
+  return false;
 }
 
 uint64_t ConnTable::hash(const sl_conn_key& key) const noexcept {

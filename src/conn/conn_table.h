@@ -74,11 +74,17 @@ class ConnTable {
     uint64_t rearmed = 0;  // expired templates kept alive for their connections
     uint64_t full = 0;     // inserts refused: no room even after moving entries
     uint64_t moved = 0;    // entries moved to their other bucket to make room
+    uint64_t recovered = 0;  // entries found locked in storage handed over at construction
   };
 
-  // Over caller-provided storage (e.g. an mmap'ed BPF array), which must be zeroed (all
-  // slots empty) and is used in whole buckets: capacity() is storage.size() rounded down
-  // to a multiple of 4. `dests` may be null: nothing is counted.
+  // Over caller-provided storage (e.g. an mmap'ed BPF array), used in whole buckets:
+  // capacity() is storage.size() rounded down to a multiple of 4. `dests` may be null:
+  // nothing is counted. The storage may already hold entries (pinned maps that outlived a
+  // daemon, built with the same seed): they are counted, and entries left locked by a
+  // writer that died are recovered (Stats::recovered). Their counts are already in the
+  // dest counts, which live beside them. What lives only in this object starts afresh: a
+  // template's count of the connections it controls is zero, so a surviving template
+  // expires on its own timeout instead of being re-armed while its connections live.
   ConnTable(std::span<sl_conn> storage, DestAccounting* dests, uint64_t seed = kDefaultSeed);
   // Owns its storage: `capacity` rounded up to a multiple of 4 slots, allocated once.
   explicit ConnTable(size_t capacity, DestAccounting* dests = nullptr,
@@ -204,6 +210,7 @@ class ConnTable {
   sl_conn* makeRoom(size_t b1, size_t b2, Nanos now) noexcept;
   void move(size_t src, size_t dst) noexcept;
   void init(std::span<sl_conn> storage);
+  bool recoverLocked(size_t i) noexcept;  // true: a duplicate, removed
 
   sl_conn* slots_ = nullptr;
   size_t capacity_ = 0;

@@ -70,6 +70,14 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
       datapath_(conns_, dest_table_, stats_.writer(0)),
       nh_wanted_(new std::atomic<uint8_t>[limits_.max_dests]) {
   for (uint32_t i = 0; i < limits_.max_dests; ++i) nh_wanted_[i].store(0);
+  // Shared stats may carry a previous daemon's packets (pinned maps): the stats this
+  // daemon reports start at zero, so only what the fast path counts from now on is folded.
+  for (size_t i = 0; i < fast_stats_.size(); ++i) {
+    fast_stats_seen_[i].inpkts =
+        std::atomic_ref<uint64_t>(fast_stats_[i].inpkts).load(std::memory_order_relaxed);
+    fast_stats_seen_[i].inbytes =
+        std::atomic_ref<uint64_t>(fast_stats_[i].inbytes).load(std::memory_order_relaxed);
+  }
   datapath_.setTimeouts(timeouts_);
   if (fast_config_)
     dp::fillFastPathConfig(
@@ -98,7 +106,35 @@ Status Director::changed(Status s) {
       accounting_.setLimits(d.dest_id, conn::DestLimits{d.cfg.u_threshold, d.cfg.l_threshold});
   refreshNextHops();
   if (listener_) listener_->servicesChanged(*snap);
-  return s;
+  return saveConfig();
+}
+
+// ---------------------------------------------------------------- restart support
+
+Status Director::restore(const svc::TableState& table, const svc::Timeouts& t) {
+  if (services_.serviceCount() != 0 || services_.trashCount() != 0)
+    return makeError("cannot restore a saved configuration over a configured director");
+  if (Status st = services_.restore(table.services, table.trash); !st) return st;
+  {
+    std::lock_guard lock(conn_mu_);
+    timeouts_.applySet(t.tcp, t.tcp_fin, t.udp);
+    datapath_.setTimeouts(timeouts_);
+    if (fast_config_) dp::setFastPathTimeouts(*fast_config_, timeouts_);
+  }
+  return changed(Status{});
+}
+
+void Director::setConfigSink(ConfigSink sink) {
+  std::lock_guard lock(sink_mu_);
+  sink_ = std::move(sink);
+}
+
+Status Director::saveConfig() {
+  // The state is read under the same lock the write happens under, so two changes racing
+  // from two threads can only ever leave the newer state on disk.
+  std::lock_guard lock(sink_mu_);
+  if (!sink_) return {};
+  return sink_(services_.exportState(), timeouts());
 }
 
 Status Director::addService(const svc::ServiceConfig& s) {
@@ -133,11 +169,13 @@ Status Director::zero(const std::optional<svc::ServiceKey>& k) {
 }
 
 Status Director::setTimeouts(const svc::Timeouts& t) {
-  std::lock_guard lock(conn_mu_);
-  timeouts_.applySet(t.tcp, t.tcp_fin, t.udp);
-  datapath_.setTimeouts(timeouts_);
-  if (fast_config_) dp::setFastPathTimeouts(*fast_config_, timeouts_);
-  return {};
+  {
+    std::lock_guard lock(conn_mu_);
+    timeouts_.applySet(t.tcp, t.tcp_fin, t.udp);
+    datapath_.setTimeouts(timeouts_);
+    if (fast_config_) dp::setFastPathTimeouts(*fast_config_, timeouts_);
+  }
+  return saveConfig();
 }
 
 svc::Timeouts Director::timeouts() const {

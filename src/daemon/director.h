@@ -128,6 +128,17 @@ class Director final : public ctl::Backend {
   dp::Counters slowPathCounters() const;
   const svc::ServiceTable& services() const { return services_; }
 
+  // --- restart support (sluiced --state-dir) ---
+  // Installs a saved configuration with its ids (into a Director with no services yet),
+  // and its --set timeouts. Call before traffic and before setConfigSink().
+  Status restore(const svc::TableState& table, const svc::Timeouts& timeouts);
+  // Called after every successful configuration change (services, dests, the trash as it
+  // empties, timeouts) with the whole configuration, serialised: a later call always sees
+  // a state at least as new as an earlier one. Its error is reported to the operator.
+  using ConfigSink = std::function<Status(const svc::TableState&, const svc::Timeouts&)>;
+  void setConfigSink(ConfigSink sink);
+  Status saveConfig();  // calls the sink now (a no-op without one)
+
  private:
   Status changed(Status s);  // after a mutation: limits, next hops, listener
   void foldFastPathStats();  // the fast path's per-dest packet counts into stats_
@@ -163,6 +174,9 @@ class Director final : public ctl::Backend {
   Nanos nh_last_refresh_ = 0;
   std::unique_ptr<std::atomic<uint8_t>[]> nh_wanted_;  // per dest_id: a worker lacked it
   std::atomic<bool> nh_any_wanted_{false};
+
+  std::mutex sink_mu_;  // serialises saves: state read and written under it
+  ConfigSink sink_;
 };
 
 }  // namespace sluice::daemon

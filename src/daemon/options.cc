@@ -7,9 +7,11 @@ namespace sluice::daemon {
 
 const char* usageText() {
   return R"(Usage: sluiced -i IFACE [-i IFACE ...] [options]
+       sluiced --state-dir DIR [--pin-dir PATH] --release
 
 Sluice director daemon. Runs in the foreground, logs to stderr, and serves the
-sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 0.
+sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 0
+(with --state-dir they stay attached: see below).
 
   -i, --interface IFACE     data-plane interface (repeatable): virtual-service traffic
                             arriving here is handled by sluiced, and real servers must
@@ -22,6 +24,20 @@ sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 
                             the default)
       --no-fast-path        forward every packet through the daemon (AF_XDP) instead of
                             letting the XDP program forward established connections
+      --state-dir DIR       survive restarts without breaking established connections:
+                            the connection table and the other shared tables are pinned
+                            on bpffs, each interface's XDP link too, and DIR/state.json
+                            keeps the services and real servers with their ids. On exit
+                            (SIGTERM, or a crash) the XDP program stays attached and the
+                            kernel keeps forwarding established connections; new ones
+                            reach the kernel stack until sluiced runs again with the same
+                            DIR, takes the tables and links over and restores the
+                            configuration by itself. Table sizes must not change.
+      --pin-dir PATH        where to pin (a directory on bpffs; default
+                            /sys/fs/bpf/sluice/NAME, NAME derived from DIR)
+      --release             with --state-dir: unpin everything and remove DIR/state.json,
+                            then exit; the XDP program detaches (once no sluiced holds
+                            it) and the connections it was forwarding break
   -v, --verbose             debug logging
   -h, --help                this text
 )";
@@ -58,6 +74,13 @@ Result<Options> parseOptions(int argc, char** argv) {
       else if (*v == "generic") o.xdp_mode = io::XdpMode::kGeneric;
       else if (*v == "auto") o.xdp_mode = io::XdpMode::kNativeOrGeneric;
       else return makeError("--xdp-mode must be native, generic or auto, not '{}'", *v);
+    } else if (a == "--state-dir" || a == "--pin-dir") {
+      auto v = value(a);
+      if (!v) return v.error();
+      if (v->empty()) return makeError("{} needs a non-empty path", a);
+      (a == "--state-dir" ? o.state_dir : o.pin_dir) = std::string(*v);
+    } else if (a == "--release") {
+      o.release = true;
     } else if (a == "--no-fast-path") {
       o.fast_path = false;
     } else if (a == "-v" || a == "--verbose") {
@@ -70,6 +93,12 @@ Result<Options> parseOptions(int argc, char** argv) {
     } else {
       return makeError("unknown option '{}' (see sluiced --help)", a);
     }
+  }
+  if (!o.pin_dir.empty() && o.state_dir.empty())
+    return makeError("--pin-dir needs --state-dir (the pins and the state file go together)");
+  if (o.release) {
+    if (o.state_dir.empty()) return makeError("--release needs --state-dir DIR (the state to release)");
+    return o;
   }
   if (o.interfaces.empty()) return makeError("no data-plane interface: give at least one -i IFACE");
   return o;

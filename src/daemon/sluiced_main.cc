@@ -2,12 +2,18 @@
 // control socket, then waits for SIGTERM/SIGINT. Signals are blocked in every thread and
 // taken synchronously here, so shutdown runs in one place and in order: stop the worker,
 // close the control socket, then close the sockets and detach XDP (destructors).
+//
+// With --state-dir the tables and links are pinned (daemon/pinned_state.h): a start that
+// finds them restores the saved configuration before it swaps its program in, so the
+// kernel forwards established connections throughout, and shutdown leaves XDP attached.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -17,6 +23,8 @@
 #include "daemon/director.h"
 #include "daemon/kernel_glue.h"
 #include "daemon/options.h"
+#include "daemon/pinned_state.h"
+#include "daemon/state_file.h"
 #include "io/afxdp.h"
 #include "io/neighbour_table.h"
 #include "io/netlink.h"
@@ -31,6 +39,38 @@ int fail(const std::string& msg) {
   kLog.error("{}", msg);
   return 1;
 }
+
+int releaseMain(const daemon::Options& o) {
+  auto paths = daemon::resolveStatePaths(o.state_dir, o.pin_dir, false);
+  if (!paths) return fail(paths.error().message);
+  auto removed = daemon::releaseState(*paths);
+  if (!removed) return fail(fmt::format("releasing {}: {}", paths->state_dir, removed.error().message));
+  for (const auto& r : *removed) kLog.info("removed {}", r);
+  if (removed->empty())
+    kLog.info("nothing to release: no pins in {} and no {}", paths->pin_dir, paths->state_file);
+  return 0;
+}
+
+// The saved configuration that goes with the pinned tables just reused, or why there is
+// none that can be trusted.
+Result<daemon::SavedState> savedStateFor(const daemon::StatePaths& paths,
+                                         const io::SteerProgram& steer) {
+  auto r = daemon::readStateFile(paths.state_file);
+  std::string why;
+  if (!r)
+    why = r.error().message;
+  else if (!*r)
+    why = fmt::format("{} does not exist", paths.state_file);
+  else if ((*r)->conn_seed != steer.config()->conn_seed || (*r)->conn_capacity != steer.conns().size())
+    why = fmt::format("{} belongs to another connection table than the one pinned there",
+                      paths.state_file);
+  if (why.empty()) return std::move(**r);
+  return makeError(
+      "the connection table pinned in {} holds connections whose service and real-server ids "
+      "only its state file knows, but {}. Start sluiced with that state file, or drop the pinned "
+      "state (established connections break): sluiced --state-dir {} --release",
+      paths.pin_dir, why, paths.state_dir);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,6 +84,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (opts->verbose) log::setLevel(log::Level::kDebug);
+  if (opts->release) return releaseMain(*opts);
 
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -59,26 +100,37 @@ int main(int argc, char** argv) {
     links.push_back(*l);
   }
 
+  std::optional<daemon::StatePaths> paths;
+  if (!opts->state_dir.empty()) {
+    auto p = daemon::resolveStatePaths(opts->state_dir, opts->pin_dir, true);
+    if (!p) return fail(p.error().message);
+    paths = *p;
+  }
+
   daemon::DirectorLimits limits;
   limits.conn_capacity = opts->conn_table_size;
   limits.conn_seed = std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
   io::SteerProgram::Sizes sizes;
   sizes.conn_capacity = uint32_t(limits.conn_capacity);
   sizes.max_dests = limits.max_dests;
-  auto steer = io::SteerProgram::load({}, sizes);
+  io::SteerProgram::Pinning pinning;
+  if (paths) pinning.dir = paths->pin_dir;
+  auto steer = io::SteerProgram::load({}, sizes, pinning);
   if (!steer) return fail(fmt::format("loading the XDP steering program: {}", steer.error().message));
-  for (const auto& l : links) {
-    if (auto st = (*steer)->attach(l.ifindex, opts->xdp_mode); !st)
-      return fail(fmt::format("attaching XDP to {}: {}", l.name, st.error().message));
-    auto mode = (*steer)->attachedMode(l.ifindex);
-    kLog.info("XDP attached to {} (ifindex {}, {} mode)", l.name, l.ifindex,
-              mode == io::XdpMode::kNative ? "native" : "generic");
+  std::optional<daemon::SavedState> saved;
+  if ((*steer)->reusedPinnedMaps()) {
+    auto s = savedStateFor(*paths, **steer);
+    if (!s) return fail(s.error().message);
+    saved = std::move(*s);
+    limits.conn_seed = saved->conn_seed;  // the entries are where this seed put them
+    kLog.info("reusing the tables pinned in {}", paths->pin_dir);
+  } else if (paths) {
+    if (auto old = daemon::readStateFile(paths->state_file); !old || *old)
+      kLog.warn("ignoring {}: the pinned tables it went with are gone (reboot, or --release); "
+                "starting with no services",
+                paths->state_file);
+    kLog.info("pinning the shared tables in {}", paths->pin_dir);
   }
-
-  io::AfXdpOptions xo;
-  for (const auto& l : links) xo.ifindexes.push_back(l.ifindex);
-  auto xsk = io::AfXdpIo::open(xo, steer->get());
-  if (!xsk) return fail(fmt::format("opening AF_XDP sockets: {}", xsk.error().message));
 
   io::NeighbourTable neigh;
   auto watcher = io::NeighbourWatcher::start(neigh);
@@ -107,6 +159,51 @@ int main(int argc, char** argv) {
     (*steer)->config()->enabled = 0;
     kLog.info("fast path disabled: every packet goes through the daemon");
   }
+  // Restored before the program is swapped in, so it starts with the services in its maps.
+  if (saved) {
+    if (auto st = director.restore(saved->table, saved->timeouts); !st)
+      return fail(fmt::format("restoring {}: {} (the pinned state is left as it is)",
+                              paths->state_file, st.error().message));
+    kLog.info("restored {} service(s) and {} deleted real server(s) still carrying connections",
+              saved->table.services.size(), saved->table.trash.size());
+  }
+  if (paths) {
+    daemon::SavedState base;
+    base.conn_seed = (*steer)->config()->conn_seed;
+    base.conn_capacity = uint32_t((*steer)->conns().size());
+    base.pin_dir = paths->pin_dir;
+    std::string file = paths->state_file;
+    director.setConfigSink([base, file](const svc::TableState& t, const svc::Timeouts& to) -> Status {
+      daemon::SavedState s = base;
+      s.table = t;
+      s.timeouts = to;
+      if (auto st = daemon::writeStateFile(file, s); !st) {
+        // A stale file would restore wrong ids after a restart; none makes it refuse.
+        unlink(file.c_str());
+        kLog.error("{}", st.error().message);
+        return makeError("the change is in effect, but the state file could not be written "
+                         "({}); it was removed, so a restart will refuse the pinned state",
+                         st.error().message);
+      }
+      return {};
+    });
+    if (auto st = director.saveConfig(); !st) return fail(st.error().message);
+  }
+
+  for (const auto& l : links) {
+    if (auto st = (*steer)->attach(l.ifindex, opts->xdp_mode); !st)
+      return fail(fmt::format("attaching XDP to {}: {}", l.name, st.error().message));
+    auto mode = (*steer)->attachedMode(l.ifindex);
+    kLog.info("XDP {} {} (ifindex {}, {} mode)",
+              (*steer)->tookOverLink(l.ifindex) ? "program swapped into the pinned link of"
+                                                : "attached to",
+              l.name, l.ifindex, mode == io::XdpMode::kNative ? "native" : "generic");
+  }
+
+  io::AfXdpOptions xo;
+  for (const auto& l : links) xo.ifindexes.push_back(l.ifindex);
+  auto xsk = io::AfXdpIo::open(xo, steer->get());
+  if (!xsk) return fail(fmt::format("opening AF_XDP sockets: {}", xsk.error().message));
 
   ctl::CtlServer ctl(opts->socket_path, director);
   if (auto st = ctl.start(); !st)
@@ -142,7 +239,13 @@ int main(int argc, char** argv) {
   ctl.stop();
   (*watcher)->stop();
   xsk->reset();    // sockets out of the XSKMAP before the program goes
-  steer->reset();  // detaches XDP from every interface
-  kLog.info("stopped");
+  steer->reset();  // detaches XDP from every interface, except through pinned links
+  if (paths)
+    kLog.info("stopped; XDP stays attached through the links pinned in {} (established "
+              "connections keep flowing): start again with --state-dir {}, or remove it with "
+              "--release",
+              paths->pin_dir, paths->state_dir);
+  else
+    kLog.info("stopped");
   return 0;
 }

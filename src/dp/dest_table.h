@@ -42,7 +42,16 @@ inline sl_dest makeDestRecord(const net::Endpoint& ep, uint8_t fwd,
 class DestTable {
  public:
   explicit DestTable(size_t capacity) : owned_(capacity), entries_(owned_) {}
-  explicit DestTable(std::span<sl_dest> storage) : entries_(storage) {}
+  // Over shared storage, which may hold a previous daemon's records (pinned maps): a
+  // writer that died mid-write left an odd seq that readers would wait on forever, so the
+  // new writer closes it (the record itself is rewritten at the next next-hop refresh).
+  explicit DestTable(std::span<sl_dest> storage) : entries_(storage) {
+    for (sl_dest& e : entries_) {
+      std::atomic_ref<uint32_t> seq(e.seq);
+      uint32_t s = seq.load(std::memory_order_relaxed);
+      if (s & 1) seq.store(s + 1, std::memory_order_release);
+    }
+  }
 
   size_t capacity() const noexcept { return entries_.size(); }
 

@@ -18,7 +18,14 @@ void setFastPathTimeouts(sl_dp_config& cfg, const conn::TimeoutTable& timeouts) 
 void fillFastPathConfig(sl_dp_config& cfg, uint64_t conn_seed, uint32_t conn_buckets,
                         uint32_t max_dests, uint32_t stat_slots,
                         const conn::TimeoutTable& timeouts) noexcept {
-  std::atomic_ref<uint32_t>(cfg.enabled).store(0, std::memory_order_release);
+  // Off while the table geometry changes. A record that already describes this table (a
+  // restarted daemon over pinned maps) stays on: the kernel is forwarding established
+  // connections with it right now, and a frame it sent to the slow path in that instant
+  // would meet no daemon socket and draw a reset from the kernel stack.
+  const bool same_table = std::atomic_ref<uint32_t>(cfg.enabled).load(std::memory_order_acquire) &&
+                          cfg.conn_seed == conn_seed && cfg.conn_buckets == conn_buckets &&
+                          cfg.max_dests == max_dests && cfg.stat_slots == stat_slots;
+  if (!same_table) std::atomic_ref<uint32_t>(cfg.enabled).store(0, std::memory_order_release);
   cfg.conn_seed = conn_seed;
   cfg.conn_buckets = conn_buckets;
   cfg.max_dests = max_dests;

@@ -5,8 +5,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <dirent.h>
 #include <net/if.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +27,119 @@ std::string ifName(uint32_t ifindex) {
 
 std::string errStr(int err) { return std::strerror(err < 0 ? -err : err); }
 
+Status makeDirs(const std::string& dir) {
+  for (size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    std::string part = dir.substr(0, pos);
+    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
+      return makeError("cannot create {}: {}", part, errStr(errno));
+  }
+  return {};
+}
+
+// Opens the pinned maps under `dir` for reuse: all of them, or none when none is pinned.
+// Anything in between, or a map whose shape differs from what this build loads, is an
+// error that says what to change.
+Result<bool> reusePinnedMaps(bpf_object* obj, const std::string& dir,
+                             const std::vector<std::string>& names) {
+  std::vector<int> fds;
+  std::vector<std::string> missing;
+  auto closeAll = [&] {
+    for (int fd : fds)
+      if (fd >= 0) close(fd);
+  };
+  for (const auto& n : names) {
+    std::string path = dir + "/" + n;
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0 && errno != ENOENT) {
+      int e = errno;
+      closeAll();
+      return makeError("cannot open the pinned map {}: {}", path, errStr(e));
+    }
+    if (fd < 0) missing.push_back(n);
+    fds.push_back(fd);
+  }
+  if (missing.size() == names.size()) return false;
+  if (!missing.empty()) {
+    closeAll();
+    return makeError("the pinned state in {} is incomplete ({} missing): remove it with "
+                     "`sluiced --state-dir DIR --release` (established connections break)",
+                     dir, missing.front());
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string path = dir + "/" + names[i];
+    bpf_map* m = bpf_object__find_map_by_name(obj, names[i].c_str());
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    std::optional<Error> err;
+    if (!m) {
+      err = makeError("the BPF object has no map {}", names[i]);
+    } else if (bpf_obj_get_info_by_fd(fds[i], &info, &len) != 0) {
+      err = makeError("cannot inspect the pinned map {}: {}", path, errStr(errno));
+    } else if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != 4 ||
+               info.value_size != bpf_map__value_size(m) || !(info.map_flags & BPF_F_MMAPABLE)) {
+      err = makeError("the pinned map {} was made by another version of sluiced (entries of {} "
+                      "bytes, this one uses {}): remove the pinned state with `sluiced "
+                      "--state-dir DIR --release` (established connections break)",
+                      path, info.value_size, bpf_map__value_size(m));
+    } else if (info.max_entries != bpf_map__max_entries(m)) {
+      if (names[i] == "conns")
+        err = makeError("the pinned connection table {} has {} entries but --conn-table-size "
+                        "asks for {}: start with --conn-table-size {}, or remove the pinned "
+                        "state with `sluiced --state-dir DIR --release`",
+                        path, info.max_entries, bpf_map__max_entries(m), info.max_entries);
+      else
+        err = makeError("the pinned map {} has {} entries, this sluiced uses {}: remove the "
+                        "pinned state with `sluiced --state-dir DIR --release`",
+                        path, info.max_entries, bpf_map__max_entries(m));
+    } else if (int e = bpf_map__reuse_fd(m, fds[i]); e != 0) {
+      err = makeError("cannot reuse the pinned map {}: {}", path, errStr(e));
+    }
+    if (err) {
+      closeAll();
+      return *err;
+    }
+  }
+  closeAll();  // bpf_map__reuse_fd keeps its own duplicate
+  return true;
+}
+
 }  // namespace
+
+const std::vector<std::string>& SteerProgram::pinnedMapNames() {
+  static const std::vector<std::string> names = {"conns", "dests", "dest_counts", "dest_stats",
+                                                 "dp_config"};
+  return names;
+}
+
+Result<std::vector<std::string>> SteerProgram::releasePins(const std::string& dir) {
+  std::vector<std::string> removed;
+  DIR* d = opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return removed;
+    return makeError("cannot open {}: {}", dir, errStr(errno));
+  }
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    bool ours = n.rfind("link-", 0) == 0 ||
+                std::count(pinnedMapNames().begin(), pinnedMapNames().end(), n) > 0;
+    if (ours) names.push_back(n);
+  }
+  closedir(d);
+  // Links first: the program stops before the tables it reads go.
+  std::sort(names.begin(), names.end());
+  std::stable_partition(names.begin(), names.end(),
+                        [](const std::string& n) { return n.rfind("link-", 0) == 0; });
+  for (const auto& n : names) {
+    std::string path = dir + "/" + n;
+    if (unlink(path.c_str()) != 0) return makeError("cannot remove {}: {}", path, errStr(errno));
+    removed.push_back(path);
+  }
+  if (rmdir(dir.c_str()) != 0)
+    return makeError("removed the pins but not {}: {} (something else is in it)", dir, errStr(errno));
+  return removed;
+}
 
 std::string bpfObjectDir() {
   if (const char* env = std::getenv("SLUICE_BPF_DIR"); env && *env) return env;
@@ -49,7 +163,8 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
   return load(std::move(object_path), Sizes{});
 }
 
-Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path, Sizes sizes) {
+Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path, Sizes sizes,
+                                                         const Pinning& pinning) {
   if (object_path.empty()) object_path = bpfObjectDir() + "/steer.bpf.o";
   if (sizes.conn_capacity < SL_CONN_BUCKET_SLOTS || sizes.conn_capacity % SL_CONN_BUCKET_SLOTS)
     return makeError("connection table capacity {} is not a multiple of {}", sizes.conn_capacity,
@@ -75,9 +190,29 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
       !setSize("dest_counts", sizes.max_dests) || !setSize("dest_stats", stat_entries))
     return makeError("{} lacks the shared maps conns/dests/dest_counts/dest_stats (stale build?)",
                      object_path);
+  if (!pinning.dir.empty()) {
+    p->pin_dir_ = pinning.dir;
+    if (Status st = makeDirs(pinning.dir); !st) return st.error();
+    auto reused = reusePinnedMaps(p->obj_, pinning.dir, pinnedMapNames());
+    if (!reused) return reused.error();
+    p->reused_ = *reused;
+  }
   if (int err = bpf_object__load(p->obj_); err)
     return makeError("cannot load {} into the kernel: {} (needs root or CAP_BPF+CAP_NET_ADMIN)",
                      object_path, errStr(err));
+  if (!pinning.dir.empty() && !p->reused_) {
+    // Pinned all together or not at all, so that the next start finds all or nothing.
+    std::vector<std::string> done;
+    for (const auto& n : pinnedMapNames()) {
+      std::string path = pinning.dir + "/" + n;
+      bpf_map* m = bpf_object__find_map_by_name(p->obj_, n.c_str());
+      if (int e = m ? bpf_map__pin(m, path.c_str()) : -ENOENT; e != 0) {
+        for (const auto& d : done) unlink(d.c_str());
+        return makeError("cannot pin map {} at {}: {}", n, path, errStr(e));
+      }
+      done.push_back(path);
+    }
+  }
   bpf_program* prog = bpf_object__find_program_by_name(p->obj_, "sluice_steer");
   if (!prog) return makeError("{} has no program 'sluice_steer'", object_path);
   p->prog_fd_ = bpf_program__fd(prog);
@@ -124,7 +259,7 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
 }
 
 SteerProgram::~SteerProgram() {
-  while (!attached_.empty()) (void)detach(attached_.back().ifindex);
+  while (!attached_.empty()) forget(attached_.back().ifindex, false);
   for (const auto& m : mappings_) munmap(m.addr, m.len);
   if (obj_) bpf_object__close(obj_);
 }
@@ -133,6 +268,13 @@ const SteerProgram::Attached* SteerProgram::find(uint32_t ifindex) const {
   for (const auto& a : attached_)
     if (a.ifindex == ifindex) return &a;
   return nullptr;
+}
+
+Status SteerProgram::registerTxPort(uint32_t ifindex) {
+  int tx = bpf_object__find_map_fd_by_name(obj_, "tx_ports");
+  if (tx < 0 || bpf_map_update_elem(tx, &ifindex, &ifindex, BPF_ANY))
+    return makeError("cannot register {} as a redirect target: {}", ifName(ifindex), errStr(errno));
+  return {};
 }
 
 Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
@@ -145,6 +287,54 @@ Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
   while (std::any_of(attached_.begin(), attached_.end(),
                      [&](const Attached& a) { return a.base == base; }))
     base += SL_STEER_QUEUES_PER_IFACE;
+  if (!pin_dir_.empty()) {
+    // A pinned link of this interface: swap our program in, atomically.
+    std::string path = pin_dir_ + "/link-" + ifName(ifindex);
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0 && errno != ENOENT)
+      return makeError("cannot open the pinned XDP link {}: {}", path, errStr(errno));
+    if (fd >= 0) {
+      bpf_link_info info{};
+      uint32_t len = sizeof(info);
+      bool same = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_LINK_TYPE_XDP &&
+                  info.xdp.ifindex == ifindex;
+      if (!same) {
+        // The interface went away (or was recreated): that link holds nothing any more.
+        close(fd);
+        unlink(path.c_str());
+      } else {
+        bpf_xdp_query_opts q{};
+        q.sz = sizeof(q);
+        uint32_t flags = XDP_FLAGS_DRV_MODE;
+        if (bpf_xdp_query(int(ifindex), 0, &q) == 0 && q.attach_mode == XDP_ATTACHED_SKB)
+          flags = XDP_FLAGS_SKB_MODE;
+        if ((mode == XdpMode::kNative && flags != XDP_FLAGS_DRV_MODE) ||
+            (mode == XdpMode::kGeneric && flags != XDP_FLAGS_SKB_MODE)) {
+          close(fd);
+          return makeError("the pinned XDP link {} is in {} mode; --xdp-mode cannot change it "
+                           "(use --xdp-mode auto, or release the pinned state first)",
+                           path, flags == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+        }
+        // The new program's per-interface maps first, so it is whole from its first frame.
+        if (bpf_map_update_elem(xsk_base_fd_, &ifindex, &base, BPF_ANY)) {
+          int e = errno;
+          close(fd);
+          return makeError("cannot register {} in xsk_base: {}", ifName(ifindex), errStr(e));
+        }
+        if (Status st = registerTxPort(ifindex); !st) {
+          close(fd);
+          return st;
+        }
+        if (bpf_link_update(fd, prog_fd_, nullptr) != 0) {
+          int e = errno;
+          close(fd);
+          return makeError("cannot swap the program of the pinned XDP link {}: {}", path, errStr(e));
+        }
+        attached_.push_back({ifindex, base, flags, fd, path, true});
+        return {};
+      }
+    }
+  }
 
   // A BPF link rather than a netlink attach: the kernel detaches the program when the link's
   // last fd closes, so a daemon that crashes hands its interfaces back to the kernel stack
@@ -174,30 +364,49 @@ Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
     close(fd);
     return makeError("cannot register {} in xsk_base: {}", ifName(ifindex), errStr(e));
   }
-  if (int tx = bpf_object__find_map_fd_by_name(obj_, "tx_ports");
-      tx < 0 || bpf_map_update_elem(tx, &ifindex, &ifindex, BPF_ANY)) {
-    int e = errno;
+  if (Status st = registerTxPort(ifindex); !st) {
     close(fd);
-    return makeError("cannot register {} as a redirect target: {}", ifName(ifindex), errStr(e));
+    return st;
   }
-  attached_.push_back({ifindex, base, flags, fd});
+  std::string pin_path;
+  if (!pin_dir_.empty()) {
+    pin_path = pin_dir_ + "/link-" + ifName(ifindex);
+    if (bpf_obj_pin(fd, pin_path.c_str()) != 0) {
+      int e = errno;
+      close(fd);
+      return makeError("cannot pin the XDP link of {} at {}: {}", ifName(ifindex), pin_path,
+                       errStr(e));
+    }
+  }
+  attached_.push_back({ifindex, base, flags, fd, pin_path, false});
   return {};
 }
 
 Status SteerProgram::detach(uint32_t ifindex) {
+  if (!find(ifindex)) return makeError("{} is not attached", ifName(ifindex));
+  forget(ifindex, true);
+  return {};
+}
+
+void SteerProgram::forget(uint32_t ifindex, bool unpin) {
   auto it = std::find_if(attached_.begin(), attached_.end(),
                          [&](const Attached& a) { return a.ifindex == ifindex; });
-  if (it == attached_.end()) return makeError("{} is not attached", ifName(ifindex));
+  if (it == attached_.end()) return;
   for (uint32_t q = 0; q < SL_STEER_QUEUES_PER_IFACE; ++q) {
     uint32_t slot = it->base + q;
     bpf_map_delete_elem(xsks_fd_, &slot);
   }
   bpf_map_delete_elem(xsk_base_fd_, &ifindex);
-  // Closing our link removes our program and nothing else; if the interface is gone the
-  // kernel already did.
+  // Closing our link removes our program and nothing else (if the interface is gone the
+  // kernel already did), unless a pin still holds the link: then the program stays.
+  if (unpin && !it->pin_path.empty()) unlink(it->pin_path.c_str());
   close(it->link_fd);
   attached_.erase(it);
-  return {};
+}
+
+bool SteerProgram::tookOverLink(uint32_t ifindex) const {
+  const Attached* a = find(ifindex);
+  return a && a->taken_over;
 }
 
 std::optional<XdpMode> SteerProgram::attachedMode(uint32_t ifindex) const {

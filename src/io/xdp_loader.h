@@ -4,8 +4,16 @@
 // Plain libbpf rather than libxdp's multi-program dispatcher: the dispatcher needs BTF and
 // freplace support that veth and older drivers lack, and Sluice wants to own the XDP hook of
 // its interfaces anyway. Attachment is a BPF link (kernel >= 5.9): it never replaces a
-// program someone else attached, and it goes away with the process, so a crashed daemon
-// leaves its interfaces to the kernel stack rather than to a program with no sockets.
+// program someone else attached, and by default it goes away with the process, so a crashed
+// daemon leaves its interfaces to the kernel stack rather than to a program with no sockets.
+//
+// Pinned state (Pinning::dir, `sluiced --state-dir`): the shared tables (conns, dests,
+// dest_counts, dest_stats, dp_config) and each interface's link are pinned on bpffs, so
+// they outlive the process. A restarted daemon reuses the maps (same connections, same
+// counts) and swaps its new program into the pinned link with bpf_link_update, an atomic
+// replacement with no moment where the interface has no program. Meanwhile the old program
+// keeps forwarding established connections in the kernel; what needs the daemon (new
+// flows, entries it holds) falls back to the kernel stack, since its sockets are gone.
 #pragma once
 
 #include <cstdint>
@@ -54,8 +62,21 @@ class SteerProgram {
     uint32_t conn_capacity = 1024;  // a multiple of SL_CONN_BUCKET_SLOTS
     uint32_t max_dests = 64;
   };
+  // Where to pin; an empty dir pins nothing (everything goes away with this object).
+  struct Pinning {
+    std::string dir;  // a directory on bpffs, created if missing
+  };
   static Result<std::unique_ptr<SteerProgram>> load(std::string object_path = {});
-  static Result<std::unique_ptr<SteerProgram>> load(std::string object_path, Sizes sizes);
+  static Result<std::unique_ptr<SteerProgram>> load(std::string object_path, Sizes sizes,
+                                                    const Pinning& pinning = {});
+  // The maps pinned under Pinning::dir existed and were reused (their contents included).
+  bool reusedPinnedMaps() const { return reused_; }
+  const std::string& pinDir() const { return pin_dir_; }
+  // Unpins every map and link under `dir` and removes it. A link no process holds any more
+  // detaches its program; a running daemon's stays until it exits. Returns what was removed.
+  static Result<std::vector<std::string>> releasePins(const std::string& dir);
+  // The names pinned under Pinning::dir: the shared maps, and "link-IFNAME" per interface.
+  static const std::vector<std::string>& pinnedMapNames();
 
   // The shared tables, mmap'ed: valid while this object lives. The connection table and
   // dest records are the daemon's ConnTable/DestTable storage; the fast path reads and
@@ -73,13 +94,21 @@ class SteerProgram {
   // Addresses that carry a service (fragments to them go to the daemon).
   Status addVip(const net::IpAddr& addr);
   Status removeVip(const net::IpAddr& addr);
-  ~SteerProgram();  // detaches from every interface it attached to
+  // Detaches from every interface it attached to, except through pinned links: those stay
+  // attached (the kernel keeps forwarding established connections) until releasePins().
+  ~SteerProgram();
   SteerProgram(const SteerProgram&) = delete;
   SteerProgram& operator=(const SteerProgram&) = delete;
 
-  // Attaches to `ifindex` and reserves its XSKMAP slots. Idempotent per interface.
+  // Attaches to `ifindex` and reserves its XSKMAP slots. Idempotent per interface. With
+  // pinning, a pinned link of this interface is taken over (bpf_link_update), else a new
+  // one is created and pinned. `mode` cannot change a taken-over link: asking for the other
+  // mode than it has is an error (auto accepts either).
   Status attach(uint32_t ifindex, XdpMode mode = XdpMode::kNativeOrGeneric);
+  // Detaches now, unpinning the link if it was pinned.
   Status detach(uint32_t ifindex);
+  // Whether attach() took over a pinned link (true) or created the link (false).
+  bool tookOverLink(uint32_t ifindex) const;
   // The mode an attached interface ended up in; nullopt if not attached here.
   std::optional<XdpMode> attachedMode(uint32_t ifindex) const;
 
@@ -104,9 +133,14 @@ class SteerProgram {
     uint32_t ifindex;
     uint32_t base;   // first XSKMAP slot
     uint32_t flags;  // XDP_FLAGS_* mode used to attach
-    int link_fd;     // the BPF link; closing it detaches
+    int link_fd;     // the BPF link; closing it detaches unless it is pinned
+    std::string pin_path;  // empty: not pinned
+    bool taken_over = false;
   };
+  void forget(uint32_t ifindex, bool unpin);
+  Status attachPinned(uint32_t ifindex, XdpMode mode, uint32_t base);
   const Attached* find(uint32_t ifindex) const;
+  Status registerTxPort(uint32_t ifindex);
 
   bpf_object* obj_ = nullptr;
   int prog_fd_ = -1;
@@ -128,6 +162,8 @@ class SteerProgram {
   sl_dp_config* config_ = nullptr;
   uint32_t stat_slots_ = 1;
   std::vector<Attached> attached_;
+  std::string pin_dir_;
+  bool reused_ = false;
 };
 
 // The `services` map key for (addr, proto, host-order port).

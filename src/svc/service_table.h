@@ -56,6 +56,19 @@ struct ServiceState {
   ServiceConfig cfg;
   std::vector<DestState> dests;  // in the order they were added
 };
+// A deleted real server still carrying connections (IPVS dest_trash). Its service may be
+// gone too; svc_key then names the deleted service, whose id lives on with it.
+struct TrashedDest {
+  uint32_t dest_id = 0;
+  uint32_t svc_id = 0;
+  ServiceKey svc_key;
+  DestConfig cfg;
+};
+// Everything a restarted daemon needs to give connections their ids back.
+struct TableState {
+  std::vector<ServiceState> services;  // insertion order
+  std::vector<TrashedDest> trash;
+};
 
 class ServiceTable {
  public:
@@ -84,6 +97,14 @@ class ServiceTable {
   // entries for `trash_grace`, and of deleted services whose dests are all gone. Call
   // it periodically (e.g. every second). Returns how many dest ids were released.
   size_t purgeTrash();
+
+  // Restart support (service_table_restore.cc). exportState() is one consistent copy of
+  // the services, their dests and the trash, with ids. restore() installs such a copy into
+  // an empty table with exactly those ids (connections that outlived the daemon refer to
+  // them), validating every service and dest as add* would, plus the ids: in range, used
+  // once, a trashed dest's service id consistent with its key. All or nothing; publishes.
+  TableState exportState() const;
+  Status restore(const std::vector<ServiceState>& services, const std::vector<TrashedDest>& trash);
 
   // Defers publishing: changes made while a Batch lives are published as one snapshot
   // when the last Batch ends (config load, reload). Each operation still validates and
@@ -132,6 +153,7 @@ class ServiceTable {
     explicit IdPool(uint32_t limit) : limit_(limit) {}
     std::optional<uint32_t> take();
     void give(uint32_t id) { free_.insert(id); }
+    bool reserve(uint32_t id);  // marks a given id taken; false if out of range or taken
     uint32_t limit() const { return limit_; }
 
    private:
