@@ -72,12 +72,7 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
   for (uint32_t i = 0; i < limits_.max_dests; ++i) nh_wanted_[i].store(0);
   // Shared stats may carry a previous daemon's packets (pinned maps): the stats this
   // daemon reports start at zero, so only what the fast path counts from now on is folded.
-  for (size_t i = 0; i < fast_stats_.size(); ++i) {
-    fast_stats_seen_[i].inpkts =
-        std::atomic_ref<uint64_t>(fast_stats_[i].inpkts).load(std::memory_order_relaxed);
-    fast_stats_seen_[i].inbytes =
-        std::atomic_ref<uint64_t>(fast_stats_[i].inbytes).load(std::memory_order_relaxed);
-  }
+  for (uint32_t id = 0; id < limits_.max_dests; ++id) fast_stats_seen_[id] = fastStatsOf(id);
   datapath_.setTimeouts(timeouts_);
   if (fast_config_)
     dp::fillFastPathConfig(
@@ -285,19 +280,25 @@ void Director::refreshNextHops() {
     if (!live[id] && dest_table_.read(id)) dest_table_.clear(id);
 }
 
+sl_stats Director::fastStatsOf(uint32_t dest_id) const {
+  sl_stats sum{};
+  if (size_t(dest_id + 1) * fast_stat_slots_ > fast_stats_.size()) return sum;
+  for (uint32_t cpu = 0; cpu < fast_stat_slots_; ++cpu) {
+    sl_stats& live = fast_stats_[size_t(dest_id) * fast_stat_slots_ + cpu];
+    sum.inpkts += std::atomic_ref<uint64_t>(live.inpkts).load(std::memory_order_relaxed);
+    sum.inbytes += std::atomic_ref<uint64_t>(live.inbytes).load(std::memory_order_relaxed);
+  }
+  return sum;
+}
+
 void Director::foldFastPathStats() {
   if (fast_stats_.empty()) return;
   auto snap = services_.snapshot();
   svc::Stats::Writer w = stats_.writer(1);
   auto fold = [&](const svc::DestRt& d) {
-    if (size_t(d.dest_id + 1) * fast_stat_slots_ > fast_stats_.size()) return;
+    if (d.dest_id >= fast_stats_seen_.size()) return;
     sl_stats& seen = fast_stats_seen_[d.dest_id];
-    sl_stats now{};
-    for (uint32_t cpu = 0; cpu < fast_stat_slots_; ++cpu) {
-      sl_stats& live = fast_stats_[size_t(d.dest_id) * fast_stat_slots_ + cpu];
-      now.inpkts += std::atomic_ref<uint64_t>(live.inpkts).load(std::memory_order_relaxed);
-      now.inbytes += std::atomic_ref<uint64_t>(live.inbytes).load(std::memory_order_relaxed);
-    }
+    sl_stats now = fastStatsOf(d.dest_id);
     sl_stats delta{};
     delta.inpkts = now.inpkts - seen.inpkts;
     delta.inbytes = now.inbytes - seen.inbytes;

@@ -141,7 +141,8 @@ class Director final : public ctl::Backend {
 
  private:
   Status changed(Status s);  // after a mutation: limits, next hops, listener
-  void foldFastPathStats();  // the fast path's per-dest packet counts into stats_
+  void foldFastPathStats();
+  sl_stats fastStatsOf(uint32_t dest_id) const;  // summed over the fast path's CPU slices  // the fast path's per-dest packet counts into stats_
   void refreshNextHops();
   ctl::ServiceInfo infoOf(const svc::ServiceState& s) const;
 
