@@ -90,7 +90,7 @@ struct {
   __uint(map_flags, BPF_F_MMAPABLE);
   __uint(max_entries, 4);
   __type(key, __u32);
-  __type(value, struct sl_conn);
+  __type(value, struct sl_conn_bucket);
 } conns SEC(".maps");
 
 struct {
@@ -334,12 +334,11 @@ static __always_inline int key_equal(const struct sl_conn_key* a, const struct s
 }
 
 static __always_inline struct sl_conn* find_in(__u32 bucket, const struct sl_conn_key* key) {
+  struct sl_conn_bucket* b = bpf_map_lookup_elem(&conns, &bucket);
+  if (!b) return 0;
 #pragma unroll
-  for (__u32 s = 0; s < SL_CONN_BUCKET_SLOTS; s++) {
-    __u32 idx = bucket * SL_CONN_BUCKET_SLOTS + s;
-    struct sl_conn* c = bpf_map_lookup_elem(&conns, &idx);
-    if (c && key_equal(&c->key, key)) return c;
-  }
+  for (__u32 s = 0; s < SL_CONN_BUCKET_SLOTS; s++)
+    if (key_equal(&b->slot[s].key, key)) return &b->slot[s];
   return 0;
 }
 
@@ -473,8 +472,9 @@ int sluice_steer(struct xdp_md* ctx) {
   __u32 ni = next;
   asm volatile("" : "+r"(ni)); /* keep the mask: the verifier must see the bound */
   ni &= 0x0f;
-  c->timeout_s = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
-  c->last_seen_ns = now;
+  __u32 tmo = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
+  if (c->timeout_s != tmo) c->timeout_s = tmo;
+  if (last != now) c->last_seen_ns = now; /* the coarse clock ticks far slower than packets */
 
   /* Each CPU counts in its own slice: plain adds, no locked instructions. */
   __u32 cpu = bpf_get_smp_processor_id();

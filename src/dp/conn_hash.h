@@ -13,6 +13,12 @@
 #include "dp/abi.h"
 
 #define SL_CONN_BUCKET_SLOTS 4
+
+/* The `conns` map's value: one bucket, the same bytes as 4 consecutive sl_conn, so the
+ * kernel reads a bucket with one lookup and user space sees a flat array of entries. */
+struct sl_conn_bucket {
+  struct sl_conn slot[SL_CONN_BUCKET_SLOTS];
+};
 #define SL_HASH_MUL 0x9E3779B97F4A7C15ull
 
 #ifdef __cplusplus

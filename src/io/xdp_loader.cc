@@ -87,7 +87,9 @@ Result<bool> reusePinnedMaps(bpf_object* obj, const std::string& dir,
         err = makeError("the pinned connection table {} has {} entries but --conn-table-size "
                         "asks for {}: start with --conn-table-size {}, or remove the pinned "
                         "state with `sluiced --state-dir DIR --release`",
-                        path, info.max_entries, bpf_map__max_entries(m), info.max_entries);
+                        path, info.max_entries * SL_CONN_BUCKET_SLOTS,
+                        bpf_map__max_entries(m) * SL_CONN_BUCKET_SLOTS,
+                        info.max_entries * SL_CONN_BUCKET_SLOTS);
       else
         err = makeError("the pinned map {} has {} entries, this sluiced uses {}: remove the "
                         "pinned state with `sluiced --state-dir DIR --release`",
@@ -186,7 +188,7 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
   if (ncpu <= 0) return makeError("cannot count CPUs: {}", errStr(ncpu));
   p->stat_slots_ = uint32_t(ncpu);
   const uint32_t stat_entries = sizes.max_dests * p->stat_slots_;
-  if (!setSize("conns", sizes.conn_capacity) || !setSize("dests", sizes.max_dests) ||
+  if (!setSize("conns", sizes.conn_capacity / SL_CONN_BUCKET_SLOTS) || !setSize("dests", sizes.max_dests) ||
       !setSize("dest_counts", sizes.max_dests) || !setSize("dest_stats", stat_entries))
     return makeError("{} lacks the shared maps conns/dests/dest_counts/dest_stats (stale build?)",
                      object_path);
@@ -242,7 +244,8 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
     p->mappings_.push_back({a, len});
     return a;
   };
-  auto* conns = static_cast<sl_conn*>(mapMem("conns", sizeof(sl_conn), sizes.conn_capacity));
+  auto* conns = static_cast<sl_conn*>(mapMem("conns", sizeof(sl_conn_bucket),
+                                             sizes.conn_capacity / SL_CONN_BUCKET_SLOTS));
   auto* dests = static_cast<sl_dest*>(mapMem("dests", sizeof(sl_dest), sizes.max_dests));
   auto* counts =
       static_cast<sl_dest_counts*>(mapMem("dest_counts", sizeof(sl_dest_counts), sizes.max_dests));
