@@ -203,6 +203,7 @@ ctl::ServiceInfo Director::infoOf(const svc::ServiceState& s) const {
 
 Result<std::vector<ctl::ServiceInfo>> Director::listServices(
     const std::optional<svc::ServiceKey>& k) const {
+  foldFastPathStats();
   std::vector<ctl::ServiceInfo> out;
   if (k) {
     auto st = services_.get(*k);
@@ -291,8 +292,9 @@ sl_stats Director::fastStatsOf(uint32_t dest_id) const {
   return sum;
 }
 
-void Director::foldFastPathStats() {
+void Director::foldFastPathStats() const {
   if (fast_stats_.empty()) return;
+  std::lock_guard lock(fold_mu_);
   auto snap = services_.snapshot();
   svc::Stats::Writer w = stats_.writer(1);
   auto fold = [&](const svc::DestRt& d) {

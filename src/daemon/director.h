@@ -141,8 +141,10 @@ class Director final : public ctl::Backend {
 
  private:
   Status changed(Status s);  // after a mutation: limits, next hops, listener
-  void foldFastPathStats();
-  sl_stats fastStatsOf(uint32_t dest_id) const;  // summed over the fast path's CPU slices  // the fast path's per-dest packet counts into stats_
+  // Called by housekeeping and before every listing, so --stats never lags the kernel;
+  // folding is part of reading, hence const (its state is mutable, under fold_mu_).
+  void foldFastPathStats() const;
+  sl_stats fastStatsOf(uint32_t dest_id) const;  // summed over the fast path's CPU slices
   void refreshNextHops();
   ctl::ServiceInfo infoOf(const svc::ServiceState& s) const;
 
@@ -155,12 +157,13 @@ class Director final : public ctl::Backend {
   std::span<sl_dest_counts> counts_;
   std::vector<conn::DestLimits> dest_limits_;
   conn::DestAccounting accounting_;
-  svc::Stats stats_;
+  mutable svc::Stats stats_;  // writer 1 is the fold's, under fold_mu_
   svc::ServiceTable services_;
   dp::DestTable dest_table_;
   std::span<sl_stats> fast_stats_;
   uint32_t fast_stat_slots_;
-  std::vector<sl_stats> fast_stats_seen_;
+  mutable std::vector<sl_stats> fast_stats_seen_;
+  mutable std::mutex fold_mu_;
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
 

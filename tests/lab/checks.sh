@@ -127,6 +127,10 @@ stats_conns() {   # stats_conns TEXT "TCP  10.0.2.100:80"
   awk -v key="$2" 'index($0, key) == 1 { print $3; exit }' <<<"$1" | tr -d 'K'
 }
 
+stats_inpkts() {   # stats_inpkts TEXT "TCP  10.0.2.100:80"
+  awk -v key="$2" 'index($0, key) == 1 { print $4; exit }' <<<"$1" | tr -d 'K'
+}
+
 check_at_least() {   # check_at_least WHAT VALUE MIN
   if ! [[ "$2" =~ ^[0-9]+$ ]]; then WHY="$1: no number found"; return 1; fi
   if [ "$2" -lt "$3" ]; then WHY="$1 is $2, wanted at least $3"; return 1; fi

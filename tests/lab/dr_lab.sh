@@ -145,6 +145,10 @@ say "sluiceadm -Ln --stats"
 st="$(lab_adm -Ln --stats 2>&1)"; echo "$st"
 verdict "--stats counts the IPv6 service's 10 connections" check_at_least "Conns of [$VIP6]:80" \
   "$(stats_conns "$st" "TCP  [$VIP6]:80")" 10
+# Each of those connections sent at least SYN, ACK, request and FIN through the director,
+# most of them in the XDP fast path: --stats must count those too, at once.
+verdict "--stats counts the packets both paths forwarded" check_at_least "InPkts of [$VIP6]:80" \
+  "$(stats_inpkts "$st" "TCP  [$VIP6]:80")" 40
 say "sluiceadm -Lnc"
 lc="$(lab_adm -Lnc 2>&1)"; echo "$lc"
 verdict "-Lnc shows the client's IPv6 connections" check_contains "-Lnc" "$lc" "[$CLIENT6]:" "[$VIP6]:80"
