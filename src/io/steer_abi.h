@@ -1,10 +1,12 @@
-/* The steering program's maps as both sides see them (bpf/steer.bpf.c and io/xdp_loader).
+/* The XDP program's steering maps as both sides see them (bpf/steer.bpf.c and
+ * io/xdp_loader): which (family, proto, daddr, dport) are virtual services, which
+ * addresses carry one, the AF_XDP socket slots, and the steering counters.
  *
- * The XDP steering program only decides "daemon or kernel": a frame whose (family, proto,
- * daddr, dport) names a virtual service goes to an AF_XDP socket, everything else to the
- * kernel stack. Keeping the decision this small keeps the program easy to verify and
- * means a host with a broken daemon still answers ARP, SSH and its routing protocol.
- * Addresses and ports in network byte order; IPv4 in the first 4 bytes of 16.
+ * The program forwards established connections itself (docs/FASTPATH.md); what it cannot
+ * finish and what may be a new flow of a service goes to an AF_XDP socket, everything else
+ * to the kernel stack, so a host with a broken daemon still answers ARP, SSH and its
+ * routing protocol. Addresses and ports in network byte order; IPv4 in the first 4 bytes
+ * of 16.
  */
 #ifndef SLUICE_IO_STEER_ABI_H
 #define SLUICE_IO_STEER_ABI_H
