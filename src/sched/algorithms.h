@@ -45,5 +45,22 @@ inline bool heavierThan(uint64_t a_load, int32_t a_weight, uint64_t b_load,
          U{b_load} * static_cast<uint32_t>(a_weight);
 }
 
+// The available server with the least load/weight (wlc, sed, nq): the scan IPVS repeats
+// in each of those files, with the load as the only difference. Ties go to the earliest.
+template <class LoadFn>
+int leastWeightedLoad(std::span<const SchedDest> dests, LoadFn load_of) noexcept {
+  int least = -1;
+  uint64_t least_load = 0;
+  for (size_t i = 0; i < dests.size(); ++i) {
+    if (!dests[i].available()) continue;
+    const uint64_t load = load_of(dests[i]);
+    if (least < 0 || heavierThan(least_load, dests[least].weight, load, dests[i].weight)) {
+      least = static_cast<int>(i);
+      least_load = load;
+    }
+  }
+  return least;
+}
+
 }  // namespace detail
 }  // namespace sluice::sched

@@ -11,20 +11,10 @@ class NqScheduler final : public Scheduler {
   std::string_view name() const noexcept override { return "nq"; }
 
   int schedule(std::span<const SchedDest> dests, const SchedInput&) noexcept override {
-    int least = -1;
-    uint64_t least_load = 0;
-    for (size_t i = 0; i < dests.size(); ++i) {
-      if (!dests[i].available()) continue;
-      const uint32_t active = dests[i].activeConns();
-      if (active == 0) return static_cast<int>(i);
-      const uint64_t load = uint64_t{active} + 1;
-      if (least < 0 ||
-          detail::heavierThan(least_load, dests[least].weight, load, dests[i].weight)) {
-        least = static_cast<int>(i);
-        least_load = load;
-      }
-    }
-    return least;
+    for (size_t i = 0; i < dests.size(); ++i)
+      if (dests[i].available() && dests[i].activeConns() == 0) return static_cast<int>(i);
+    return detail::leastWeightedLoad(  // none idle: sed
+        dests, [](const SchedDest& d) { return uint64_t{d.activeConns()} + 1; });
   }
 };
 
