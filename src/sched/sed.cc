@@ -11,18 +11,8 @@ class SedScheduler final : public Scheduler {
   std::string_view name() const noexcept override { return "sed"; }
 
   int schedule(std::span<const SchedDest> dests, const SchedInput&) noexcept override {
-    int least = -1;
-    uint64_t least_load = 0;
-    for (size_t i = 0; i < dests.size(); ++i) {
-      if (!dests[i].available()) continue;
-      const uint64_t load = uint64_t{dests[i].activeConns()} + 1;
-      if (least < 0 ||
-          detail::heavierThan(least_load, dests[least].weight, load, dests[i].weight)) {
-        least = static_cast<int>(i);
-        least_load = load;
-      }
-    }
-    return least;
+    return detail::leastWeightedLoad(
+        dests, [](const SchedDest& d) { return uint64_t{d.activeConns()} + 1; });
   }
 };
 
