@@ -334,11 +334,12 @@ void Director::processBatch(io::PacketIo& io, std::span<io::Packet> all) {
     std::array<dp::Verdict, kBatch> verdicts;
     size_t ntx = 0, ndrop = 0, npass = 0;
     for (size_t i = 0; i < pkts.size(); ++i) frames[i] = pkts[i].bytes();
-    auto snap = services_.publisher().current();
+    // The worker's own handle: one atomic load per batch unless the config changed.
+    const svc::Snapshot& snap = worker_snapshot_.acquire();
     {
       std::lock_guard lock(conn_mu_);
       Nanos now = clock_.now();
-      datapath_.processBatch(std::span(frames.data(), pkts.size()), *snap, now, verdicts.data());
+      datapath_.processBatch(std::span(frames.data(), pkts.size()), snap, now, verdicts.data());
       for (size_t i = 0; i < pkts.size(); ++i) {
         io::Packet& p = pkts[i];
         const dp::Verdict& v = verdicts[i];

@@ -170,6 +170,7 @@ class Director final : public ctl::Backend {
   mutable std::mutex conn_mu_;  // guards conns_, datapath_, timeouts_
   conn::ConnTable conns_;
   dp::Datapath datapath_;
+  svc::SnapshotReader worker_snapshot_{services_.publisher()};  // the worker thread's
   conn::TimeoutTable timeouts_;
 
   std::mutex nh_mu_;  // one writer of dest_table_
