@@ -121,6 +121,27 @@ bool l4ChecksumOk(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
   return checksumOk(l4, l4StartSum(saddr, daddr, proto, l4.size()));
 }
 
+bool isPartialChecksum(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
+                       std::span<const uint8_t> l4) noexcept {
+  const size_t off = proto == kProtoTcp ? 16 : proto == kProtoUdp ? 6 : SIZE_MAX;
+  if (off == SIZE_MAX || l4.size() < off + 2) return false;
+  const uint16_t field = load16be(l4.data() + off);
+  if (proto == kProtoUdp && field == 0 && saddr.isV4()) return false;  // no checksum at all
+  // The kernel stores ~csum_tcpudp_magic(...) = the folded pseudo-header sum; a fold can
+  // give 0x0000 or 0xffff for the same one's-complement value, so accept either.
+  const uint16_t partial = csumFold(pseudoHeaderSum(saddr, daddr, proto, uint32_t(l4.size())));
+  return field == partial || (partial == 0xffff && field == 0) ||
+         (partial == 0 && field == 0xffff);
+}
+
+bool finishPartialChecksum(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
+                           std::span<uint8_t> l4) noexcept {
+  if (!isPartialChecksum(saddr, daddr, proto, l4)) return false;
+  const size_t off = proto == kProtoTcp ? 16 : 6;
+  store16be(l4.data() + off, l4Checksum(saddr, daddr, proto, l4, off));
+  return true;
+}
+
 uint16_t csumReplace16(uint16_t check, uint16_t old_word, uint16_t new_word) noexcept {
   uint32_t sum = uint16_t(~check);
   sum += uint16_t(~old_word);

@@ -52,6 +52,22 @@ size_t l4ChecksumOffset(uint8_t proto) noexcept;
 bool l4ChecksumOk(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
                   std::span<const uint8_t> l4) noexcept;
 
+// Segments whose checksum the sender left to "hardware" (CHECKSUM_PARTIAL: veth, virtio,
+// tap and most container links) carry in the field only the folded pseudo-header sum; the
+// NIC, or the kernel on the receiving side of a virtual link, would add the rest. Once such
+// a frame has been through an AF_XDP socket or an XDP_TX/redirect in native mode, that
+// metadata is gone and nobody finishes it: the real server drops the segment as corrupt.
+// True if the field of this TCP/UDP segment holds exactly that half-done value.
+// A fully computed checksum equals it by coincidence once in 65536 segments; finishing such
+// a segment recomputes the same valid checksum, so the only cost of a false positive is a
+// full sum.
+bool isPartialChecksum(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
+                       std::span<const uint8_t> l4) noexcept;
+// Finishes a half-done TCP/UDP checksum in place (see isPartialChecksum); returns true if
+// it did. Segments with a complete checksum (or none: UDP over IPv4 with 0) are left alone.
+bool finishPartialChecksum(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
+                           std::span<uint8_t> l4) noexcept;
+
 // RFC 1624 eqn. 3: the new checksum after replacing part of the covered data, without
 // touching the rest: HC' = ~(~HC + ~m + m'). Callers rewriting a UDP/IPv4 checksum of 0
 // ("none") must leave it 0, and must store a result of 0 as 0xFFFF.

@@ -277,6 +277,11 @@ PacketBuilder& PacketBuilder::badL4Checksum() {
   return *this;
 }
 
+PacketBuilder& PacketBuilder::partialL4Checksum() {
+  partial_l4_csum_ = true;
+  return *this;
+}
+
 PacketBuilder& PacketBuilder::payload(std::string_view text) {
   payload_.insert(payload_.end(), text.begin(), text.end());
   return *this;
@@ -334,6 +339,8 @@ Bytes PacketBuilder::buildL4() const {
   const size_t off = net::l4ChecksumOffset(proto);
   uint16_t c = net::l4Checksum(saddr_, daddr_, proto, b, off);
   if (bad_l4_csum_) c = uint16_t(c + 1);
+  if (partial_l4_csum_)  // what the kernel leaves for the NIC: ~csum_tcpudp_magic(.., 0)
+    c = net::csumFold(net::pseudoHeaderSum(saddr_, daddr_, proto, uint32_t(b.size())));
   store16be(b.data() + off, c);
   return b;
 }

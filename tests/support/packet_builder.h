@@ -89,6 +89,9 @@ class PacketBuilder {
   PacketBuilder& rawL4(uint8_t proto);
   // Leaves a wrong L4 checksum (the correct one + 1), to test verification.
   PacketBuilder& badL4Checksum();
+  // Leaves the TCP/UDP checksum half-done, as a sender with checksum offload hands it to a
+  // veth (CHECKSUM_PARTIAL): the field holds only the folded pseudo-header sum.
+  PacketBuilder& partialL4Checksum();
 
   // ---- payload (appends) ----
   PacketBuilder& payload(std::string_view text);
@@ -133,6 +136,7 @@ class PacketBuilder {
   uint8_t icmp_type_ = 0, icmp_code_ = 0;
   uint32_t icmp_rest_ = 0;
   bool bad_l4_csum_ = false;
+  bool partial_l4_csum_ = false;
 
   Bytes payload_;
 };

@@ -138,6 +138,46 @@ TEST(Checksum, UdpZeroBecomesAllOnes) {
   EXPECT_TRUE(l4ChecksumOk(s, d, kProtoUdp, udp));
 }
 
+// A sender with checksum offload on a veth leaves the field half-done; finishing it must give
+// exactly the checksum a sender without offload computes, and a complete checksum (or UDP's
+// "none") must be left alone.
+TEST(Checksum, FinishesHalfDoneChecksums) {
+  for (const bool v6 : {false, true}) {
+    for (const uint8_t proto : {kProtoTcp, kProtoUdp}) {
+      auto build = [&](bool partial) {
+        PacketBuilder b;
+        if (v6) b.ipv6("2001:db8::2", "2001:db8::100");
+        else b.ipv4("10.0.1.2", "10.0.2.100");
+        if (proto == kProtoTcp) b.tcp(40000, 80, kTcpSyn);
+        else b.udp(40000, 53);
+        b.payload("a payload of odd length");
+        if (partial) b.partialL4Checksum();
+        return b.build();
+      };
+      const Bytes full = build(false);
+      Bytes half = build(true);
+      const size_t l3 = v6 ? 40 : 20;
+      const IpAddr s = sluice::testing::ip(v6 ? "2001:db8::2" : "10.0.1.2");
+      const IpAddr d = sluice::testing::ip(v6 ? "2001:db8::100" : "10.0.2.100");
+      std::span<uint8_t> l4 = std::span<uint8_t>(half).subspan(l3);
+      ASSERT_NE(half, full);
+      EXPECT_FALSE(l4ChecksumOk(s, d, proto, l4));
+      EXPECT_TRUE(isPartialChecksum(s, d, proto, l4));
+      EXPECT_TRUE(finishPartialChecksum(s, d, proto, l4));
+      EXPECT_EQ(half, full) << (v6 ? "v6 " : "v4 ") << int(proto);
+      EXPECT_TRUE(l4ChecksumOk(s, d, proto, l4));
+      // Now complete: a second call changes nothing.
+      EXPECT_FALSE(finishPartialChecksum(s, d, proto, l4));
+      EXPECT_EQ(half, full);
+    }
+  }
+  // UDP over IPv4 without a checksum stays without one.
+  Bytes udp = {0x04, 0xd2, 0x00, 0x35, 0x00, 0x0a, 0x00, 0x00, 0x41, 0x42};
+  const IpAddr s = sluice::testing::ip("10.0.0.1"), d = sluice::testing::ip("10.0.0.2");
+  EXPECT_FALSE(finishPartialChecksum(s, d, kProtoUdp, udp));
+  EXPECT_EQ(load16be(udp.data() + 6), 0);
+}
+
 TEST(Checksum, IncrementalMatchesFullRecompute) {
   std::mt19937 rng(99);
   for (int iter = 0; iter < 3000; ++iter) {
