@@ -183,6 +183,7 @@ static __always_inline __u16 ld16(const __u8* p) { return ((__u16)p[0] << 8) | p
 struct pkt {
   struct sl_conn_key key __attribute__((aligned(8)));
   __u32 l3_off;
+  __u32 l4_off;
   __u32 ip_len;
   __u8 tcp_flags;
   __u8 fragment;
@@ -197,6 +198,7 @@ static __always_inline int parse_l4(void* data, void* end, __u32 off, __u32 l4en
                                     struct pkt* p, __u32* reason) {
   __u32 avail = l4end - off;
   __u8* l4 = data + (off & OFF_MASK);
+  p->l4_off = off;
   if (p->key.proto == IPPROTO_TCP) {
     if (avail < 20) { *reason = SLC_kTcpTruncated; return PARSE_DROP; }
     if ((void*)(l4 + 20) > end) { *reason = SLC_kTcpTruncated; return PARSE_DROP; }
@@ -342,9 +344,52 @@ static __always_inline struct sl_conn* find_in(__u32 bucket, const struct sl_con
   return 0;
 }
 
-static __always_inline int closing_state(__u8 s) {
-  return s == SL_TCP_FIN_WAIT || s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE ||
-         s == SL_TCP_CLOSE_WAIT || s == SL_TCP_LAST_ACK;
+/* A SYN on an entry in these states may open a new connection (conn_reuse_mode=1): the
+ * slow path decides (it alone knows whether a persistence template controls the entry). */
+static __always_inline int reusable_state(__u8 s) {
+  return s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE;
+}
+
+static __always_inline __u32 sum16(const __u8* b, int words) {
+  __u32 s = 0;
+#pragma unroll
+  for (int i = 0; i < 8; i++)
+    if (i < words) s += ld16(b + 2 * i);
+  return s;
+}
+
+/* net/checksum.h isPartialChecksum: the field holds only the folded pseudo-header sum. */
+static __always_inline int partial_checksum(void* data, void* end, const struct pkt* p) {
+  __u32 off = p->key.proto == IPPROTO_TCP ? 16 : 6;
+  __u8* f = data + ((p->l4_off + off) & OFF_MASK);
+  if ((void*)(f + 2) > end) return 0;
+  __u16 field = ld16(f);
+  if (p->key.proto == IPPROTO_UDP && field == 0 && p->key.family == SL_AF_V4) return 0;
+  int words = p->key.family == SL_AF_V4 ? 2 : 8;
+  __u32 len = p->ip_len - (p->l4_off - p->l3_off);
+  __u32 s = sum16(p->key.caddr, words) + sum16(p->key.vaddr, words) + p->key.proto + (len >> 16) +
+            (len & 0xffff);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return field == s || (s == 0xffff && field == 0) || (s == 0 && field == 0xffff);
+}
+
+/* A virtual service on the packet's address, protocol and port (or port 0: all ports). */
+static __always_inline int is_service(const struct pkt* p) {
+  struct sl_steer_key sk = {};
+  __builtin_memcpy(sk.addr, p->key.vaddr, 16);
+  sk.family = p->key.family;
+  sk.proto = p->key.proto;
+  sk.port = p->key.vport;
+  if (bpf_map_lookup_elem(&services, &sk)) return 1;
+  sk.port = 0;
+  return bpf_map_lookup_elem(&services, &sk) != 0;
+}
+
+static __always_inline void bump1(__u32 a) {
+  __u32 zero = 0;
+  struct sl_counter_block* c = bpf_map_lookup_elem(&dp_counters, &zero);
+  if (c && a < SLC_COUNT) c->v[a] += 1;
 }
 
 /* ---------------------------------------------------------------- the program */
@@ -384,11 +429,19 @@ int sluice_steer(struct xdp_md* ctx) {
   struct sl_dp_config* cfg = bpf_map_lookup_elem(&dp_config, &zero);
   if (!cfg) return XDP_PASS;
 
+  /* Until the daemon has set the table up, every frame of a service is the slow path's. */
+  if (!cfg->enabled) {
+    if (!is_service(&p)) {
+      steer_count(SL_STEER_PASS_NO_MATCH, 0);
+      return pass();
+    }
+    return to_slow_path(ctx);
+  }
+
   p.key.kind = SL_KEY_CONN;
   const struct sl_conn_key* key = &p.key;
-
   struct sl_conn* c = 0;
-  if (cfg->enabled && cfg->conn_buckets) {
+  if (cfg->conn_buckets) {
     __u32 b1, b2;
     sl_conn_buckets(sl_conn_hash(key, cfg->conn_seed), cfg->conn_buckets, &b1, &b2);
     c = find_in(b1, key);
@@ -396,18 +449,17 @@ int sluice_steer(struct xdp_md* ctx) {
   }
 
   if (!c) {
-    /* No connection: a new flow of a service is the slow path's; anything else is not ours. */
-    struct sl_steer_key sk = {};
-    __builtin_memcpy(sk.addr, p.key.vaddr, 16);
-    sk.family = p.key.family;
-    sk.proto = p.key.proto;
-    sk.port = p.key.vport;
-    if (!bpf_map_lookup_elem(&services, &sk)) {
-      sk.port = 0;
-      if (!bpf_map_lookup_elem(&services, &sk)) {
-        steer_count(SL_STEER_PASS_NO_MATCH, 0);
-        return pass();
-      }
+    /* No connection: a new flow of a service is the slow path's; anything else is not ours.
+     * A TCP segment that cannot open a connection (no SYN, or RST) goes to the kernel,
+     * which resets it: IPVS leaves it to the stack too (tcp_conn_schedule). */
+    if (!is_service(&p)) {
+      steer_count(SL_STEER_PASS_NO_MATCH, 0);
+      return pass();
+    }
+    if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & 0x06) != 0x02) {
+      bump1(SLC_kNoConnNotSyn);
+      steer_count(SL_STEER_PASS_NO_MATCH, 0);
+      return pass();
     }
     return to_slow_path(ctx);
   }
@@ -415,7 +467,8 @@ int sluice_steer(struct xdp_md* ctx) {
   /* An existing connection: finish it here if nothing needs the daemon. */
   __u32 w = *(volatile __u32*)&c->word;
   __u8 state = w & 0xff, fwd = (w >> 8) & 0xff, flags = (w >> 16) & 0xff, lock = w >> 24;
-  if (lock || fwd != SL_FWD_DR || (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
+  if (lock || !cfg->forward || fwd != SL_FWD_DR ||
+      (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);
   /* The coarse clock (CLOCK_MONOTONIC_COARSE) costs a load instead of a clock read; it
    * trails the daemon's CLOCK_MONOTONIC by at most a tick, nothing against timeouts of
@@ -423,8 +476,9 @@ int sluice_steer(struct xdp_md* ctx) {
   __u64 now = bpf_ktime_get_coarse_ns();
   __u64 last = c->last_seen_ns;
   if (now > last && now - last > (__u64)c->timeout_s * 1000000000ull) return to_slow_path(ctx);
-  int syn_only = (p.tcp_flags & 0x16) == 0x02; /* SYN without ACK or RST */
-  if (p.key.proto == IPPROTO_TCP && syn_only && closing_state(state)) return to_slow_path(ctx);
+  if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & 0x02) && reusable_state(state))
+    return to_slow_path(ctx);
+  if (cfg->csum_check && partial_checksum(data, end, &p)) return to_slow_path(ctx);
 
   __u32 dest_id = c->dest_id;
   if (dest_id >= cfg->max_dests) return to_slow_path(ctx);
@@ -434,13 +488,16 @@ int sluice_steer(struct xdp_md* ctx) {
   if (seq1 & 1) return to_slow_path(ctx);
   asm volatile("" ::: "memory");
   __u32 out_ifindex = d->ifindex;
-  __u8 dflags = d->flags, dfwd = d->fwd;
+  __u8 dflags = d->flags;
   __u8 smac[6], dmac[6];
   __builtin_memcpy(smac, d->smac, 6);
   __builtin_memcpy(dmac, d->dmac, 6);
   asm volatile("" ::: "memory");
   if (*(volatile __u32*)&d->seq != seq1) return to_slow_path(ctx);
-  if (!(dflags & SL_DEST_F_LIVE) || !(dflags & SL_DEST_F_RESOLVED) || dfwd != SL_FWD_DR)
+  /* A deleted real server (not available) is the slow path's to refuse; the method is the
+   * connection's, bound at its creation, whatever the real server's is now. */
+  if (!(dflags & SL_DEST_F_LIVE) || !(dflags & SL_DEST_F_AVAILABLE) ||
+      !(dflags & SL_DEST_F_RESOLVED))
     return to_slow_path(ctx);
 
   /* State and activity, as conn::updateConn does for an input-only connection. */

@@ -264,9 +264,10 @@ void Director::refreshNextHops() {
   auto write = [&](const svc::DestRt& d) {
     if (d.dest_id >= limits_.max_dests) return;
     live[d.dest_id] = true;
-    sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd));
+    sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), nullptr, nullptr, 0, !d.trashed);
     if (auto nh = next_hops_.resolve(d.cfg.ep.addr)) {
-      e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &nh->smac, &nh->dmac, nh->ifindex);
+      e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &nh->smac, &nh->dmac, nh->ifindex,
+                             !d.trashed);
     } else {
       next_hops_.request(d.cfg.ep.addr);
     }
@@ -332,20 +333,26 @@ void Director::processBatch(io::PacketIo& io, std::span<io::Packet> all) {
     std::array<io::Packet, kBatch> tx, drop, pass;
     std::array<std::span<uint8_t>, kBatch> frames;
     std::array<dp::Verdict, kBatch> verdicts;
+    std::array<uint32_t, kBatch> room;
     size_t ntx = 0, ndrop = 0, npass = 0;
-    for (size_t i = 0; i < pkts.size(); ++i) frames[i] = pkts[i].bytes();
+    for (size_t i = 0; i < pkts.size(); ++i) {
+      frames[i] = pkts[i].bytes();
+      room[i] = uint32_t(pkts[i].tailroom());
+    }
     // The worker's own handle: one atomic load per batch unless the config changed.
     const svc::Snapshot& snap = worker_snapshot_.acquire();
     {
       std::lock_guard lock(conn_mu_);
       Nanos now = clock_.now();
-      datapath_.processBatch(std::span(frames.data(), pkts.size()), snap, now, verdicts.data());
+      datapath_.processBatch(std::span(frames.data(), pkts.size()), snap, now, verdicts.data(),
+                             room.data());
       for (size_t i = 0; i < pkts.size(); ++i) {
         io::Packet& p = pkts[i];
         const dp::Verdict& v = verdicts[i];
         switch (v.action) {
           case dp::Action::kTx:
-            p.ifindex = v.ifindex;
+            if (v.ifindex) p.ifindex = v.ifindex;  // 0: back out where it came in
+            if (v.len) p.len = v.len;
             tx[ntx++] = p;
             break;
           case dp::Action::kPass:
@@ -358,7 +365,15 @@ void Director::processBatch(io::PacketIo& io, std::span<io::Packet> all) {
       }
       conns_.expireSome(now, pkts.size() * kExpirePerPacket);
     }
-    if (ntx) io.txBurst(std::span(tx.data(), ntx));
+    // What the backend could not queue (a full TX ring, an interface that is not ours) was
+    // counted as sent by the step: tx_failed says how many of those never left.
+    if (ntx) {
+      const size_t sent = io.txBurst(std::span(tx.data(), ntx));
+      if (sent < ntx) {
+        std::lock_guard lock(conn_mu_);
+        datapath_.counters().inc(dp::Counter::kTxFailed, ntx - sent);
+      }
+    }
     if (ndrop) io.drop(std::span(drop.data(), ndrop));
     if (npass) io.pass(std::span(pass.data(), npass));
   }

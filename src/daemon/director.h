@@ -111,6 +111,8 @@ class Director final : public ctl::Backend {
   std::vector<ctl::CounterInfo> counters() const override;
 
   // Call before the control socket serves requests: the source is read without a lock.
+  // expire_nodest_conn: see Datapath::setExpireNodestConn. Before the worker starts.
+  void setExpireNodestConn(bool on) { datapath_.setExpireNodestConn(on); }
   void setFastCounterSource(FastCounterSource src) { fast_counters_ = std::move(src); }
 
   // --- housekeeping (any non-worker thread, periodically) ---

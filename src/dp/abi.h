@@ -113,6 +113,7 @@ struct sl_dest_counts {
  * packet by both paths. `seq` is a seqlock: odd while being written. */
 #define SL_DEST_F_RESOLVED 0x01 /* ifindex and MACs are valid */
 #define SL_DEST_F_LIVE 0x02     /* configured (possibly deleted but still used by conns) */
+#define SL_DEST_F_AVAILABLE 0x04 /* in its service (IP_VS_DEST_F_AVAILABLE): not deleted */
 struct sl_dest {
   sl_u32 seq;
   sl_u32 ifindex; /* egress interface */

@@ -36,14 +36,17 @@
   /* service / connection handling */                               \
   X(kConnNew, "conn_new", 0)                                        \
   X(kConnReused, "conn_reused", 0)                                  \
-  X(kConnExpired, "conn_expired", 0)                                \
   X(kTemplateNew, "template_new", 0)                                \
   X(kNoRealServer, "no_real_server", 1)                             \
-  X(kNoConnNotSyn, "no_conn_not_syn", 1)                            \
+  X(kIcmpUnreachSent, "icmp_unreach_sent", 0)                       \
+  X(kIcmpRateLimited, "icmp_unreach_ratelimited", 1)                \
+  X(kIcmpNoRoom, "icmp_unreach_no_room", 1)                         \
+  X(kNoConnNotSyn, "no_conn_not_syn", 0)                            \
+  X(kCsumFinished, "csum_partial_finished", 0)                      \
   X(kConnTableFull, "conn_table_full", 1)                           \
   X(kNoNeighbour, "no_neighbour", 1)                                \
-  X(kNoRoute, "no_route", 1)                                        \
   X(kDestGone, "dest_gone", 1)                                      \
+  X(kNodestExpired, "conn_nodest_expired", 0)                       \
   X(kFwdUnsupported, "fwd_unsupported", 1)                          \
   X(kTxFailed, "tx_failed", 1)
 

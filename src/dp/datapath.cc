@@ -7,18 +7,23 @@
 #include <cstring>
 
 #include "conn/conn_ops.h"
+#include "net/checksum.h"
+#include "net/icmp_error.h"
 
 namespace sluice::dp {
 
 namespace {
 
-constexpr bool isSyn(uint8_t flags) { return (flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst)) == net::kTcpSyn; }
-
-// A SYN on a connection that is closing opens a new one (IPVS conn_reuse_mode=1).
-bool closingState(uint8_t s) {
-  return s == SL_TCP_FIN_WAIT || s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE ||
-         s == SL_TCP_CLOSE_WAIT || s == SL_TCP_LAST_ACK;
+// tcp_conn_schedule: any SYN without RST may open a connection (SYN+ACK too: IPVS leaves
+// out the ACK test for active FTP). Everything else without a connection is not ours.
+constexpr bool opensConnection(uint8_t flags) {
+  return (flags & (net::kTcpSyn | net::kTcpRst)) == net::kTcpSyn;
 }
+
+// Port reuse as the kernel's default conn_reuse_mode=1 (is_new_conn_expected): a SYN on an
+// entry in TIME_WAIT or CLOSE is a new connection and is scheduled afresh. Any other state
+// carries the SYN on to the same real server, whose TCP decides.
+constexpr bool reusableState(uint8_t s) { return s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE; }
 
 }  // namespace
 
@@ -50,13 +55,14 @@ Datapath::Pending Datapath::prepare(std::span<const uint8_t> frame) const noexce
   return pd;
 }
 
-Verdict Datapath::process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now) noexcept {
+Verdict Datapath::process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now,
+                          size_t room) noexcept {
   Pending pd = prepare(frame);
-  return finish(frame, pd, snap, now);
+  return finish(frame, room, pd, snap, now);
 }
 
 void Datapath::processBatch(std::span<const std::span<uint8_t>> frames, const svc::Snapshot& snap,
-                            Nanos now, Verdict* out) noexcept {
+                            Nanos now, Verdict* out, const uint32_t* room) noexcept {
   // Two passes, as VPP's lb node does: parse and hash every frame and prefetch both of
   // its buckets, then decide each one. In a large table the buckets are cache misses, and
   // this way they overlap instead of stalling one after another.
@@ -67,12 +73,13 @@ void Datapath::processBatch(std::span<const std::span<uint8_t>> frames, const sv
       pending[i] = prepare(frames[base + i]);
       if (pending[i].wantsLookup()) conns_.prefetch(pending[i].hash);
     }
-    for (size_t i = 0; i < n; ++i) out[base + i] = finish(frames[base + i], pending[i], snap, now);
+    for (size_t i = 0; i < n; ++i)
+      out[base + i] = finish(frames[base + i], room ? room[base + i] : 0, pending[i], snap, now);
   }
 }
 
-Verdict Datapath::finish(std::span<uint8_t> frame, const Pending& pd, const svc::Snapshot& snap,
-                         Nanos now) noexcept {
+Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& pd,
+                         const svc::Snapshot& snap, Nanos now) noexcept {
   counters_.inc(Counter::kRxPackets);
   const net::ParseResult& pr = pd.pr;
   if (pr.status == net::ParseStatus::kNotIp) {
@@ -99,10 +106,27 @@ Verdict Datapath::finish(std::span<uint8_t> frame, const Pending& pd, const svc:
 
   const sl_conn_key& key = pd.key;
   sl_conn* c = conns_.lookup(key, pd.hash, now);
-  if (c && p.proto == net::kProtoTcp && isSyn(p.tcp_flags) && closingState(c->state)) {
+  // A SYN on a finished connection opens a new one, unless a persistence template
+  // controls the old one (the client stays with its real server through the template).
+  if (c && p.proto == net::kProtoTcp && (p.tcp_flags & net::kTcpSyn) && reusableState(c->state) &&
+      !conns_.templateOf(*c)) {
     conns_.erase(c);
     c = nullptr;
     counters_.inc(Counter::kConnReused);
+  }
+  // A deleted real server (IP_VS_DEST_F_AVAILABLE clear) gets nothing more: its
+  // connections' packets are dropped without refreshing their timers. With
+  // expire_nodest_conn the entry goes at once and this packet is treated as new, so a
+  // client's SYN is scheduled afresh (ip_vs_in since 5.9).
+  std::optional<sl_dest> d;
+  if (c) {
+    d = dests_.read(c->dest_id);
+    if (!d || !(d->flags & SL_DEST_F_AVAILABLE)) {
+      if (d && !expire_nodest_conn_) return drop(Counter::kDestGone);
+      conns_.erase(c);
+      c = nullptr;
+      counters_.inc(Counter::kNodestExpired);
+    }
   }
   if (!c) {
     const svc::ServiceRt* svc = snap.findService(p.proto, p.daddr, p.dport);
@@ -110,18 +134,32 @@ Verdict Datapath::finish(std::span<uint8_t> frame, const Pending& pd, const svc:
       counters_.inc(Counter::kPassPackets);
       return Verdict{Action::kPass};
     }
-    // As IPVS without sloppy_tcp: only a SYN opens a TCP connection.
-    if (p.proto == net::kProtoTcp && !isSyn(p.tcp_flags)) return drop(Counter::kNoConnNotSyn);
+    // Only a SYN opens a TCP connection (IPVS without sloppy_tcp). Anything else goes to
+    // the kernel, which answers it with a reset, as it would without a director: the
+    // client learns at once that its connection is gone instead of retransmitting.
+    if (p.proto == net::kProtoTcp && !opensConnection(p.tcp_flags)) {
+      counters_.inc(Counter::kNoConnNotSyn);
+      counters_.inc(Counter::kPassPackets);
+      return Verdict{Action::kPass};
+    }
     Counter why = Counter::kCount;
     c = newConnection(p, key, snap, *svc, now, &why);
-    if (!c) return drop(why);
+    if (!c) {
+      if (why == Counter::kNoRealServer) return leave(frame, room, p, now);
+      return drop(why);
+    }
+    d = dests_.read(c->dest_id);
+    if (!d) {  // the snapshot still had it; the table lost it since: a torn race, not a state
+      conns_.erase(c);
+      return drop(Counter::kDestGone);
+    }
   }
   // Locked while the slow path changes it, so a concurrent fast path leaves it alone.
   conn::ConnTable::lockEntry(*c);
   conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
   conn::ConnTable::unlockEntry(*c);
   stats_.inPacket(c->svc_id, c->dest_id, p.ip_len);
-  return forward(frame, p, *c);
+  return forward(frame, p, *c, *d);
 }
 
 sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
@@ -185,25 +223,49 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
   return c;
 }
 
-Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c) noexcept {
-  const uint32_t dest_id = c.dest_id;
-  std::optional<sl_dest> d = dests_.read(dest_id);
-  if (!d) {
-    conns_.erase(&c);
-    return drop(Counter::kDestGone);
+Verdict Datapath::leave(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
+                        Nanos now) noexcept {
+  counters_.inc(Counter::kNoRealServer);
+  const Nanos elapsed = now - icmp_tokens_at_;
+  if (now < icmp_tokens_at_ || elapsed >= kSecond) {
+    icmp_tokens_ = kIcmpBurst;
+    icmp_tokens_at_ = now;
+  } else if (const uint64_t add = uint64_t(elapsed) * kIcmpPerSecond / uint64_t(kSecond); add) {
+    icmp_tokens_ = uint32_t(std::min<uint64_t>(kIcmpBurst, icmp_tokens_ + add));
+    icmp_tokens_at_ += Nanos(add * uint64_t(kSecond) / kIcmpPerSecond);
   }
+  if (icmp_tokens_ == 0) return drop(Counter::kIcmpRateLimited);
+  const size_t len = net::buildPortUnreachable(
+      std::span<uint8_t>(frame.data(), frame.size() + room), frame.size(), p);
+  if (len == 0) return drop(Counter::kIcmpNoRoom);
+  --icmp_tokens_;
+  counters_.inc(Counter::kIcmpUnreachSent);
+  counters_.inc(Counter::kTxPackets);
+  return Verdict{Action::kTx, 0, Counter::kCount, uint16_t(len)};
+}
+
+Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c,
+                          const sl_dest& d) noexcept {
+  const uint32_t dest_id = c.dest_id;
+  const uint8_t method = c.fwd;
   if (c.flags & SL_CONN_F_ONE_PACKET) conns_.erase(&c);  // -o: the entry lives for one packet
-  switch (d->fwd) {
+  switch (method) {
     case SL_FWD_DR: {
-      if (!(d->flags & SL_DEST_F_RESOLVED)) {
+      if (!(d.flags & SL_DEST_F_RESOLVED)) {
         if (resolve_) resolve_(dest_id);
         return drop(Counter::kNoNeighbour);
       }
+      // A frame that reached us through AF_XDP has lost the kernel's "checksum left to the
+      // NIC" mark; if its sender offloaded the checksum (veth, virtio), finish it here or
+      // the real server drops the segment.
+      if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto,
+                                     frame.subspan(p.l4_off, p.l4_len)))
+        counters_.inc(Counter::kCsumFinished);
       // Direct routing: the IP packet is untouched; only the Ethernet header changes.
-      std::memcpy(frame.data(), d->dmac, 6);
-      std::memcpy(frame.data() + 6, d->smac, 6);
+      std::memcpy(frame.data(), d.dmac, 6);
+      std::memcpy(frame.data() + 6, d.smac, 6);
       counters_.inc(Counter::kTxPackets);
-      return Verdict{Action::kTx, d->ifindex};
+      return Verdict{Action::kTx, d.ifindex};
     }
     default:
       return drop(Counter::kFwdUnsupported);

@@ -31,8 +31,10 @@ enum class Action : uint8_t {
 
 struct Verdict {
   Action action = Action::kDrop;
-  uint32_t ifindex = 0;
+  uint32_t ifindex = 0;              // kTx: egress; 0 = back out of the receiving interface
   Counter reason = Counter::kCount;  // for kDrop
+  uint16_t len = 0;                  // kTx: the frame's new length when the step rebuilt it
+                                     // (an ICMP error in place of the packet); 0: unchanged
 };
 
 class Datapath {
@@ -47,13 +49,23 @@ class Datapath {
   void setTimeouts(const conn::TimeoutTable& t) noexcept { timeouts_ = t; }
   const conn::TimeoutTable& timeouts() const noexcept { return timeouts_; }
   void onUnresolved(ResolveRequest r) { resolve_ = std::move(r); }
+  // expire_nodest_conn (the IPVS sysctl): a packet of a connection whose real server was
+  // deleted also removes the connection, instead of only being dropped.
+  void setExpireNodestConn(bool on) noexcept { expire_nodest_conn_ = on; }
+  // The ICMP errors the step sends itself (see leave()): at most this many a second, in
+  // bursts of at most kIcmpBurst, like the kernel's icmp_msgs_per_sec / icmp_msgs_burst.
+  static constexpr uint32_t kIcmpPerSecond = 1000;
+  static constexpr uint32_t kIcmpBurst = 50;
 
-  Verdict process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now) noexcept;
+  // `room`: bytes the frame's buffer has after frame.end(), which the step may use to
+  // answer in place (an ICMP error is longer than a bare SYN).
+  Verdict process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now,
+                  size_t room = 0) noexcept;
   // The same for a batch, with the connection-table buckets of every frame prefetched
-  // before the first is decided; out[i] is frames[i]'s verdict.
+  // before the first is decided; out[i] is frames[i]'s verdict, room[i] (if given) its room.
   static constexpr size_t kMaxBatch = 64;
   void processBatch(std::span<const std::span<uint8_t>> frames, const svc::Snapshot& snap,
-                    Nanos now, Verdict* out) noexcept;
+                    Nanos now, Verdict* out, const uint32_t* room = nullptr) noexcept;
 
   Counters& counters() noexcept { return counters_; }
   const Counters& counters() const noexcept { return counters_; }
@@ -67,21 +79,29 @@ class Datapath {
     bool wantsLookup() const noexcept;
   };
   Pending prepare(std::span<const uint8_t> frame) const noexcept;
-  Verdict finish(std::span<uint8_t> frame, const Pending& pd, const svc::Snapshot& snap,
-                 Nanos now) noexcept;
+  Verdict finish(std::span<uint8_t> frame, size_t room, const Pending& pd,
+                 const svc::Snapshot& snap, Nanos now) noexcept;
   Verdict drop(Counter c) noexcept {
     counters_.inc(c);
     return Verdict{Action::kDrop, 0, c};
   }
   sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const svc::Snapshot& snap,
                          const svc::ServiceRt& svc, Nanos now, Counter* why) noexcept;
-  Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c) noexcept;
+  Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c,
+                  const sl_dest& d) noexcept;
+  // No real server can take a new connection (ip_vs_leave): answer the client with an ICMP
+  // port unreachable so it fails at once instead of retrying into silence, at most
+  // kIcmpPerSecond a second (bursts of kIcmpBurst), like the kernel's icmp_msgs_per_sec.
+  Verdict leave(std::span<uint8_t> frame, size_t room, const net::Parsed& p, Nanos now) noexcept;
 
   conn::ConnTable& conns_;
   const DestTable& dests_;
   svc::Stats::Writer stats_;
   conn::TimeoutTable timeouts_;
   ResolveRequest resolve_;
+  bool expire_nodest_conn_ = false;
+  Nanos icmp_tokens_at_ = 0;  // token bucket for leave(): last refill and tokens left
+  uint32_t icmp_tokens_ = kIcmpBurst;
   Counters counters_;
 };
 

@@ -20,16 +20,19 @@
 
 namespace sluice::dp {
 
-// A real server's forwarding record: live, and resolved when its next hop is known.
+// A real server's forwarding record: live, available unless it was deleted (it lives on,
+// unavailable, while connections still refer to it), and resolved when its next hop is
+// known.
 inline sl_dest makeDestRecord(const net::Endpoint& ep, uint8_t fwd,
                               const net::MacAddr* smac = nullptr,
-                              const net::MacAddr* dmac = nullptr, uint32_t ifindex = 0) noexcept {
+                              const net::MacAddr* dmac = nullptr, uint32_t ifindex = 0,
+                              bool available = true) noexcept {
   sl_dest e{};
   std::memcpy(e.addr, ep.addr.bytes.data(), 16);
   e.port = htons(ep.port);
   e.family = uint8_t(ep.addr.family);
   e.fwd = fwd;
-  e.flags = SL_DEST_F_LIVE;
+  e.flags = SL_DEST_F_LIVE | (available ? SL_DEST_F_AVAILABLE : 0);
   if (smac && dmac) {
     e.ifindex = ifindex;
     std::memcpy(e.smac, smac->data(), 6);

@@ -15,8 +15,14 @@ struct sl_dp_config {
   sl_u64 conn_seed;    /* the connection table's hash seed */
   sl_u32 conn_buckets; /* buckets of SL_CONN_BUCKET_SLOTS entries in `conns` */
   sl_u32 max_dests;    /* entries in `dests`, `dest_counts`, `dest_stats` */
-  sl_u32 enabled;      /* 0: every frame of a service goes to the slow path */
+  sl_u32 enabled;      /* 0: the table is not usable yet: every frame of a service goes to
+                          the slow path */
   sl_u32 stat_slots;   /* `dest_stats` has one slice per CPU: entry dest_id * stat_slots + cpu */
+  sl_u32 forward;      /* 0 (--no-fast-path): connections found are left to the slow path */
+  sl_u32 csum_check;   /* 1: a TCP/UDP checksum left half-done by its sender (see
+                          net/checksum.h) goes to the slow path, which finishes it; set when
+                          the program runs in native mode on a virtual link (veth), where
+                          XDP_TX/redirect would lose the kernel's CHECKSUM_PARTIAL mark */
   sl_u32 timeout_s[SL_STATE_COUNT];
   sl_u8 tcp_next[SL_TCP_STATE_COUNT][SL_TCP_EVENTS]; /* DR/TUN: input-only transitions */
   sl_u8 active[SL_STATE_COUNT];                      /* state counts as ActiveConn */

@@ -35,6 +35,7 @@ void fillFastPathConfig(sl_dp_config& cfg, uint64_t conn_seed, uint32_t conn_buc
     for (int e = 0; e < SL_TCP_EVENTS; ++e)
       cfg.tcp_next[s][e] = conn::nextTcpState(s, conn::Direction::kInputOnly, kEventFlags[e]);
   for (uint8_t s = 0; s < SL_STATE_COUNT; ++s) cfg.active[s] = conn::isActiveState(s);
+  std::atomic_ref<uint32_t>(cfg.forward).store(1, std::memory_order_relaxed);
   std::atomic_ref<uint32_t>(cfg.enabled).store(1, std::memory_order_release);
 }
 

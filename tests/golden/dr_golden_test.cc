@@ -192,9 +192,14 @@ TEST_F(DrGolden, NotOursPassesUntouched) {
 TEST_F(DrGolden, PolicyDropsAreNamed) {
   addRr4();
   {
+    // tcp_conn_schedule: the kernel gets it and answers with a reset.
     SCOPED_TRACE("ACK without a connection");
     Bytes f = fromClient4().tcp(40000, 80, net::kTcpAck).build();
-    EXPECT_EQ(dp_.process(f, *table_.snapshot(), clock_.now()).reason, Counter::kNoConnNotSyn);
+    const Bytes in = f;
+    EXPECT_EQ(int(dp_.process(f, *table_.snapshot(), clock_.now()).action), int(Action::kPass));
+    EXPECT_EQ(f, in);
+    EXPECT_EQ(dp_.counters()[Counter::kNoConnNotSyn], 1u);
+    EXPECT_EQ(conns_.size(), 0u);
   }
   {
     SCOPED_TRACE("real server MAC unknown");
@@ -204,11 +209,141 @@ TEST_F(DrGolden, PolicyDropsAreNamed) {
     EXPECT_EQ(resolve_requests_, 1);
   }
   {
-    SCOPED_TRACE("no real server available");
+    // Without room to answer in place, the SYN is dropped and counted.
+    SCOPED_TRACE("no real server available, no room for an ICMP error");
     ASSERT_TRUE(table_.editDest(svcKey4(), destCfg("10.0.2.11:80", 0)));
     ASSERT_TRUE(table_.editDest(svcKey4(), destCfg("10.0.2.12:80", 0)));
     Bytes f = fromClient4().tcp(40004, 80, net::kTcpSyn).build();
-    EXPECT_EQ(dp_.process(f, *table_.snapshot(), clock_.now()).reason, Counter::kNoRealServer);
+    EXPECT_EQ(dp_.process(f, *table_.snapshot(), clock_.now()).reason, Counter::kIcmpNoRoom);
+    EXPECT_EQ(dp_.counters()[Counter::kNoRealServer], 1u);
+  }
+}
+
+// ip_vs_leave: no real server can take the connection, so the client gets an ICMP port
+// unreachable from the VIP (quoting its packet) instead of retrying into silence.
+TEST_F(DrGolden, NoRealServerAnswersPortUnreachable) {
+  addRr4();
+  addRr6();
+  for (const char* rs : {"10.0.2.11:80", "10.0.2.12:80"})
+    ASSERT_TRUE(table_.editDest(svcKey4(), destCfg(rs, 0)));
+  for (const char* rs : {"[2001:db8:2::11]:80", "[2001:db8:2::12]:80"})
+    ASSERT_TRUE(table_.editDest(svcKey6(), destCfg(rs, 0)));
+  for (const bool v6 : {false, true}) {
+    SCOPED_TRACE(v6 ? "IPv6" : "IPv4");
+    const Bytes in = (v6 ? fromClient6() : fromClient4()).tcp(40005, 80, net::kTcpSyn).build();
+    const Bytes ip_packet(in.begin() + 14, in.end());
+    PacketBuilder want;
+    want.eth(kDirectorMac, kRouterMac);
+    if (v6) want.ipv6("2001:db8:2::100", "2001:db8:1::2").icmp(1, 4);
+    else want.ipv4("10.0.2.100", "10.0.1.2").tos(0xc0).ipId(0).icmp(3, 3);
+    const Bytes expected = want.ttl(64).payload(ip_packet).build();
+    Bytes buf = in;
+    buf.resize(in.size() + 256);
+    dp::Verdict v = dp_.process(std::span(buf.data(), in.size()), *table_.snapshot(), clock_.now(), 256);
+    ASSERT_EQ(int(v.action), int(Action::kTx));
+    EXPECT_EQ(v.ifindex, 0u) << "back out of the receiving interface";
+    buf.resize(v.len);
+    EXPECT_TRUE(framesEqual(expected, buf)) << frameDiff(expected, buf);
+  }
+  EXPECT_EQ(dp_.counters()[Counter::kIcmpUnreachSent], 2u);
+  // At most kIcmpBurst answers at once; the rest are counted and dropped.
+  for (uint32_t i = 0; i < dp::Datapath::kIcmpBurst + 10; ++i) {
+    Bytes buf = fromClient4().tcp(uint16_t(41000 + i), 80, net::kTcpSyn).build();
+    const size_t n = buf.size();
+    buf.resize(n + 256);
+    dp_.process(std::span(buf.data(), n), *table_.snapshot(), clock_.now(), 256);
+  }
+  EXPECT_EQ(dp_.counters()[Counter::kIcmpUnreachSent], uint64_t(dp::Datapath::kIcmpBurst));
+  EXPECT_EQ(dp_.counters()[Counter::kIcmpRateLimited], 12u);
+  // A second later the bucket has refilled.
+  clock_.advance(kSecond);
+  Bytes buf = fromClient4().tcp(42000, 80, net::kTcpSyn).build();
+  const size_t n = buf.size();
+  buf.resize(n + 256);
+  EXPECT_EQ(int(dp_.process(std::span(buf.data(), n), *table_.snapshot(), clock_.now(), 256).action),
+            int(Action::kTx));
+}
+
+// A sender with checksum offload leaves the checksum half-done; what leaves the director
+// must carry the full one, or the real server drops it.
+TEST_F(DrGolden, HalfDoneChecksumIsFinished) {
+  addRr4();
+  addUdp6();
+  Bytes syn = fromClient4().tcp(40006, 80, net::kTcpSyn).payload("x").partialL4Checksum().build();
+  const Bytes want = toServer4(kRs1Mac).tcp(40006, 80, net::kTcpSyn).payload("x").build();
+  ASSERT_EQ(int(dp_.process(syn, *table_.snapshot(), clock_.now()).action), int(Action::kTx));
+  EXPECT_TRUE(framesEqual(want, syn)) << frameDiff(want, syn);
+  Bytes udp = fromClient6().udp(5353, 53).payload("query").partialL4Checksum().build();
+  const Bytes want6 = toServer6(kRs1Mac).udp(5353, 53).payload("query").build();
+  ASSERT_EQ(int(dp_.process(udp, *table_.snapshot(), clock_.now()).action), int(Action::kTx));
+  EXPECT_TRUE(framesEqual(want6, udp)) << frameDiff(want6, udp);
+  EXPECT_EQ(dp_.counters()[Counter::kCsumFinished], 2u);
+}
+
+// Port reuse as conn_reuse_mode=1: a SYN reschedules only a connection in TIME_WAIT or
+// CLOSE; in any other state it stays with its real server.
+TEST_F(DrGolden, PortReuseReschedulesOnlyFinishedConnections) {
+  addRr4();
+  auto send = [&](uint16_t port, uint8_t flags) {
+    Bytes f = fromClient4().tcp(port, 80, flags).build();
+    EXPECT_EQ(int(dp_.process(f, *table_.snapshot(), clock_.now()).action), int(Action::kTx));
+    return dstMac(f);
+  };
+  const net::MacAddr first = send(45000, net::kTcpSyn);
+  send(45000, net::kTcpAck);
+  send(45000, net::kTcpFin | net::kTcpAck);  // FIN_WAIT
+  EXPECT_EQ(send(45000, net::kTcpSyn), first) << "FIN_WAIT: same server";
+  EXPECT_EQ(dp_.counters()[Counter::kConnReused], 0u);
+  const net::MacAddr second = send(45001, net::kTcpSyn);
+  ASSERT_NE(second, first);
+  send(45001, net::kTcpAck);
+  send(45001, net::kTcpRst);  // CLOSE
+  EXPECT_EQ(send(45001, net::kTcpSyn), first) << "CLOSE: scheduled afresh (rr moves on)";
+  EXPECT_EQ(dp_.counters()[Counter::kConnReused], 1u);
+}
+
+TEST_F(DrGolden, PersistentConnectionIsNotRescheduledOnReuse) {
+  svc::ServiceConfig s = svcCfg4("rr");
+  s.persistent = true;
+  s.persistence_timeout = 300;
+  addService(s);
+  auto send = [&](uint8_t flags) {
+    Bytes f = fromClient4().tcp(45100, 80, flags).build();
+    dp_.process(f, *table_.snapshot(), clock_.now());
+  };
+  send(net::kTcpSyn);
+  send(net::kTcpRst);  // CLOSE, but a template controls it
+  send(net::kTcpSyn);
+  EXPECT_EQ(dp_.counters()[Counter::kConnReused], 0u);
+}
+
+// A deleted real server's connections are not forwarded to it any more; with
+// expire_nodest_conn the entry goes at once.
+TEST_F(DrGolden, DeletedRealServerGetsNothing) {
+  addRr4();
+  for (const bool expire : {false, true}) {
+    SCOPED_TRACE(expire ? "expire_nodest_conn" : "default");
+    dp_.setExpireNodestConn(expire);
+    const uint16_t port = expire ? 46001 : 46000;
+    Bytes syn = fromClient4().tcp(port, 80, net::kTcpSyn).build();
+    dp_.process(syn, *table_.snapshot(), clock_.now());
+    const uint32_t id = dstMac(syn) == kRs1Mac ? rs1_id() : rs2_id();
+    sl_dest e = *dests_.read(id);
+    e.flags &= ~SL_DEST_F_AVAILABLE;
+    dests_.write(id, e);
+    Bytes ack = fromClient4().tcp(port, 80, net::kTcpAck).build();
+    dp::Verdict v = dp_.process(ack, *table_.snapshot(), clock_.now());
+    if (expire) {
+      // The entry went, and the ACK, now without a connection, is the kernel's (a reset).
+      EXPECT_EQ(int(v.action), int(Action::kPass));
+      EXPECT_EQ(dp_.counters()[Counter::kNodestExpired], 1u);
+    } else {
+      EXPECT_EQ(int(v.action), int(Action::kDrop));
+      EXPECT_EQ(v.reason, Counter::kDestGone);
+    }
+    EXPECT_EQ(conns_.lookup(key4(port, 80, net::kProtoTcp), clock_.now()) != nullptr, !expire);
+    e.flags |= SL_DEST_F_AVAILABLE;
+    dests_.write(id, e);
   }
 }
 

@@ -256,9 +256,12 @@ TEST_F(DualPath, TcpConnectionsIpv4AndVlan) {
     EXPECT_TRUE(both(c4(vlan).tcp(port, 80, net::kTcpAck | net::kTcpPsh).payload("GET / HTTP/1.0\r\n\r\n").build(), "data"));
     EXPECT_TRUE(both(c4(vlan).tcp(port, 80, net::kTcpFin | net::kTcpAck).build(), "FIN"));
     EXPECT_TRUE(both(c4(vlan).tcp(port, 80, net::kTcpAck).build(), "last ACK"));
-    // A new SYN on the closing connection opens a new one: the daemon's work again.
-    EXPECT_FALSE(both(c4(vlan).tcp(port, 80, net::kTcpSyn).build(), "SYN reusing the tuple"));
+    // A SYN on a connection in FIN_WAIT stays with it (conn_reuse_mode=1): the fast path's.
+    EXPECT_TRUE(both(c4(vlan).tcp(port, 80, net::kTcpSyn).build(), "SYN in FIN_WAIT"));
+    EXPECT_TRUE(both(c4(vlan).tcp(port, 80, net::kTcpAck).build(), "ACK"));
     EXPECT_TRUE(both(c4(vlan).tcp(port, 80, net::kTcpRst).build(), "RST"));
+    // In CLOSE a SYN opens a new connection: the daemon's work again.
+    EXPECT_FALSE(both(c4(vlan).tcp(port, 80, net::kTcpSyn).build(), "SYN reusing the tuple"));
   }
 }
 
@@ -304,6 +307,53 @@ TEST_F(DualPath, NotOursAndPolicy) {
       side->dest_table.write(id, *e);
     }
   EXPECT_FALSE(both(c4().tcp(40011, 80, net::kTcpAck).build(), "ACK, MAC unknown"));
+}
+
+// Senders with checksum offload (veth, virtio) leave TCP/UDP checksums half-done. In native
+// mode on such a link (csum_check) the program hands those frames to the slow path, which
+// finishes them, so both setups send the same, correct bytes. (In generic mode, csum_check
+// off, the kernel keeps the socket buffer's CHECKSUM_PARTIAL mark and finishes it on
+// transmit: the program forwards the frame as it came.)
+TEST_F(DualPath, HalfDoneChecksumsAreFinished) {
+  rr4();
+  udp4();
+  prog_->config()->csum_check = 1;
+  EXPECT_FALSE(both(c4().tcp(40030, 80, net::kTcpSyn).partialL4Checksum().build(), "SYN, half-done"));
+  EXPECT_FALSE(both(c4().tcp(40030, 80, net::kTcpAck).payload("GET /").partialL4Checksum().build(),
+                    "ACK, half-done: the slow path's"));
+  EXPECT_TRUE(both(c4().tcp(40030, 80, net::kTcpAck).payload("GET /").build(), "ACK, complete"));
+  EXPECT_FALSE(both(c4().udp(5300, 53).payload("q").partialL4Checksum().build(), "UDP, half-done"));
+  EXPECT_FALSE(both(c4().udp(5300, 53).payload("qq").partialL4Checksum().build(), "UDP again, half-done"));
+  EXPECT_TRUE(both(c4().udp(5300, 53).payload("qq").build(), "UDP, complete"));
+  EXPECT_GT(a_->dp.counters()[Counter::kCsumFinished], 0u);
+}
+
+// tcp_conn_schedule: SYN+ACK may open a connection, a SYN with RST may not; a segment that
+// cannot open one goes to the kernel (which resets it) from either path.
+TEST_F(DualPath, WhatOpensAConnection) {
+  rr4();
+  EXPECT_FALSE(both(c4().tcp(40040, 80, net::kTcpSyn | net::kTcpAck).build(), "SYN+ACK"));
+  EXPECT_TRUE(both(c4().tcp(40040, 80, net::kTcpAck).build(), "ACK after it"));
+  both(c4().tcp(40041, 80, net::kTcpSyn | net::kTcpRst).build(), "SYN+RST");
+  both(c4().tcp(40042, 80, net::kTcpFin | net::kTcpAck).build(), "FIN without a connection");
+  EXPECT_EQ(a_->dp.counters()[Counter::kNoConnNotSyn], 2u);
+}
+
+// A deleted real server (no longer available) gets nothing: its connection's packets are
+// dropped by both paths.
+TEST_F(DualPath, DeletedRealServerGetsNothing) {
+  rr4();
+  EXPECT_FALSE(both(c4().tcp(40050, 80, net::kTcpSyn).build(), "SYN"));
+  EXPECT_TRUE(both(c4().tcp(40050, 80, net::kTcpAck).build(), "ACK"));
+  for (Side* side : {a_.get(), b_.get()})
+    for (uint32_t id = 0; id < 2; ++id) {
+      auto e = side->dest_table.read(id);
+      if (!e) continue;
+      e->flags &= ~SL_DEST_F_AVAILABLE;
+      side->dest_table.write(id, *e);
+    }
+  EXPECT_FALSE(both(c4().tcp(40050, 80, net::kTcpAck).build(), "ACK to a deleted server"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kDestGone], 1u);
 }
 
 TEST_F(DualPath, MalformedFramesSameCounters) {
