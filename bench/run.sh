@@ -258,9 +258,11 @@ sadm() { timeout -s KILL 10 "$BUILD/bin/sluiceadm" --socket "$SLUICE_SOCK" "$@";
 start_sluiced() {   # extra sluiced args
   SLUICE_SOCK="$RUN/sluiced.sock"
   rm -f "$SLUICE_SOCK"
-  # The whole process on the director's core at nice -20 (workers inherit both).
+  # The whole process on the director's core at nice -20 (workers inherit both). Native
+  # mode: the bench's topology arranges the peers for it (XDP on each peer, tx checksum
+  # offload off: see bench/README.md); auto would pick generic on veth.
   ip netns exec "$NS_DIR" "${USER_SCHED[@]}" taskset -c "$DIR_CPU" "$BUILD/bin/sluiced" \
-    -i "$IF_I" -i "$IF_O" --socket "$SLUICE_SOCK" "$@" >"$RUN/engine.log" 2>&1 &
+    -i "$IF_I" -i "$IF_O" --socket "$SLUICE_SOCK" --xdp-mode native "$@" >"$RUN/engine.log" 2>&1 &
   ENGINE_PID=$!
   LAB_PIDS+=("$ENGINE_PID")
   lab_wait 100 test -S "$SLUICE_SOCK" || { bench_log "sluiced did not start: $(tail -5 "$RUN/engine.log")"; return 1; }

@@ -17,6 +17,7 @@ import hashlib
 import http.server
 import socket
 import sys
+import threading
 
 BIG_MIB = 50
 CHUNK = 1 << 20
@@ -77,10 +78,22 @@ def make_handler(rs_id, big, big_sha):
     return Handler
 
 
+def serve_udp(rs_id, port):
+    """Answers every datagram on [::]:port (v4 and v6) with `RS <id>`: a UDP real server."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", port))
+    while True:
+        _, peer = sock.recvfrom(2048)
+        sock.sendto(b"RS %d\n" % rs_id, peer)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--id", type=int, default=1, help="real server number shown in answers")
     ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--udp-port", type=int, default=0,
+                    help="also answer UDP datagrams on this port with `RS <id>`")
     ap.add_argument("--big-mib", type=int, default=BIG_MIB, help="size of /big in MiB")
     ap.add_argument("--print-sha256", action="store_true",
                     help="print the SHA-256 of /big and exit (what a client should expect)")
@@ -92,6 +105,8 @@ def main():
     if args.print_sha256:
         print(big_sha)
         return 0
+    if args.udp_port:
+        threading.Thread(target=serve_udp, args=(args.id, args.udp_port), daemon=True).start()
     srv = Server(("::", args.port), make_handler(args.id, big, big_sha))
     srv.verbose = args.verbose
     sys.stderr.write("rs%d: listening on [::]:%d, /big is %d bytes sha256 %s\n"

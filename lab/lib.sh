@@ -122,23 +122,9 @@ lab_up() {
     ip -n "$NS_SWITCH" link set "$p" master br0
   done
 
-  # Checksums: veth leaves TCP/UDP checksums to "hardware" (CHECKSUM_PARTIAL), so a frame that
-  # reaches an XDP program or AF_XDP socket would carry a half-done checksum and be dropped by
-  # the real server after XDP_TX. Turning tx checksum offload off makes every sender finish it.
-  local -a ends=("$NS_CLIENT eth0" "$NS_ROUTER eth0" "$NS_ROUTER eth1" "$NS_DIR eth0"
-                 "$NS_RS1 eth0" "$NS_RS2 eth0" "$NS_SWITCH p-router" "$NS_SWITCH p-dir"
-                 "$NS_SWITCH p-rs1" "$NS_SWITCH p-rs2")
-  local e
-  for e in "${ends[@]}"; do
-    set -- $e
-    nsx "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || lab_log "warning: ethtool tx off failed on $1/$2"
-  done
-  # XDP_TX / XDP_REDIRECT out of the director's veth land in the PEER's receive queue, which
-  # only exists while the peer runs NAPI: an XDP program on it, or GRO on (kernel >= 5.13).
-  # GRO alone proved unreliable (frames vanished after the first few, see README), so the
-  # peer gets a stub XDP_PASS program; GRO is the fallback when clang is missing.
-  lab_peer_napi
-
+  # Interfaces keep their defaults: checksum offload on (veth hands half-done checksums
+  # around), no XDP program or GRO on any peer. That is what a user's namespaces and
+  # containers look like, and sluiced must work on them as they are (--xdp-mode auto).
   for ns in "${LAB_ALL_NS[@]}"; do
     for p in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
       ip -n "$ns" link set "$p" up
@@ -186,16 +172,6 @@ lab_up() {
   lab_check_links
 }
 
-lab_peer_napi() {
-  if command -v clang >/dev/null &&
-     clang -O2 -target bpf -c "$LAB_ROOT/lab/xdp_pass.c" -o "$LAB_RUN/xdp_pass.o" 2>"$LAB_RUN/clang.err" &&
-     ip -n "$NS_SWITCH" link set dev p-dir xdpdrv obj "$LAB_RUN/xdp_pass.o" sec xdp 2>"$LAB_RUN/xdp.err"; then
-    return 0
-  fi
-  lab_log "warning: no stub XDP on p-dir ($(cat "$LAB_RUN/clang.err" "$LAB_RUN/xdp.err" 2>/dev/null | head -2)); falling back to GRO"
-  nsx "$NS_SWITCH" ethtool -K p-dir gro on >/dev/null || lab_log "warning: GRO on p-dir failed too: XDP_TX from the director will be dropped"
-}
-
 lab_ping() {   # lab_ping NS ADDR: a few bounded tries (first one may wait for ARP/ND)
   local i
   for i in 1 2 3; do
@@ -229,7 +205,7 @@ lab_start_servers() {
     if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
     # `ip netns exec` directly (not the nsx function): $! must be the server itself, and
     # a function would run in a forked subshell whose death leaves the server behind.
-    ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$rs" --port 80 \
+    ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$rs" --port 80 --udp-port 5300 \
       >"$LAB_RUN/http-rs$rs.log" 2>&1 &
     LAB_PIDS+=($!)
   done
@@ -239,6 +215,50 @@ lab_start_servers() {
       lab_die "web server in $ns did not come up: $(tail -5 "$LAB_RUN/http-rs$rs.log")"
   done
   lab_log "web servers up on rs1, rs2 (port 80, v4 and v6)"
+}
+
+# Starts Debian's nginx in rs1 and rs2 on port 8080 (v4 and v6), answering `RS n` on every
+# path: the real web server for load tests (the Python one is for content and downloads).
+LAB_NGINX_PORT=8080
+lab_start_nginx() {
+  command -v nginx >/dev/null || lab_die "nginx not installed: run './run deps'"
+  local rs ns conf
+  for rs in 1 2; do
+    if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
+    conf="$LAB_RUN/nginx-rs$rs.conf"
+    mkdir -p "$LAB_RUN/nginx-rs$rs"
+    cat >"$conf" <<NGINX
+daemon off;
+master_process on;
+worker_processes 1;
+pid $LAB_RUN/nginx-rs$rs.pid;
+error_log $LAB_RUN/nginx-rs$rs.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $LAB_RUN/nginx-rs$rs;
+  server {
+    listen $LAB_NGINX_PORT backlog=4096;
+    listen [::]:$LAB_NGINX_PORT ipv6only=on backlog=4096;
+    location / { return 200 "RS $rs\n"; }
+  }
+}
+NGINX
+    ip netns exec "$ns" nginx -c "$conf" -p "$LAB_RUN/nginx-rs$rs" >"$LAB_RUN/nginx-rs$rs.log" 2>&1 &
+    LAB_PIDS+=($!)
+  done
+  for rs in 1 2; do
+    if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
+    lab_wait 100 nsx "$ns" curl -sf --noproxy '*' --max-time 1 "http://127.0.0.1:$LAB_NGINX_PORT/" ||
+      lab_die "nginx in $ns did not come up: $(cat "$LAB_RUN/nginx-rs$rs.err" "$LAB_RUN/nginx-rs$rs.log" 2>/dev/null | tail -5)"
+  done
+  lab_log "nginx up on rs1, rs2 (port $LAB_NGINX_PORT)"
+}
+
+# lab_ab N C URL: ApacheBench from the client (HTTP/1.0, a new connection per request),
+# bounded in time; prints ab's report.
+lab_ab() {
+  nsx "$NS_CLIENT" timeout -s KILL 300 ab -q -s 5 -n "$1" -c "$2" "$3" 2>&1
 }
 
 # lab_start_daemon BUILD_DIR [extra sluiced args]: runs sluiced in the director namespace on

@@ -20,8 +20,16 @@ sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 
                             sluiceadm finds it with --socket or $SLUICE_SOCKET)
       --conn-table-size N   connection table capacity, fixed at start (default 1048576;
                             64 bytes per entry, rounded down to a multiple of 4)
-      --xdp-mode MODE       native, generic, or auto (native, falling back to generic;
-                            the default)
+      --xdp-mode MODE       auto (the default): generic on veth, where native mode
+                            drops what the fast path transmits unless the peer runs
+                            XDP, and loses senders' offloaded checksums; native
+                            elsewhere, falling back to generic where the driver has
+                            no XDP. native or generic force a mode; the log says
+                            which mode each interface got, why, and what to fix
+      --expire-nodest-conn  a packet of a connection whose real server was deleted
+                            also removes the connection, so the client's next SYN is
+                            scheduled afresh (IPVS's expire_nodest_conn sysctl; off:
+                            such packets are only dropped until the entry times out)
       --no-fast-path        forward every packet through the daemon (AF_XDP) instead of
                             letting the XDP program forward established connections
       --state-dir DIR       survive restarts without breaking established connections:
@@ -81,6 +89,8 @@ Result<Options> parseOptions(int argc, char** argv) {
       (a == "--state-dir" ? o.state_dir : o.pin_dir) = std::string(*v);
     } else if (a == "--release") {
       o.release = true;
+    } else if (a == "--expire-nodest-conn") {
+      o.expire_nodest_conn = true;
     } else if (a == "--no-fast-path") {
       o.fast_path = false;
     } else if (a == "-v" || a == "--verbose") {

@@ -29,6 +29,7 @@
 #include "io/neighbour_table.h"
 #include "io/netlink.h"
 #include "io/xdp_loader.h"
+#include "io/xdp_mode.h"
 
 using namespace sluice;
 
@@ -155,8 +156,11 @@ int main(int argc, char** argv) {
     }
     return *c;
   });
+  director.setExpireNodestConn(opts->expire_nodest_conn);
   if (!opts->fast_path) {
-    (*steer)->config()->enabled = 0;
+    // The program still looks connections up (a segment that cannot open one must reach
+    // the kernel, which resets it) but forwards none itself.
+    (*steer)->config()->forward = 0;
     kLog.info("fast path disabled: every packet goes through the daemon");
   }
   // Restored before the program is swapped in, so it starts with the services in its maps.
@@ -191,7 +195,12 @@ int main(int argc, char** argv) {
   }
 
   for (const auto& l : links) {
-    if (auto st = (*steer)->attach(l.ifindex, opts->xdp_mode); !st)
+    const io::ModeChoice choice =
+        io::chooseXdpMode(opts->xdp_mode, io::readLinkFacts(l.name), io::AfXdpOptions{}.frame_size);
+    kLog.info("{}: {}", l.name, choice.why);
+    for (const auto& w : choice.warnings) kLog.warn("{}", w);
+    if (choice.csum_check) (*steer)->config()->csum_check = 1;
+    if (auto st = (*steer)->attach(l.ifindex, choice.mode); !st)
       return fail(fmt::format("attaching XDP to {}: {}", l.name, st.error().message));
     auto mode = (*steer)->attachedMode(l.ifindex);
     kLog.info("XDP {} {} (ifindex {}, {} mode)",

@@ -137,6 +137,36 @@ say "IPv6 rr: 10 requests to [$VIP6]"
 service_two_rs "$V6" rr 1 1 "[$RS1_6]:80" "[$RS2_6]:80"
 verdict "IPv6 rr alternates over 10 requests" check_alternates "$(lab_ask_n 10 "$URL6")" 10
 
+say "UDP rr: 40 datagrams, each from its own port (a new connection each)"
+adm -A -u "$VIP4:5300" -s rr && adm -a -u "$VIP4:5300" -r "$RS1_4:5300" -g && adm -a -u "$VIP4:5300" -r "$RS2_4:5300" -g
+# The sender leaves each datagram's checksum to the veth ("hardware"); a director that
+# forwards it unfinished gets no answer at all (bad udp cksum at the real server).
+verdict "UDP rr answers all 40 datagrams, 20/20" check_counts \
+  "$(nsx "$NS_CLIENT" timeout -s KILL 90 "$LAB_PYTHON" "$LAB_ROOT/lab/udp_ask.py" "$VIP4" 5300 40 1)" 40 20 20
+adm -A -u "[$VIP6]:5300" -s rr && adm -a -u "[$VIP6]:5300" -r "[$RS1_6]:5300" -g && adm -a -u "[$VIP6]:5300" -r "[$RS2_6]:5300" -g
+verdict "UDP over IPv6 answers all 10 datagrams, 5/5" check_counts \
+  "$(nsx "$NS_CLIENT" timeout -s KILL 30 "$LAB_PYTHON" "$LAB_ROOT/lab/udp_ask.py" "$VIP6" 5300 10 1)" 10 5 5
+verdict "the daemon finished the senders' half-done checksums" check_at_least "csum_partial_finished (slow path)" \
+  "$(counter_value "$(lab_adm --counters 2>&1)" csum_partial_finished slow)" 40
+
+say "no real server: the client is refused at once (ICMP port unreachable), not left retrying"
+adm -A -t "$VIP4:81" -s rr
+t_start=$SECONDS
+ans="$(lab_ask "http://$VIP4:81/")"
+WHY="curl said $ans after $((SECONDS - t_start)) s (ERR7 = connection refused)"
+verdict "a request to a service without real servers is refused" test "$ans" = ERR7
+verdict "the director counted the ICMP it sent" check_at_least "icmp_unreach_sent (slow path)" \
+  "$(counter_value "$(lab_adm --counters 2>&1)" icmp_unreach_sent slow)" 1
+
+say "a plain web load: ab -n 20000 -c 50 (a new connection per request) to two nginx"
+lab_start_nginx
+adm -A -t "$VIP4:$LAB_NGINX_PORT" -s rr && adm -a -t "$VIP4:$LAB_NGINX_PORT" -r "$RS1_4:$LAB_NGINX_PORT" -g &&
+  adm -a -t "$VIP4:$LAB_NGINX_PORT" -r "$RS2_4:$LAB_NGINX_PORT" -g
+ab_out="$(lab_ab 20000 50 "http://$VIP4:$LAB_NGINX_PORT/")"
+echo "$ab_out" | grep -E "Complete requests|Failed requests|Requests per second|Time taken" || echo "$ab_out" | tail -5
+verdict "ab completes 20000 requests through the director" check_contains "ab's report" "$ab_out" \
+  "Complete requests:      20000" "Failed requests:        0"
+
 say "sluiceadm -Ln"
 ln="$(lab_adm -Ln 2>&1)"; echo "$ln"
 verdict "-Ln lists both services and their real servers" check_contains "-Ln" "$ln" \
