@@ -153,9 +153,12 @@ class Parser {
  public:
   explicit Parser(std::string program) : program_(std::move(program)) {}
 
-  Result<Command> parse(const std::vector<std::string>& args);
+  ParseResult parse(const std::vector<std::string>& args);
 
  private:
+  // popt's own complaints (ipvsadm exits 255), and ipvsadm's checks (it exits 2).
+  static ParseError usage(std::string message) { return ParseError{std::move(message), true}; }
+  static ParseError invalid(const Error& e) { return ParseError{e.message, false}; }
   Command helpOrVersion(int id) {
     c_.cmd = id == 'h' ? Cmd::kHelp : Cmd::kVersion;
     return c_;
@@ -187,12 +190,12 @@ class Parser {
   bool rs_port_given_ = false;
 };
 
-Result<Command> Parser::parse(const std::vector<std::string>& args) {
+ParseResult Parser::parse(const std::vector<std::string>& args) {
   if (args.empty()) {
     c_.cmd = Cmd::kList;
     return c_;
   }
-  const Error tryhelp = makeError("Try `{0} -h' or '{0} --help' for more information.", program_);
+  const ParseError tryhelp = usage(fmt::format("Try `{0} -h' or '{0} --help' for more information.", program_));
   std::vector<std::string> positional;
   size_t i = 0;
   while (i < args.size()) {
@@ -212,11 +215,11 @@ Result<Command> Parser::parse(const std::vector<std::string>& args) {
       std::string shown = "--" + name;
       if (!spec) {
         if (c_.cmd == Cmd::kNone) return tryhelp;
-        return makeError("{}: unknown option", shown);
+        return usage(fmt::format("{}: unknown option", shown));
       }
-      if (spec->arg == ArgKind::kNone && value) return makeError("{}: option does not take an argument", shown);
+      if (spec->arg == ArgKind::kNone && value) return usage(fmt::format("{}: option does not take an argument", shown));
       if (spec->arg == ArgKind::kRequired && !value) {
-        if (i >= args.size()) return makeError("{}: missing argument", shown);
+        if (i >= args.size()) return usage(fmt::format("{}: missing argument", shown));
         value = args[i++];
       }
       if (spec->arg == ArgKind::kOptionalNumber && !value && i < args.size() && !args[i].empty() &&
@@ -226,7 +229,7 @@ Result<Command> Parser::parse(const std::vector<std::string>& args) {
         if (spec->id == 'h' || spec->id == 'v') return helpOrVersion(spec->id);
         if (!isCommandId(spec->id)) return tryhelp;
       }
-      if (auto s = handle(*spec, shown, value); !s) return s.error();
+      if (auto s = handle(*spec, shown, value); !s) return invalid(s.error());
       continue;
     }
     if (a.size() > 1 && a[0] == '-') {
@@ -235,14 +238,14 @@ Result<Command> Parser::parse(const std::vector<std::string>& args) {
         std::string shown = std::string("-") + a[j];
         if (!spec) {
           if (c_.cmd == Cmd::kNone) return tryhelp;
-          return makeError("{}: unknown option", shown);
+          return usage(fmt::format("{}: unknown option", shown));
         }
         std::optional<std::string> value;
         bool rest_used = false;
         if (spec->arg == ArgKind::kRequired) {
           if (j + 1 < a.size()) value = a.substr(j + 1);
           else if (i < args.size()) value = args[i++];
-          else return makeError("{}: missing argument", shown);
+          else return usage(fmt::format("{}: missing argument", shown));
           rest_used = true;
         } else if (spec->arg == ArgKind::kOptionalNumber) {
           if (j + 1 < a.size()) {
@@ -256,7 +259,7 @@ Result<Command> Parser::parse(const std::vector<std::string>& args) {
           if (spec->id == 'h' || spec->id == 'v') return helpOrVersion(spec->id);
           if (!isCommandId(spec->id)) return tryhelp;
         }
-        if (auto s = handle(*spec, shown, value); !s) return s.error();
+        if (auto s = handle(*spec, shown, value); !s) return invalid(s.error());
         if (rest_used) break;
       }
       continue;
@@ -264,7 +267,7 @@ Result<Command> Parser::parse(const std::vector<std::string>& args) {
     positional.push_back(a);
   }
   if (c_.cmd == Cmd::kNone) return tryhelp;
-  if (auto s = finish(positional); !s) return s.error();
+  if (auto s = finish(positional); !s) return invalid(s.error());
   return c_;
 }
 
@@ -351,7 +354,7 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       return {};
     case 'w': {
       if (auto s = setOption(kOptWeight); !s) return s;
-      auto n = toNumber(*value, 0, INT_MAX);
+      auto n = toNumber(*value, 0, 65535);  // ipvsadm 1.31's range, not the kernel's int
       if (!n) return makeError("illegal weight specified");
       dest.weight = int32_t(*n);
       return {};
@@ -536,7 +539,7 @@ const char* cmdName(Cmd c) {
   return "?";
 }
 
-Result<Command> parseCommand(const std::vector<std::string>& args, const std::string& program) {
+ParseResult parseCommand(const std::vector<std::string>& args, const std::string& program) {
   return Parser(program).parse(args);
 }
 

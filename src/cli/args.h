@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/result.h"
@@ -73,9 +74,33 @@ struct Command {
   bool has(Opt o) const { return options & o; }
 };
 
+// A refused command line: ipvsadm's one-line message, and which of ipvsadm's two ways of
+// refusing it was. `usage`: what popt itself rejects (no command first, an unknown option, a
+// missing or unwanted argument), after which ipvsadm exits 255 (tryhelp_exit(-1), or -1 from
+// main); otherwise one of ipvsadm's own checks, fail(2, ...), which exits 2.
+struct ParseError {
+  std::string message;
+  bool usage = false;
+};
+
+class [[nodiscard]] ParseResult {
+ public:
+  ParseResult(Command c) : v_(std::move(c)) {}
+  ParseResult(ParseError e) : v_(std::move(e)) {}
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  Command& operator*() { return std::get<0>(v_); }
+  const Command& operator*() const { return std::get<0>(v_); }
+  Command* operator->() { return &std::get<0>(v_); }
+  const Command* operator->() const { return &std::get<0>(v_); }
+  const ParseError& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<Command, ParseError> v_;
+};
+
 // `args` excludes the program name. An empty list means "-L" (ipvsadm lists by default).
-// Errors carry ipvsadm's one-line message.
-Result<Command> parseCommand(const std::vector<std::string>& args, const std::string& program = "sluiceadm");
+ParseResult parseCommand(const std::vector<std::string>& args, const std::string& program = "sluiceadm");
 
 // Splits one restore line into arguments: whitespace-separated, '#' starts a comment,
 // a leading "ipvsadm" / "sluiceadm" word (or a path ending in one) is dropped.

@@ -122,12 +122,13 @@ Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
   return makeError("the '{}' command cannot be executed here", cmdName(c.cmd));
 }
 
-Status restore(std::istream& in, ctl::Client& client, const std::string& program) {
+int restore(std::istream& in, ctl::Client& client, const std::string& program, std::ostream& err) {
   struct Rule {
     size_t line;
     Command cmd;
   };
   std::vector<Rule> rules;
+  bool malformed = false;
   std::string text;
   size_t line_no = 0;
   while (std::getline(in, text)) {
@@ -135,16 +136,37 @@ Status restore(std::istream& in, ctl::Client& client, const std::string& program
     auto words = splitRestoreLine(text);
     if (words.empty()) continue;
     auto cmd = parseCommand(words, program);
-    if (!cmd) return makeError("line {}: {}", line_no, cmd.error().message);
-    if (!allowedInRestore(cmd->cmd))
-      return makeError("line {}: the '{}' command cannot be used in a restore", line_no, cmdName(cmd->cmd));
-    rules.push_back({line_no, std::move(*cmd)});
+    if (!cmd) {
+      err << "line " << line_no << ": " << cmd.error().message << '\n';
+      malformed = true;
+    } else if (!allowedInRestore(cmd->cmd)) {
+      err << "line " << line_no << ": the '" << cmdName(cmd->cmd) << "' command cannot be used in a restore\n";
+      malformed = true;
+    } else {
+      rules.push_back({line_no, std::move(*cmd)});
+    }
   }
+  // A malformed line may be a typo in a rule the others depend on: apply none of them.
+  if (malformed) return kExitRefused;
+  // A refusal of sluiced's is about that one rule (a duplicate, a method not implemented yet):
+  // the rest of the table still goes in, as ipvsadm -R goes on past a kernel error.
+  bool refused = false;
   std::ostringstream sink;
-  for (const auto& r : rules)
-    if (auto s = execute(r.cmd, client, sink); !s) return makeError("line {}: {}", r.line, s.error().message);
-  return {};
+  for (const auto& r : rules) {
+    if (auto s = execute(r.cmd, client, sink); !s) {
+      err << "line " << r.line << ": " << s.error().message << '\n';
+      refused = true;
+    }
+  }
+  return refused ? kExitDaemonRefused : kExitOk;
 }
+
+namespace {
+
+// ipvsadm exits 1 when a listing fails and -1 (255) when the kernel refuses a change.
+bool isRead(Cmd c) { return c == Cmd::kList || c == Cmd::kSave || c == Cmd::kCounters; }
+
+}  // namespace
 
 int runSluiceadm(std::vector<std::string> args, CliEnv& env) {
   // --socket is ours, not ipvsadm's: take it out before the ipvsadm grammar sees it.
@@ -152,7 +174,7 @@ int runSluiceadm(std::vector<std::string> args, CliEnv& env) {
     if (args[i] == "--socket") {
       if (i + 1 >= args.size()) {
         env.err << "--socket: missing argument\n";
-        return 2;
+        return kExitUsage;
       }
       env.socket_path = args[i + 1];
       args.erase(args.begin() + long(i), args.begin() + long(i) + 2);
@@ -167,33 +189,33 @@ int runSluiceadm(std::vector<std::string> args, CliEnv& env) {
   auto cmd = parseCommand(args, env.program);
   if (!cmd) {
     env.err << cmd.error().message << '\n';
-    return 2;
+    return cmd.error().usage ? kExitUsage : kExitRefused;
   }
   if (cmd->cmd == Cmd::kHelp) {
     env.out << usage(env.program);
-    return 0;
+    return kExitOk;
   }
   if (cmd->cmd == Cmd::kVersion) {
     env.out << env.program << " (Sluice): the ipvsadm v1.31 command language for sluiced\n";
-    return 0;
+    return kExitOk;
   }
 
   if (!env.connect) {
     env.err << "no way to reach sluiced\n";
-    return 2;
+    return kExitRefused;
   }
   auto transport = env.connect(env.socket_path);
   if (!transport) {
     env.err << transport.error().message << '\n';
-    return 2;
+    return kExitRefused;
   }
   ctl::Client client(**transport);
-  Status s = cmd->cmd == Cmd::kRestore ? restore(env.in, client, env.program) : execute(*cmd, client, env.out);
-  if (!s) {
+  if (cmd->cmd == Cmd::kRestore) return restore(env.in, client, env.program, env.err);
+  if (Status s = execute(*cmd, client, env.out); !s) {
     env.err << s.error().message << '\n';
-    return 2;
+    return isRead(cmd->cmd) ? kExitListFailed : kExitDaemonRefused;
   }
-  return 0;
+  return kExitOk;
 }
 
 std::string usage(const std::string& p) {
@@ -219,7 +241,8 @@ SERVICE is one of
   -t, --tcp-service ADDR[:PORT]     a TCP virtual service
   -u, --udp-service ADDR[:PORT]     a UDP virtual service
   -f, --fwmark-service MARK [-6]    packets carrying firewall mark MARK (> 0); -6 (--ipv6)
-                                    makes it an IPv6 service and must follow -f
+                                    makes it an IPv6 service and must follow -f. Not
+                                    implemented yet: sluiced refuses such services
   ADDR is a dotted IPv4 address or an IPv6 address written [2001:db8::1]:80. PORT is a
   number or a name from /etc/services. Port 0 (or none) is only allowed together with -p.
 
@@ -243,17 +266,21 @@ Commands (the command must come first, short or long form):
   -R, --restore           read commands from standard input, one per line, and apply them
                           in order. A leading "ipvsadm" or "sluiceadm" word, blank lines
                           and lines starting with # are skipped. Every line is checked
-                          before any is applied; the first line sluiced refuses stops the
-                          restore and is reported as "line N: reason".
+                          before any is applied: if one is malformed, each such line is
+                          reported and none is applied. A line sluiced refuses is reported
+                          and skipped, and the others are applied. Reports on stderr are
+                          "line N: reason".
   -h, --help              this text          -v, --version   the version
 
 Service options:
-  -s, --scheduler NAME    rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos (default wlc)
+  -s, --scheduler NAME    rr wrr lc wlc lblc dh sh sed nq fo ovf mh twos (default wlc)
   -p, --persistent [T]    send a client to the same real server for T seconds after its
                           last connection (default 300). T is only taken from the next
                           word when that word is a number.
   -M, --netmask MASK      persistence granularity: a dotted IPv4 netmask or a prefix
-                          length; for IPv6 a prefix length 1-128 (default: one address)
+                          length; for IPv6 a prefix length 1-128 (default: one address).
+                          Without -p it is accepted and kept, but has no effect and is
+                          not listed (as with ipvsadm)
   -b, --sched-flags LIST  comma-separated: flag-1, flag-2, flag-3, sh-fallback, sh-port
                           (scheduler sh), mh-fallback, mh-port (scheduler mh)
   -o, --ops               one-packet scheduling (UDP and fwmark services only)
@@ -265,9 +292,11 @@ Real-server options:
   -m, --masquerading      NAT: the real server's port may differ from the service's
   -b, --fullnat           FULLNAT (source and destination rewritten, as in DPVS). With
                           -a/-e/-d, -b means this; with -A/-E it means --sched-flags.
-  -w, --weight N          0 to 2147483647, default 1; 0 stops new connections (quiescent)
-  -x, --u-threshold N     stop sending new connections at N active+inactive ones (0: no limit)
-  -y, --l-threshold N     resume below N (default: 3/4 of -x)
+                          Only -g is implemented yet: sluiced refuses -i, -m and -b.
+  -w, --weight N          0 to 65535, default 1; 0 stops new connections (quiescent)
+  -x, --u-threshold N     stop sending new connections at N active+inactive ones
+                          (0 to 2147483647; 0: no limit)
+  -y, --l-threshold N     resume below N (0 to 2147483647; default, or 0: 3/4 of -x)
   Thresholds are not part of -S output (as with ipvsadm).
 
 List options:
@@ -287,8 +316,15 @@ Connection:
   --socket PATH           sluiced's control socket (default: $SLUICE_SOCKET, else
                           {1})
 
-Exit status: 0 on success; 2 with one line on stderr when the command line is refused,
-sluiced cannot be reached, or sluiced refuses the change.
+Exit status (as ipvsadm's), with one line on stderr for every failure:
+  0    success
+  1    a listing could not be had (-L of a service that does not exist, -Lc, --timeout,
+       -S, --counters)
+  2    the command line was refused by {0} itself, -R input had malformed lines
+       (nothing applied), or sluiced could not be reached
+  255  sluiced refused the change (with -R: refused some lines, the others applied),
+       or the options could not be read at all (no command first, an unknown option,
+       a missing argument)
 )",
       p, kDefaultSocket);
 }

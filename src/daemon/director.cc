@@ -225,7 +225,8 @@ std::vector<ctl::ConnInfo> Director::listConns() const {
     ci.proto = c.key.proto;
     ci.is_template = c.flags & SL_CONN_F_TEMPLATE;
     ci.state = std::string(conn::stateName(c.state));
-    ci.expire_s = uint32_t((conn::ConnTable::remaining(c, now) + kSecond - 1) / kSecond);
+    // Whole seconds left, rounded down: ip_vs_conn_seq_show prints (expires - jiffies) / HZ.
+    ci.expire_s = uint32_t(conn::ConnTable::remaining(c, now) / kSecond);
     ci.client = endpointOf(c.key.caddr, c.key.cport, c.key.family);
     ci.vip = endpointOf(c.key.vaddr, c.key.vport, c.key.family);
     ci.fwd = svc::FwdMethod(c.fwd);

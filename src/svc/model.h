@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/result.h"
 #include "dp/abi.h"
 #include "net/addr.h"
 
@@ -57,6 +58,14 @@ struct DestConfig {
   uint32_t u_threshold = 0;        // -x, 0 = none
   uint32_t l_threshold = 0;        // -y, 0 = 3/4 of -x
 };
+
+// What the data plane cannot carry yet. The model refuses it on every way in (sluiceadm and
+// its -R, the state file a restart restores, later config files and sync), with a line that
+// says what to use instead, so that nothing is accepted, listed and saved, and then dropped
+// packet by packet. Each refusal is one line of a table in model.cc: lifting one (when its
+// forwarding method or fwmark classification lands) is deleting that line.
+Status checkImplemented(FwdMethod m);
+Status checkImplemented(const ServiceKey& k);
 
 // Per-state timeouts in seconds, as ipvsadm --set changes them.
 struct Timeouts {

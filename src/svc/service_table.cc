@@ -59,6 +59,7 @@ Result<ServiceConfig> ServiceTable::normaliseService(const ServiceConfig& in) co
   ServiceConfig c = in;
   c.key = canonicalKey(in.key);
   const ServiceKey& k = c.key;
+  if (Status st = checkImplemented(k); !st) return st.error();
   if (k.fwmark != 0) {
     if (!validFamily(k.fwmark_family))
       return makeError("Invalid address family for firewall-mark service {}", k.fwmark);
@@ -78,21 +79,18 @@ Result<ServiceConfig> ServiceTable::normaliseService(const ServiceConfig& in) co
 
   const net::Family fam = serviceFamily(k);
   const unsigned bits = familyBits(fam);
-  if (c.persistent) {
-    if (c.persistence_timeout < 1 || c.persistence_timeout > kMaxPersistenceTimeout)
-      return makeError("Invalid persistence timeout {}: must be 1..{} seconds",
-                       c.persistence_timeout, kMaxPersistenceTimeout);
-    // IPVS refuses an IPv6 prefix of 0; an IPv4 mask of 0.0.0.0 is allowed.
-    if (c.persistence_prefix > bits || (fam == net::Family::kV6 && c.persistence_prefix == 0))
-      return makeError("Invalid persistence netmask /{} for an IPv{} service", c.persistence_prefix,
-                       familyNum(fam));
-  } else {
-    // 32 is the model's default for either family; anything else was asked for with -M.
-    if (c.persistence_prefix != 32 && c.persistence_prefix != bits)
-      return makeError("-M (persistence netmask /{}) only with -p (a persistent service)",
-                       c.persistence_prefix);
-    c.persistence_prefix = bits;
-  }
+  if (c.persistent && (c.persistence_timeout < 1 || c.persistence_timeout > kMaxPersistenceTimeout))
+    return makeError("Invalid persistence timeout {}: must be 1..{} seconds", c.persistence_timeout,
+                     kMaxPersistenceTimeout);
+  // 32 is the model's default for either family: an IPv6 service that was given no -M has a
+  // host mask like any other.
+  if (fam == net::Family::kV6 && c.persistence_prefix == 32 && !c.persistent) c.persistence_prefix = bits;
+  // Checked with or without -p, as IPVS (ip_vs_add_service) does: it refuses an IPv6 prefix
+  // of 0 and allows an IPv4 mask of 0.0.0.0. Without -p the mask is kept but unused, and
+  // not listed, as with ipvsadm.
+  if (c.persistence_prefix > bits || (fam == net::Family::kV6 && c.persistence_prefix == 0))
+    return makeError("Invalid persistence netmask /{} for an IPv{} service", c.persistence_prefix,
+                     familyNum(fam));
   return c;
 }
 
@@ -102,11 +100,15 @@ Result<DestConfig> ServiceTable::normaliseDest(const ServiceConfig& svc, const D
   if (!validFamily(d.ep.addr.family)) return makeError("Real server address missing");
   if (uint8_t(d.fwd) > uint8_t(FwdMethod::kLocal))
     return makeError("Invalid forwarding method {}", unsigned(d.fwd));
+  if (Status st = checkImplemented(d.fwd); !st) return st.error();
+  // Covers the deleted real servers of a deleted service a state file restores.
+  if (Status st = checkImplemented(svc.key); !st) return st.error();
   // IPVS lets only tunnelled real servers be of the other family.
   if (d.ep.addr.family != fam && d.fwd != FwdMethod::kTun)
     return makeError("IPv{} real server for an IPv{} service (only tunnelling, -i, mixes families)",
                      familyNum(d.ep.addr.family), familyNum(fam));
-  if (d.weight < 0) return makeError("Invalid weight {}: must be 0..2147483647", d.weight);
+  if (d.weight < 0 || d.weight > kMaxWeight)
+    return makeError("Invalid weight {}: must be 0..{}", d.weight, kMaxWeight);
   if (d.u_threshold > kMaxThreshold)
     return makeError("Invalid upper threshold {}: must be 0..{}", d.u_threshold, kMaxThreshold);
   if (d.l_threshold > kMaxThreshold)

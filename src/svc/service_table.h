@@ -42,9 +42,10 @@ struct TableLimits {
   Nanos trash_grace = 10 * kSecond;
 };
 
-// ipvsadm's persistence timeout range (-p), seconds.
+// ipvsadm 1.31's ranges: -p (seconds), -w, -x and -y.
 constexpr uint32_t kMaxPersistenceTimeout = 86400 * 31;
-constexpr uint32_t kMaxThreshold = 65535;
+constexpr int32_t kMaxWeight = 65535;
+constexpr uint32_t kMaxThreshold = 2147483647;  // INT_MAX
 
 // What listing returns: the configuration as stored (normalised), with the ids.
 struct DestState {

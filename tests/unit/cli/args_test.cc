@@ -150,6 +150,39 @@ TEST(Args, RealServerDefaultsAndPortRules) {
   EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.300"), "illegal real server address[:port] specified");
 }
 
+// ipvsadm 1.31: string_to_number(optarg, 0, 65535) for -w, (0, INT_MAX) for -x and -y.
+TEST(Args, WeightAndThresholdRanges) {
+  const std::string rs = "-a -t 10.0.0.1:80 -r 192.168.1.1:80 ";
+  EXPECT_EQ(ok(rs + "-w 65535").dest.weight, 65535);
+  EXPECT_EQ(ok(rs + "-w 0").dest.weight, 0);
+  EXPECT_EQ(refused(rs + "-w 65536"), "illegal weight specified");
+  EXPECT_EQ(refused(rs + "-w 2147483647"), "illegal weight specified");
+  auto c = ok(rs + "-x 2147483647 -y 2147483647");
+  EXPECT_EQ(c.dest.u_threshold, 2147483647u);
+  EXPECT_EQ(c.dest.l_threshold, 2147483647u);
+  EXPECT_EQ(ok(rs + "-x 65536").dest.u_threshold, 65536u);
+  EXPECT_EQ(refused(rs + "-x 2147483648"), "illegal u_threshold specified");
+  EXPECT_EQ(refused(rs + "-y 2147483648"), "illegal l_threshold specified");
+}
+
+// -M without -p: ipvsadm's option table allows it and sends the mask along (IPVS keeps it).
+TEST(Args, NetmaskWithoutPersistence) {
+  auto c = ok("-A -t 10.0.0.1:80 -M 255.255.255.0");
+  EXPECT_FALSE(c.service.persistent);
+  EXPECT_EQ(c.service.persistence_prefix, 24u);
+  c = ok("-E -t [2001:db8::1]:80 -M 64");
+  EXPECT_EQ(c.service.persistence_prefix, 64u);
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -M 255.0.255.0"), "illegal virtual server persistent mask specified");
+}
+
+// The grammar still reads what sluiced refuses, so the refusal can say what was asked for.
+TEST(Args, NotYetImplementedMethodsStillParse) {
+  EXPECT_EQ(ok("-a -t 10.0.0.1:80 -r 192.168.1.1 -m").dest.fwd, svc::FwdMethod::kNat);
+  EXPECT_EQ(ok("-a -t 10.0.0.1:80 -r 192.168.1.1 -i").dest.fwd, svc::FwdMethod::kTun);
+  EXPECT_EQ(ok("-a -t 10.0.0.1:80 -r 192.168.1.1 -b").dest.fwd, svc::FwdMethod::kFullNat);
+  EXPECT_EQ(ok("-A -f 7").service.key.fwmark, 7u);
+}
+
 TEST(Args, ServiceAddressRefusals) {
   const std::string bad = "illegal virtual server address[:port] specified";
   EXPECT_EQ(refused("-A -t 80"), bad);
@@ -222,6 +255,29 @@ TEST(Args, CommandMustComeFirst) {
   EXPECT_EQ(ok("-h").cmd, Cmd::kHelp);
   EXPECT_EQ(ok("--help -A").cmd, Cmd::kHelp);
   EXPECT_EQ(ok("-v").cmd, Cmd::kVersion);
+}
+
+// ipvsadm exits 255 on what popt rejects (tryhelp_exit(-1), or -1 after a popt error) and
+// 2 on its own checks (fail(2, ...)); the error says which.
+TEST(Args, UsageErrorsAreToldApartFromInvalidValues) {
+  auto usage = [](const std::string& line) {
+    auto r = parseCommand(words(line));
+    EXPECT_FALSE(r.ok()) << line;
+    return !r.ok() && r.error().usage;
+  };
+  EXPECT_TRUE(usage("-n -L"));
+  EXPECT_TRUE(usage("--bogus"));
+  EXPECT_TRUE(usage("-L --bogus"));
+  EXPECT_TRUE(usage("-L -q"));
+  EXPECT_TRUE(usage("-A -t"));
+  EXPECT_TRUE(usage("-A --tcp-service"));
+  EXPECT_TRUE(usage("-L --numeric=1"));
+  EXPECT_FALSE(usage("-L extra"));
+  EXPECT_FALSE(usage("-A -t 10.0.0.1"));
+  EXPECT_FALSE(usage("-A -t 10.0.0.1:80 -c"));
+  EXPECT_FALSE(usage("-A -L"));
+  EXPECT_FALSE(usage("-a -t 10.0.0.1:80 -r 192.168.1.1 -w 65536"));
+  EXPECT_FALSE(usage("-A -t 10.0.0.1:80 -s rr -s wlc"));
 }
 
 TEST(Args, SetTimeouts) {

@@ -1,15 +1,57 @@
 // sluiceadm end to end minus the socket: the real argument parser, client, protocol
-// encoding, dispatch and formatting, against the in-memory FakeBackend.
+// encoding, dispatch and formatting, against the in-memory FakeBackend, whose changes go
+// through the daemon's own model (svc::ServiceTable) first.
 #include "cli/sluiceadm.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "common/clock.h"
 #include "support/ctl_fake_backend.h"
+#include "svc/service_table.h"
 
 namespace sluice::cli {
 namespace {
+
+// The FakeBackend's bookkeeping, behind the validation sluiced applies: what the model
+// refuses, sluiceadm must show with the model's words.
+class ModelBackend : public testing::FakeBackend {
+ public:
+  Status addService(const svc::ServiceConfig& s) override {
+    return both(table_.addService(s), [&] { return FakeBackend::addService(s); });
+  }
+  Status editService(const svc::ServiceConfig& s) override {
+    return both(table_.editService(s), [&] { return FakeBackend::editService(s); });
+  }
+  Status delService(const svc::ServiceKey& k) override {
+    return both(table_.delService(k), [&] { return FakeBackend::delService(k); });
+  }
+  Status clear() override {
+    return both(table_.clear(), [&] { return FakeBackend::clear(); });
+  }
+  Status addDest(const svc::ServiceKey& k, const svc::DestConfig& d) override {
+    return both(table_.addDest(k, d), [&] { return FakeBackend::addDest(k, d); });
+  }
+  Status editDest(const svc::ServiceKey& k, const svc::DestConfig& d) override {
+    return both(table_.editDest(k, d), [&] { return FakeBackend::editDest(k, d); });
+  }
+  Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs) override {
+    return both(table_.delDest(k, rs), [&] { return FakeBackend::delDest(k, rs); });
+  }
+
+ private:
+  template <class Fn>
+  Status both(Status model, Fn fake) {
+    if (!model) {
+      ++calls;  // it reached the daemon, which refused it
+      return model;
+    }
+    return fake();
+  }
+  ManualClock clock_;
+  svc::ServiceTable table_{clock_, {}};
+};
 
 class SluiceadmTest : public ::testing::Test {
  protected:
@@ -33,7 +75,7 @@ class SluiceadmTest : public ::testing::Test {
   std::string out() const { return out_.str(); }
   std::string err() const { return err_.str(); }
 
-  testing::FakeBackend backend_;
+  ModelBackend backend_;
   std::istringstream in_;
   std::ostringstream out_, err_;
   std::string connected_path_;
@@ -42,7 +84,7 @@ class SluiceadmTest : public ::testing::Test {
 TEST_F(SluiceadmTest, AddListDelete) {
   ASSERT_EQ(run("-A -t 10.20.0.100:80 -s wlc -p 300 -M 255.255.255.0"), 0) << err();
   ASSERT_EQ(run("-a -t 10.20.0.100:80 -r 192.168.10.11:80 -g -w 100"), 0) << err();
-  ASSERT_EQ(run("-a -t 10.20.0.100:80 -r 192.168.10.12 -i -w 100"), 0) << err();
+  ASSERT_EQ(run("-a -t 10.20.0.100:80 -r 192.168.10.12 -g -w 100"), 0) << err();
   backend_.services[0].dests[0].active = 12;
   backend_.services[0].dests[0].inactive = 240;
   ASSERT_EQ(run("-Ln"), 0) << err();
@@ -52,7 +94,7 @@ TEST_F(SluiceadmTest, AddListDelete) {
             "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
             "TCP  10.20.0.100:80 wlc persistent 300 mask 255.255.255.0\n"
             "  -> 192.168.10.11:80             Route   100    12         240       \n"
-            "  -> 192.168.10.12:80             Tunnel  100    0          0         \n");
+            "  -> 192.168.10.12:80             Route   100    0          0         \n");
   // One service: no version header, like ipvsadm's list_service.
   ASSERT_EQ(run("-L -n -t 10.20.0.100:80"), 0);
   EXPECT_EQ(out().rfind("Prot LocalAddress:Port Scheduler Flags\n", 0), 0u);
@@ -63,14 +105,69 @@ TEST_F(SluiceadmTest, AddListDelete) {
   EXPECT_EQ(connected_path_, kDefaultSocket);
 }
 
-TEST_F(SluiceadmTest, DaemonRefusalsExitTwoWithItsMessage) {
-  EXPECT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1"), 2);
+// ipvsadm 1.31 returns -1 (255) when the kernel refuses a change, and exits 1 when a
+// listing fails (list_service: "No such service").
+TEST_F(SluiceadmTest, DaemonRefusalsExitAsIpvsadmWithItsMessage) {
+  EXPECT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1"), kExitDaemonRefused);
+  EXPECT_EQ(kExitDaemonRefused, 255);
   EXPECT_EQ(err(), "Service not defined\n");
-  EXPECT_EQ(run("-D -t 10.0.0.1:80"), 2);
+  EXPECT_EQ(run("-D -t 10.0.0.1:80"), 255);
   EXPECT_EQ(err(), "No such service\n");
-  EXPECT_EQ(run("-L -n -t 10.0.0.1:80"), 2);
+  EXPECT_EQ(run("-L -n -t 10.0.0.1:80"), 1);
   EXPECT_EQ(err(), "No such service\n");
   EXPECT_EQ(out(), "");
+}
+
+// -m, -i, -b and -f parse (so the refusal is specific) but sluiced refuses them: nothing
+// is stored that its data path would drop.
+TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
+  ASSERT_EQ(run("-A -t 10.0.0.1:80 -s rr"), 0) << err();
+  const std::pair<const char*, const char*> refused[] = {
+      {"-m", "NAT forwarding (-m) is not implemented yet; use -g (DR)\n"},
+      {"-i", "Tunnel forwarding (-i) is not implemented yet; use -g (DR)\n"},
+      {"-b", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
+      {"--fullnat", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
+  };
+  for (const auto& [flag, why] : refused) {
+    EXPECT_EQ(run(std::string("-a -t 10.0.0.1:80 -r 192.168.1.1:8080 ") + flag), 255) << flag;
+    EXPECT_EQ(err(), why);
+  }
+  EXPECT_EQ(run("-A -f 7 -s rr"), 255);
+  EXPECT_EQ(err(),
+            "Firewall-mark services (-f) are not implemented yet; use -t or -u with the virtual "
+            "address and port\n");
+  // -e cannot switch a DR server to one either.
+  ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1"), 0) << err();
+  EXPECT_EQ(run("-e -t 10.0.0.1:80 -r 192.168.1.1 -m -w 5"), 255);
+  ASSERT_EQ(run("-S -n"), 0);
+  EXPECT_EQ(out(),
+            "-A -t 10.0.0.1:80 -s rr\n"
+            "-a -t 10.0.0.1:80 -r 192.168.1.1:80 -g -w 1\n");
+}
+
+// ipvsadm's option table takes -M without -p; IPVS keeps the mask and it has no effect
+// until the service is persistent, so neither -L nor -S shows it.
+TEST_F(SluiceadmTest, NetmaskWithoutPersistenceIsAccepted) {
+  ASSERT_EQ(run("-A -t 10.0.0.1:80 -s rr -M 255.255.255.0"), 0) << err();
+  ASSERT_EQ(run("-S -n"), 0);
+  EXPECT_EQ(out(), "-A -t 10.0.0.1:80 -s rr\n");
+  ASSERT_EQ(run("-E -t 10.0.0.1:80 -s rr -p 60 -M 255.255.255.0"), 0) << err();
+  ASSERT_EQ(run("-S -n"), 0);
+  EXPECT_EQ(out(), "-A -t 10.0.0.1:80 -s rr -p 60 -M 255.255.255.0\n");
+}
+
+TEST_F(SluiceadmTest, UsageErrorsExit255AndBadValuesExit2) {
+  EXPECT_EQ(run("--bogus"), kExitUsage);
+  EXPECT_EQ(err(), "Try `sluiceadm -h' or 'sluiceadm --help' for more information.\n");
+  EXPECT_EQ(run("-L --bogus"), 255);
+  EXPECT_EQ(err(), "--bogus: unknown option\n");
+  EXPECT_EQ(run("-A -t"), 255);
+  EXPECT_EQ(err(), "-t: missing argument\n");
+  EXPECT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1 -w 65536"), kExitRefused);
+  EXPECT_EQ(kExitRefused, 2);
+  EXPECT_EQ(err(), "illegal weight specified\n");
+  EXPECT_EQ(backend_.calls, 0);
+  EXPECT_TRUE(connected_path_.empty());
 }
 
 TEST_F(SluiceadmTest, ParseRefusalsNeverReachTheDaemon) {
@@ -85,7 +182,7 @@ TEST_F(SluiceadmTest, SocketOptionAndConnectFailure) {
   EXPECT_EQ(err(), "Could not connect to sluiced at /nonexistent/sock: No such file or directory\n");
   EXPECT_EQ(run("-Ln --socket=/tmp/other.sock"), 0) << err();
   EXPECT_EQ(connected_path_, "/tmp/other.sock");
-  EXPECT_EQ(run("-Ln --socket"), 2);
+  EXPECT_EQ(run("-Ln --socket"), 255);  // popt's "missing argument"
 }
 
 TEST_F(SluiceadmTest, HelpNeedsNoDaemon) {
@@ -95,18 +192,28 @@ TEST_F(SluiceadmTest, HelpNeedsNoDaemon) {
   EXPECT_TRUE(connected_path_.empty());
 }
 
+TEST_F(SluiceadmTest, HelpTellsTheTruth) {
+  ASSERT_EQ(run("-h"), 0);
+  // lblcr is not implemented: not advertised.
+  EXPECT_EQ(out().find("lblcr"), std::string::npos);
+  EXPECT_NE(out().find("rr wrr lc wlc lblc dh sh sed nq fo ovf mh twos"), std::string::npos);
+  EXPECT_NE(out().find("Only -g is implemented yet: sluiced refuses -i, -m and -b."), std::string::npos);
+  EXPECT_NE(out().find("  255  sluiced refused the change"), std::string::npos);
+  EXPECT_NE(out().find("-w, --weight N          0 to 65535"), std::string::npos);
+}
+
 TEST_F(SluiceadmTest, SaveThenRestoreRoundTrips) {
   ASSERT_EQ(run("-A -u 10.20.0.53:53 -s rr -o"), 0) << err();
-  ASSERT_EQ(run("-a -u 10.20.0.53:53 -r 192.168.10.21:5353 -m -w 3"), 0) << err();
-  ASSERT_EQ(run("-A -f 7 -s sh -b sh-fallback,sh-port -p 60"), 0) << err();
-  ASSERT_EQ(run("-a -f 7 -r 172.16.1.11 -b"), 0) << err();
+  ASSERT_EQ(run("-a -u 10.20.0.53:53 -r 192.168.10.21 -g -w 3"), 0) << err();
+  ASSERT_EQ(run("-A -t 10.20.0.80:0 -s sh -b sh-fallback,sh-port -p 60 -M 255.255.255.0"), 0) << err();
+  ASSERT_EQ(run("-a -t 10.20.0.80:0 -r 172.16.1.11 -w 65535"), 0) << err();
   ASSERT_EQ(run("-S -n"), 0);
   std::string saved = out();
   EXPECT_EQ(saved,
+            "-A -t 10.20.0.80:0 -s sh -p 60 -M 255.255.255.0 -b sh-fallback,sh-port\n"
+            "-a -t 10.20.0.80:0 -r 172.16.1.11:0 -g -w 65535\n"
             "-A -u 10.20.0.53:53 -s rr -o\n"
-            "-a -u 10.20.0.53:53 -r 192.168.10.21:5353 -m -w 3\n"
-            "-A -f 7 -s sh -p 60 -b sh-fallback,sh-port\n"
-            "-a -f 7 -r 172.16.1.11:0 -b -w 1\n");
+            "-a -u 10.20.0.53:53 -r 192.168.10.21:53 -g -w 3\n");
   ASSERT_EQ(run("-C"), 0);
   EXPECT_TRUE(backend_.services.empty());
   ASSERT_EQ(run("-R", "# saved table\n\n" + saved), 0) << err();
@@ -114,18 +221,44 @@ TEST_F(SluiceadmTest, SaveThenRestoreRoundTrips) {
   EXPECT_EQ(out(), saved);
 }
 
+// A malformed line may be a typo in a rule the others need: every one is reported, none
+// of the input is applied.
 TEST_F(SluiceadmTest, RestoreChecksEveryLineBeforeApplying) {
-  EXPECT_EQ(run("-R", "ipvsadm -A -t 10.0.0.1:80\n-A -t 10.0.0.2\n"), 2);
-  EXPECT_EQ(err(), "line 2: Zero port specified for non-persistent service\n");
+  EXPECT_EQ(run("-R", "ipvsadm -A -t 10.0.0.1:80\n-A -t 10.0.0.2\n-A -t 10.0.0.3:80\n-a -t 10.0.0.1:80 -r 10.1.0.1 -w 70000\n"),
+            2);
+  EXPECT_EQ(err(),
+            "line 2: Zero port specified for non-persistent service\n"
+            "line 4: illegal weight specified\n");
   EXPECT_EQ(backend_.calls, 0);
   EXPECT_EQ(run("-R", "-L -n\n"), 2);
   EXPECT_EQ(err(), "line 1: the 'list' command cannot be used in a restore\n");
 }
 
-TEST_F(SluiceadmTest, RestoreStopsAtFirstDaemonRefusal) {
-  EXPECT_EQ(run("-R", "-A -t 10.0.0.1:80\n\n-a -t 10.0.0.9:80 -r 192.168.1.1\n-A -t 10.0.0.3:80\n"), 2);
-  EXPECT_EQ(err(), "line 3: Service not defined\n");
-  ASSERT_EQ(backend_.services.size(), 1u);
+// A line sluiced refuses is reported with its number and reason, and skipped; the rest of
+// the table goes in, and the exit status says that something was refused.
+TEST_F(SluiceadmTest, RestoreGoesOnPastRefusedLines) {
+  EXPECT_EQ(run("-R",
+                "-A -t 10.0.0.1:80\n"
+                "\n"
+                "-a -t 10.0.0.9:80 -r 192.168.1.1\n"
+                "-A -t 10.0.0.3:80\n"
+                "-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -m\n"
+                "-A -f 7\n"
+                "-a -t 10.0.0.1:80 -r 192.168.1.3\n"),
+            255);
+  EXPECT_EQ(err(),
+            "line 3: Service not defined\n"
+            "line 5: NAT forwarding (-m) is not implemented yet; use -g (DR)\n"
+            "line 6: Firewall-mark services (-f) are not implemented yet; use -t or -u with the "
+            "virtual address and port\n");
+  ASSERT_EQ(run("-S -n"), 0);
+  EXPECT_EQ(out(),
+            "-A -t 10.0.0.1:80 -s wlc\n"
+            "-a -t 10.0.0.1:80 -r 192.168.1.3:80 -g -w 1\n"
+            "-A -t 10.0.0.3:80 -s wlc\n");
+  // Nothing refused: 0.
+  EXPECT_EQ(run("-R", "-C\n-A -t 10.0.0.4:80\n"), 0) << err();
+  EXPECT_EQ(err(), "");
 }
 
 TEST_F(SluiceadmTest, ZeroAndTimeouts) {

@@ -158,6 +158,24 @@ TEST_F(DirectorTest, ListingsTimeoutsAndZero) {
   EXPECT_FALSE(director_->zero(svc::ServiceKey{svc::Proto::kUdp, ip("10.9.9.9"), 1}));
 }
 
+TEST_F(DirectorTest, ConnectionExpiryIsListedInWholeSecondsRoundedDown) {
+  addRr();
+  send(tcp(5000, net::kTcpSyn));
+  send(tcp(5000, net::kTcpAck));  // ESTABLISHED: 900 s from now
+  auto expiry = [&] {
+    for (const auto& c : director_->listConns())
+      if (c.client.port == 5000) return c.expire_s;
+    ADD_FAILURE() << "connection not listed";
+    return 0u;
+  };
+  EXPECT_EQ(expiry(), 900u);
+  // As /proc/net/ip_vs_conn: (expires - jiffies) / HZ, so 899.5 s left shows as 899.
+  clock_.advance(kSecond / 2);
+  EXPECT_EQ(expiry(), 899u);
+  clock_.advance(kSecond / 2 - 1);
+  EXPECT_EQ(expiry(), 899u);
+}
+
 TEST_F(DirectorTest, DeletedServiceKeepsItsConnectionsUntilTheyEnd) {
   addRr();
   send(tcp(4000, net::kTcpSyn));

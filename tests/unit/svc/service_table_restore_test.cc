@@ -172,6 +172,26 @@ TEST_F(RestoreValidation, ValidatesLikeAdd) {
   expectRefused({mixed}, {}, "IPv6 real server for an IPv4 service");
 }
 
+// A state file written before these were refused (or by hand) must not bring back what
+// the data path would black-hole: the restore names the entry and the reason.
+TEST_F(RestoreValidation, RefusesWhatIsNotImplementedYet) {
+  ServiceState nat = svcState(0, tcpKey("10.0.0.1", 80), {destState(0, "10.1.0.1:8080")});
+  nat.dests[0].cfg.fwd = FwdMethod::kNat;
+  expectRefused({nat}, {},
+                "restoring real server 10.1.0.1:8080 of TCP 10.0.0.1:80: NAT forwarding (-m) is "
+                "not implemented yet; use -g (DR)");
+  expectRefused({svcState(0, markKey(7))}, {},
+                "restoring service FWM 7: Firewall-mark services (-f) are not implemented yet");
+  TrashedDest tun = trashed(0, 1, tcpKey("10.0.0.3", 80), "10.1.0.1:80");
+  tun.cfg.fwd = FwdMethod::kTun;
+  expectRefused({}, {tun},
+                "restoring deleted real server 10.1.0.1:80 of TCP 10.0.0.3:80: Tunnel forwarding "
+                "(-i) is not implemented yet");
+  // A deleted real server of a deleted fwmark service, too.
+  expectRefused({}, {trashed(0, 1, markKey(9), "10.1.0.1:80")},
+                "Firewall-mark services (-f) are not implemented yet");
+}
+
 TEST_F(RestoreValidation, RefusesIdsOutOfRangeOrUsedTwice) {
   expectRefused({svcState(4, tcpKey("10.0.0.1", 80))}, {}, "beyond the limit of 4");
   expectRefused({svcState(1, tcpKey("10.0.0.1", 80)), svcState(1, tcpKey("10.0.0.2", 80))}, {},

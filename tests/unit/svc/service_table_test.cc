@@ -1,6 +1,7 @@
 #include "svc/service_table.h"
 
 #include <climits>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -111,8 +112,6 @@ TEST_F(ServiceTableTest, OnePacketOnlyForUdpOrFwmark) {
   expectError(table_.addService(c), "One-Packet Scheduling is only for UDP virtual services");
   c.key = udpKey("10.0.0.1", 53);
   EXPECT_TRUE(table_.addService(c).ok());
-  c.key = markKey(5);
-  EXPECT_TRUE(table_.addService(c).ok());
 }
 
 TEST_F(ServiceTableTest, PersistenceTimeoutRange) {
@@ -145,12 +144,25 @@ TEST_F(ServiceTableTest, PersistenceNetmaskValidForFamily) {
   EXPECT_EQ(table_.get(v6.key)->cfg.persistence_prefix, 64u);
 }
 
-TEST_F(ServiceTableTest, NetmaskOnlyWithPersistence) {
+TEST_F(ServiceTableTest, NetmaskWithoutPersistenceIsKeptAndChecked) {
+  // ipvsadm sends -M without -p and IPVS keeps it (unused until the service is persistent).
   ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 80));
   c.persistence_prefix = 24;
-  expectError(table_.addService(c), "-M (persistence netmask /24) only with -p (a persistent service)");
-  // The model's default (32) on a non-persistent IPv6 service is no -M: stored as /128.
+  ASSERT_TRUE(table_.addService(c).ok());
+  EXPECT_EQ(table_.get(c.key)->cfg.persistence_prefix, 24u);
+  EXPECT_FALSE(table_.get(c.key)->cfg.persistent);
+  // It is checked as with -p: IPVS refuses an IPv6 prefix of 0 whether persistent or not.
+  c.key.port = 81;
+  c.persistence_prefix = 33;
+  expectError(table_.addService(c), "Invalid persistence netmask /33 for an IPv4 service");
   ServiceConfig v6 = svcCfg(tcpKey("2001:db8::1", 80));
+  v6.persistence_prefix = 0;
+  expectError(table_.addService(v6), "Invalid persistence netmask /0 for an IPv6 service");
+  v6.persistence_prefix = 64;
+  ASSERT_TRUE(table_.addService(v6).ok());
+  EXPECT_EQ(table_.get(v6.key)->cfg.persistence_prefix, 64u);
+  // The model's default (32) on a non-persistent IPv6 service is no -M: stored as /128.
+  v6.key.port = 81;
   v6.persistence_prefix = 32;
   ASSERT_TRUE(table_.addService(v6).ok());
   EXPECT_EQ(table_.get(v6.key)->cfg.persistence_prefix, 128u);
@@ -165,21 +177,14 @@ TEST_F(ServiceTableTest, ServiceAddressAndProtocolChecked) {
   expectError(table_.addService(c), "Unsupported protocol 1: only TCP and UDP services");
 }
 
-TEST_F(ServiceTableTest, FwmarkServicesIgnoreAddressAndProtocol) {
-  ServiceConfig c = svcCfg(markKey(7));
-  c.key.proto = Proto::kUdp;
-  c.key.addr = ip("10.9.9.9");
-  c.key.port = 99;
-  ASSERT_TRUE(table_.addService(c).ok());
-  // Named with any protocol/address, it is the same service.
-  EXPECT_TRUE(table_.get(markKey(7)).ok());
-  expectError(table_.addService(svcCfg(markKey(7))), "Service already exists");
-  // The same mark for IPv6 is another service.
-  EXPECT_TRUE(table_.addService(svcCfg(markKey(7, net::Family::kV6))).ok());
-  EXPECT_EQ(table_.get(markKey(7))->cfg.key, ServiceTable::canonicalKey(markKey(7)));
-  ServiceConfig bad = svcCfg(markKey(8));
-  bad.key.fwmark_family = net::Family::kNone;
-  expectError(table_.addService(bad), "Invalid address family for firewall-mark service 8");
+TEST_F(ServiceTableTest, FwmarkServicesAreRefusedUntilImplemented) {
+  const std::string why =
+      "Firewall-mark services (-f) are not implemented yet; use -t or -u with the virtual "
+      "address and port";
+  expectError(table_.addService(svcCfg(markKey(7))), why);
+  expectError(table_.addService(svcCfg(markKey(7, net::Family::kV6))), why);
+  expectError(table_.editService(svcCfg(markKey(7))), why);
+  EXPECT_EQ(table_.serviceCount(), 0u);
 }
 
 // ---- real servers -----------------------------------------------------------------------
@@ -204,98 +209,117 @@ TEST_F(ServiceTableTest, DuplicateAndMissingDests) {
 }
 
 TEST_F(ServiceTableTest, WeightRange) {
+  // ipvsadm 1.31 takes -w 0..65535; the daemon refuses what sluiceadm would.
   auto k = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
   expectError(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, -1)),
-              "Invalid weight -1: must be 0..2147483647");
-  EXPECT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, INT32_MAX)).ok());
+              "Invalid weight -1: must be 0..65535");
+  expectError(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 65536)),
+              "Invalid weight 65536: must be 0..65535");
+  EXPECT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 65535)).ok());
   EXPECT_TRUE(table_.addDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, 0)).ok());
+  expectError(table_.editDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, INT32_MAX)),
+              "Invalid weight 2147483647: must be 0..65535");
   expectError(table_.editDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, INT32_MIN)),
-              "Invalid weight -2147483648: must be 0..2147483647");
+              "Invalid weight -2147483648: must be 0..65535");
 }
 
 TEST_F(ServiceTableTest, ThresholdRangeAndOrder) {
   auto k = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  // ipvsadm 1.31 takes -x and -y 0..INT_MAX.
   DestConfig d = destCfg("192.168.0.1:80");
-  d.u_threshold = 65536;
-  expectError(table_.addDest(k, d), "Invalid upper threshold 65536: must be 0..65535");
+  d.u_threshold = 2147483648u;
+  expectError(table_.addDest(k, d), "Invalid upper threshold 2147483648: must be 0..2147483647");
   d.u_threshold = 100;
-  d.l_threshold = 65536;
-  expectError(table_.addDest(k, d), "Invalid lower threshold 65536: must be 0..65535");
+  d.l_threshold = 2147483648u;
+  expectError(table_.addDest(k, d), "Invalid lower threshold 2147483648: must be 0..2147483647");
   d.l_threshold = 101;
   expectError(table_.addDest(k, d), "Lower threshold 101 is higher than upper threshold 100");
   d.l_threshold = 75;
   ASSERT_TRUE(table_.addDest(k, d).ok());
-  d.u_threshold = 65535;
-  d.l_threshold = 0;
+  d.u_threshold = 2147483647u;
+  d.l_threshold = 2147483647u;
   ASSERT_TRUE(table_.editDest(k, d).ok());
-  EXPECT_EQ(table_.get(k)->dests[0].cfg.u_threshold, 65535u);
+  EXPECT_EQ(table_.get(k)->dests[0].cfg.u_threshold, 2147483647u);
+  EXPECT_EQ(table_.get(k)->dests[0].cfg.l_threshold, 2147483647u);
 }
 
-TEST_F(ServiceTableTest, FamiliesMustMatchExceptTunnels) {
+TEST_F(ServiceTableTest, FamiliesMustMatch) {
   auto v6 = tcpKey("2001:db8::1", 80);
   auto v4 = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(v6)).ok());
   ASSERT_TRUE(table_.addService(svcCfg(v4)).ok());
-  expectErrorContains(table_.addDest(v6, destCfg("192.168.0.1:80", FwdMethod::kNat)),
+  expectErrorContains(table_.addDest(v6, destCfg("192.168.0.1:80", FwdMethod::kDr)),
                       "IPv4 real server for an IPv6 service");
   expectErrorContains(table_.addDest(v4, destCfg("[2001:db8::9]:80", FwdMethod::kDr)),
                       "IPv6 real server for an IPv4 service");
-  EXPECT_TRUE(table_.addDest(v4, destCfg("[2001:db8::9]:80", FwdMethod::kTun)).ok());
-  EXPECT_TRUE(table_.addDest(v6, destCfg("[2001:db8::2]:80", FwdMethod::kFullNat)).ok());
-  // A fwmark service's family is its fwmark_family.
-  ASSERT_TRUE(table_.addService(svcCfg(markKey(3, net::Family::kV6))).ok());
-  expectErrorContains(table_.addDest(markKey(3, net::Family::kV6), destCfg("192.168.0.1:0")),
-                      "IPv4 real server for an IPv6 service");
+  EXPECT_TRUE(table_.addDest(v6, destCfg("[2001:db8::2]:80", FwdMethod::kDr)).ok());
   DestConfig none;
   expectError(table_.addDest(v4, none), "Real server address missing");
 }
 
-TEST_F(ServiceTableTest, DrAndTunnelUseTheServicePort) {
+// Every method the data path cannot forward is refused where it comes in, with what to
+// use instead, never stored and then black-holed packet by packet.
+TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  const std::pair<FwdMethod, const char*> refused[] = {
+      {FwdMethod::kNat, "NAT forwarding (-m) is not implemented yet; use -g (DR)"},
+      {FwdMethod::kTun, "Tunnel forwarding (-i) is not implemented yet; use -g (DR)"},
+      {FwdMethod::kFullNat, "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)"},
+      {FwdMethod::kLocal, "Local forwarding (a real server on the director itself) is not "
+                          "implemented yet; use -g (DR) to another host"},
+  };
+  for (const auto& [method, why] : refused) {
+    expectError(table_.addDest(k, destCfg("192.168.0.1:8080", method)), why);
+    EXPECT_TRUE(table_.get(k)->dests.empty());
+  }
+  // A tunnel's other-family server gets the same answer, not the family rule's.
+  expectError(table_.addDest(k, destCfg("[2001:db8::9]:80", FwdMethod::kTun)),
+              "Tunnel forwarding (-i) is not implemented yet; use -g (DR)");
+  // Nor can an existing DR server be switched to one.
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 3)).ok());
+  expectError(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kNat, 9)),
+              "NAT forwarding (-m) is not implemented yet; use -g (DR)");
+  auto got = table_.get(k)->dests[0].cfg;
+  EXPECT_EQ(got.fwd, FwdMethod::kDr);
+  EXPECT_EQ(got.weight, 3);
+  EXPECT_EQ(table_.snapshot()->findDest(table_.get(k)->dests[0].dest_id)->cfg.fwd, FwdMethod::kDr);
+}
+
+TEST_F(ServiceTableTest, DrUsesTheServicePort) {
   auto k = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
   ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:8080", FwdMethod::kDr)).ok());
-  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2:8080", FwdMethod::kTun)).ok());
-  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.3:8080", FwdMethod::kNat)).ok());
-  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.4", FwdMethod::kNat)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2", FwdMethod::kDr)).ok());
   auto s = table_.get(k);
-  ASSERT_EQ(s->dests.size(), 4u);
+  ASSERT_EQ(s->dests.size(), 2u);
   EXPECT_EQ(s->dests[0].cfg.ep, ep("192.168.0.1:80"));
-  EXPECT_EQ(s->dests[1].cfg.ep, ep("192.168.0.2:80"));
-  EXPECT_EQ(s->dests[2].cfg.ep, ep("192.168.0.3:8080"));  // NAT may change the port
-  EXPECT_EQ(s->dests[3].cfg.ep, ep("192.168.0.4:80"));    // no port: the service's
+  EXPECT_EQ(s->dests[1].cfg.ep, ep("192.168.0.2:80"));  // no port: the service's
   // The forced port names the dest: -r 192.168.0.1 and -r 192.168.0.1:9999 -g are it.
   expectError(table_.addDest(k, destCfg("192.168.0.1:9999", FwdMethod::kDr)),
               "Destination already exists");
   EXPECT_TRUE(table_.editDest(k, destCfg("192.168.0.1:1", FwdMethod::kDr, 7)).ok());
   EXPECT_EQ(table_.get(k)->dests[0].cfg.weight, 7);
   EXPECT_TRUE(table_.delDest(k, ep("192.168.0.1")).ok());
-  EXPECT_TRUE(table_.delDest(k, ep("192.168.0.3:8080")).ok());
-  EXPECT_EQ(table_.get(k)->dests.size(), 2u);
-}
-
-TEST_F(ServiceTableTest, FwmarkDestsKeepTheirPort) {
-  ASSERT_TRUE(table_.addService(svcCfg(markKey(9))).ok());
-  ASSERT_TRUE(table_.addDest(markKey(9), destCfg("192.168.0.1:8080", FwdMethod::kDr)).ok());
-  EXPECT_EQ(table_.get(markKey(9))->dests[0].cfg.ep, ep("192.168.0.1:8080"));
+  EXPECT_EQ(table_.get(k)->dests.size(), 1u);
 }
 
 TEST_F(ServiceTableTest, EditDestReplacesFields) {
   auto k = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
-  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kNat, 3)).ok());
-  DestConfig d = destCfg("192.168.0.1:80", FwdMethod::kFullNat, 9);
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 3)).ok());
+  DestConfig d = destCfg("192.168.0.1:80", FwdMethod::kDr, 9);
   d.u_threshold = 10;
   ASSERT_TRUE(table_.editDest(k, d).ok());
   auto got = table_.get(k)->dests[0].cfg;
-  EXPECT_EQ(got.fwd, FwdMethod::kFullNat);
   EXPECT_EQ(got.weight, 9);
   EXPECT_EQ(got.u_threshold, 10u);
   const DestRt* rt = table_.snapshot()->findDest(table_.get(k)->dests[0].dest_id);
   ASSERT_NE(rt, nullptr);
-  EXPECT_EQ(rt->cfg.fwd, FwdMethod::kFullNat);
   EXPECT_EQ(rt->cfg.weight, 9);
+  EXPECT_EQ(rt->cfg.u_threshold, 10u);
 }
 
 // ---- ids, trash, limits -----------------------------------------------------------------

@@ -79,10 +79,16 @@ TEST_F(SnapshotTest, Ipv6Services) {
 }
 
 TEST_F(SnapshotTest, FwmarkLookupAndPrecedence) {
-  add(svcCfg(markKey(7)));
-  add(svcCfg(markKey(7, net::Family::kV6)));
-  add(svcCfg(tcpKey("10.0.0.1", 80)));
-  auto s = table_.snapshot();
+  // The ServiceTable refuses fwmark services until packets carry their mark to the data
+  // path; the snapshot's lookup for them is built directly.
+  std::vector<std::shared_ptr<const ServiceRt>> rts;
+  const ServiceKey keys[] = {markKey(7), markKey(7, net::Family::kV6), tcpKey("10.0.0.1", 80)};
+  for (uint32_t id = 0; id < 3; ++id) {
+    auto rt = makeServiceRt(id, svcCfg(keys[id]), {}, nullptr);
+    ASSERT_TRUE(rt.ok()) << rt.error().message;
+    rts.push_back(std::move(*rt));
+  }
+  auto s = std::make_shared<const Snapshot>(1, std::move(rts), std::vector<DestRt>{});
   const ServiceRt* m4 = s->findFwmark(net::Family::kV4, 7);
   const ServiceRt* m6 = s->findFwmark(net::Family::kV6, 7);
   ASSERT_NE(m4, nullptr);
@@ -101,11 +107,11 @@ TEST_F(SnapshotTest, FwmarkLookupAndPrecedence) {
 TEST_F(SnapshotTest, DestsCarryIdsForwardingAndCounts) {
   auto k = tcpKey("10.0.0.1", 80);
   add(svcCfg(k));
-  DestConfig a = destCfg("192.168.0.1:80", FwdMethod::kNat, 5);
+  DestConfig a = destCfg("192.168.0.1:80", FwdMethod::kDr, 5);
   a.u_threshold = 100;
   a.l_threshold = 50;
   addDest(k, a);
-  addDest(k, destCfg("192.168.0.2:80", FwdMethod::kTun, 0));
+  addDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, 0));
   auto s = table_.snapshot();
   const ServiceRt* r = s->findService(kTcp, ip("10.0.0.1"), 80);
   ASSERT_EQ(r->dests.size(), 2u);
@@ -116,10 +122,10 @@ TEST_F(SnapshotTest, DestsCarryIdsForwardingAndCounts) {
     EXPECT_EQ(s->findDest(r->dests[i].dest_id), &r->dest_rt[i]);
   }
   EXPECT_EQ(r->dests[0].weight, 5);
-  EXPECT_EQ(r->dest_rt[0].cfg.fwd, FwdMethod::kNat);
+  EXPECT_EQ(r->dest_rt[0].cfg.fwd, FwdMethod::kDr);
   EXPECT_EQ(r->dest_rt[0].cfg.u_threshold, 100u);
   EXPECT_EQ(r->dest_rt[0].cfg.l_threshold, 50u);
-  EXPECT_EQ(r->dest_rt[1].cfg.fwd, FwdMethod::kTun);
+  EXPECT_EQ(r->dest_rt[1].cfg.weight, 0);
   EXPECT_FALSE(r->dests[1].available());  // weight 0: quiescent
   EXPECT_EQ(s->findServiceById(r->svc_id), r);
   EXPECT_EQ(s->findDest(999), nullptr);
