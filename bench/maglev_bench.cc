@@ -142,8 +142,8 @@ void BM_MaglevBalance(benchmark::State& state) {
 
 BENCHMARK(BM_MaglevBuild)
     ->Args({65537, 1000})
-    ->Args({131071, 1000})  // maglevTableSize(1000): the mh scheduler's choice
-    ->Args({16381, 100})    // maglevTableSize(100)
+    ->Args({131071, 1000})
+    ->Args({16381, 100})
     ->ArgNames({"M", "N"})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MaglevLookup)->Args({65537, 1000})->Args({16381, 100})->ArgNames({"M", "N"});
