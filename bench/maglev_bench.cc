@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sched/maglev.h"
+#include "sched/scheduler.h"
 
 namespace {
 
@@ -141,8 +142,8 @@ void BM_MaglevBalance(benchmark::State& state) {
 
 BENCHMARK(BM_MaglevBuild)
     ->Args({65537, 1000})
-    ->Args({131071, 1000})  // maglevTableSize(1000): the mh scheduler's choice
-    ->Args({16381, 100})    // maglevTableSize(100)
+    ->Args({131071, 1000})
+    ->Args({16381, 100})
     ->ArgNames({"M", "N"})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MaglevLookup)->Args({65537, 1000})->Args({16381, 100})->ArgNames({"M", "N"});
@@ -164,5 +165,36 @@ BENCHMARK(BM_MaglevBalance)
     ->ArgNames({"M", "N", "weights"})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+
+// The mh scheduler as a service builds it (makeScheduler: its own table size), for the
+// server counts where the table size used to jump. Build: what every -a/-e/-d of an mh
+// service costs the control plane. Schedule: one new flow's decision, clients rotating
+// over 64k addresses (so a large table is read out of L1, as real traffic would).
+void BM_MhSchedulerBuild(benchmark::State& state) {
+  const auto dests = servers(uint32_t(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(sched::makeScheduler("mh", dests, {}));
+}
+
+void BM_MhSchedule(benchmark::State& state) {
+  const auto dests = servers(uint32_t(state.range(0)));
+  auto made = sched::makeScheduler("mh", dests, {});
+  if (!made) {
+    state.SkipWithError("makeScheduler refused");
+    return;
+  }
+  sched::Scheduler& s = **made;
+  constexpr uint32_t kClients = 65536;
+  std::vector<sched::SchedInput> in(kClients);
+  for (uint32_t i = 0; i < kClients; ++i) in[i].saddr = flow(i);
+  uint32_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(s.schedule(dests, in[i++ % kClients]));
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_MhSchedulerBuild)
+    ->Arg(2)->Arg(3)->Arg(10)->Arg(11)->Arg(100)->Arg(1000)
+    ->ArgName("N")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MhSchedule)->Arg(2)->Arg(10)->Arg(100)->Arg(1000)->ArgName("N");
 
 }  // namespace

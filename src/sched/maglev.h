@@ -13,21 +13,29 @@
 
 namespace sluice::sched {
 
-// The table sizes IPVS offers. A prime size makes every skip coprime with it, so each
-// server's permutation visits every slot.
-inline constexpr std::array<uint32_t, 10> kMaglevPrimes = {251,  509,   1021,  2039,  4093,
-                                                           8191, 16381, 32749, 65521, 131071};
-
-// The smallest listed prime >= 100 * n_dests (the paper's M >> N, keeping the imbalance
-// around 1%), capped at the largest.
-uint32_t maglevTableSize(size_t n_dests) noexcept;
+// The mh scheduler's table size: fixed, whatever the number of servers. A size that
+// followed the server count (IPVS lets a build choose one prime; an earlier Sluice picked
+// the smallest prime >= 100 N) changes every slot when it steps, so crossing such a step
+// remapped nearly every client, and two directors that momentarily saw different counts
+// disagreed everywhere. Prime, so every skip is coprime with it and each server's
+// permutation visits every slot. 65521 (the largest prime below 2^16, the size Maglev's
+// paper and Katran use give or take) because the population gives equal-weight servers
+// floor(M/N) or ceil(M/N) slots, an imbalance of up to N/M: <= 1% up to 655 servers
+// (M > 100 N, the paper's rule), 10% at 6,552; above ~655 servers balance degrades
+// linearly. The cost: 256 KiB of table per mh service, rebuilt in a few ms on each change,
+// and a lookup that reads a table larger than L1/L2 (one likely cache miss per new flow).
+inline constexpr uint32_t kMaglevTableSize = 65521;
 
 // Builds the lookup table of size m: each slot holds an index into `dests`, or -1 when no
-// server has weight > 0. Servers with weight 0 get no slot. A server's share of slots is
-// proportional to weight / gcd(weights) (scaled down as ip_vs_mh.c does when that ratio
-// exceeds 6 bits). The table depends on the servers' endpoints and weights, not on their
-// order in `dests`, so directors configured in a different order still agree. m should be
-// prime; any other m >= 1 still yields a full table, with a worse spread.
+// server has a slot weight > 0. The slot weight is SchedDest::slotWeight(): the weight, or
+// for a quiesced server (weight 0) the last non-zero one, as ip_vs_mh.c populates with
+// last_weight, so quiescing a server leaves every slot where it was; a server added with
+// weight 0 gets none. A server's share of slots is proportional to slot weight / gcd
+// (scaled down as ip_vs_mh.c does when that ratio exceeds 6 bits). The table depends only
+// on the set of (address, port, slot weight), never on the order of `dests` or on dest
+// ids (IPVS walks its list in insertion order; here the servers take turns in endpoint
+// order), so directors configured in any order build the same table. m should be prime;
+// any other m >= 1 still yields a full table, with a worse spread.
 std::vector<int> buildMaglevTable(std::span<const SchedDest> dests, uint32_t m);
 
 // The slot of table size m that a flow from `addr`/`port` maps to. salt 0 is the first

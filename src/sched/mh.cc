@@ -3,8 +3,16 @@
 // the servers take turns claiming their next free slot until the table is full. Removing
 // one of N servers moves about 1/N of the flows, and every director with the same servers
 // builds the same table, which is why the cluster uses it. Flag-2 (mh-port) hashes the
-// source port too; flag-1 (mh-fallback) rehashes with a new salt when the chosen server is
-// overloaded. The cost is the table: M ints, M >= 100 * N.
+// source port too. The cost is the table: kMaglevTableSize ints (maglev.h says why fixed).
+//
+// A flow whose slot holds an unavailable server (quiesced: weight 0, but still holding its
+// slots through last_weight; or over its -x threshold) is handled as ip_vs_mh.c does:
+// without flag-1 it gets no server (the connection is refused, "no destination
+// available"), so a quiesced server's new clients are turned away rather than spread over
+// the others; with flag-1 (mh-fallback) the client address is rehashed with further salts
+// until a slot names an available server, which spreads those flows over the others in
+// proportion to their slots and leaves every other flow where it was. A slot with no
+// server at all (an empty table) is refused in both cases, as in the kernel.
 #include "sched/maglev.h"
 
 #include <algorithm>
@@ -32,17 +40,12 @@ struct Walker {
 };
 
 size_t populationOf(std::span<const SchedDest> dests) {
-  return static_cast<size_t>(
-      std::count_if(dests.begin(), dests.end(), [](const SchedDest& d) { return d.weight > 0; }));
+  return static_cast<size_t>(std::count_if(dests.begin(), dests.end(), [](const SchedDest& d) {
+    return d.slotWeight() > 0;
+  }));
 }
 
 }  // namespace
-
-uint32_t maglevTableSize(size_t n_dests) noexcept {
-  for (uint32_t p : kMaglevPrimes)
-    if (p >= 100 * n_dests) return p;
-  return kMaglevPrimes.back();
-}
 
 uint32_t maglevSlot(const net::IpAddr& addr, uint16_t port, uint32_t salt, uint32_t m) noexcept {
   return static_cast<uint32_t>(detail::hashAddrPort(addr, port, kLookupSeed + salt) % m);
@@ -55,9 +58,10 @@ std::vector<int> buildMaglevTable(std::span<const SchedDest> dests, uint32_t m) 
   int32_t max_w = 0;
   for (size_t i = 0; i < dests.size(); ++i) {
     const SchedDest& d = dests[i];
-    if (d.weight <= 0) continue;
-    g = g > 0 ? std::gcd(g, d.weight) : d.weight;
-    max_w = std::max(max_w, d.weight);
+    const int32_t w = d.slotWeight();
+    if (w <= 0) continue;
+    g = g > 0 ? std::gcd(g, w) : w;
+    max_w = std::max(max_w, w);
     const uint32_t offset =
         static_cast<uint32_t>(detail::hashAddrPort(d.ep.addr, d.ep.port, kOffsetSeed) % m);
     const uint32_t skip =
@@ -73,9 +77,10 @@ std::vector<int> buildMaglevTable(std::span<const SchedDest> dests, uint32_t m) 
   const int shift =
       std::max(0, static_cast<int>(std::bit_width(static_cast<uint32_t>(max_w / g))) - kTurnBits);
   for (Walker& w : walkers) {
-    const uint32_t t = static_cast<uint32_t>(dests[w.index].weight / g) >> shift;
+    const uint32_t t = static_cast<uint32_t>(dests[w.index].slotWeight() / g) >> shift;
     w.turns = t > 0 ? t : 1;
   }
+  // Endpoints are unique within a service, so this order is a function of the set alone.
   std::sort(walkers.begin(), walkers.end(), [&](const Walker& a, const Walker& b) {
     const net::Endpoint& ea = dests[a.index].ep;
     const net::Endpoint& eb = dests[b.index].ep;
@@ -105,8 +110,7 @@ namespace {
 class MhScheduler final : public Scheduler {
  public:
   MhScheduler(std::span<const SchedDest> dests, uint32_t flags)
-      : m_(maglevTableSize(populationOf(dests))),
-        table_(buildMaglevTable(dests, m_)),
+      : table_(buildMaglevTable(dests, kMaglevTableSize)),
         fallback_(flags & kFlagFallback),
         use_port_(flags & kFlagPort) {}
 
@@ -114,7 +118,7 @@ class MhScheduler final : public Scheduler {
 
   int schedule(std::span<const SchedDest> dests, const SchedInput& in) noexcept override {
     const uint16_t port = use_port_ ? in.sport : 0;
-    const int first = table_[maglevSlot(in.saddr, port, 0, m_)];
+    const int first = table_[maglevSlot(in.saddr, port, 0, kMaglevTableSize)];
     if (usable(dests, first)) return first;
     if (first < 0 || !fallback_) return -1;
     // Rehashing spreads the orphaned flows over the others in proportion to their slots.
@@ -123,8 +127,8 @@ class MhScheduler final : public Scheduler {
     bool any = false;
     for (size_t i = 0; i < dests.size() && !any; ++i) any = dests[i].available();
     if (!any) return -1;
-    for (uint32_t salt = 1; salt <= m_; ++salt) {
-      const int i = table_[maglevSlot(in.saddr, port, salt, m_)];
+    for (uint32_t salt = 1; salt <= kMaglevTableSize; ++salt) {
+      const int i = table_[maglevSlot(in.saddr, port, salt, kMaglevTableSize)];
       if (usable(dests, i)) return i;
     }
     return -1;
@@ -135,7 +139,6 @@ class MhScheduler final : public Scheduler {
     return i >= 0 && static_cast<size_t>(i) < dests.size() && dests[i].available();
   }
 
-  uint32_t m_;
   std::vector<int> table_;
   bool fallback_;
   bool use_port_;
@@ -146,9 +149,10 @@ class MhScheduler final : public Scheduler {
 Result<std::unique_ptr<Scheduler>> makeMh(std::span<const SchedDest> dests,
                                           const SchedParams& params) {
   const size_t n = populationOf(dests);
-  if (n > kMaglevPrimes.back())
-    return makeError("mh: {} real servers with weight > 0, at most {} are supported", n,
-                     kMaglevPrimes.back());
+  if (n > kMaglevTableSize)
+    return makeError("mh: {} real servers with a weight (current or, if quiesced, last), at most "
+                     "{} are supported (one table slot each)",
+                     n, kMaglevTableSize);
   return std::unique_ptr<Scheduler>(std::make_unique<MhScheduler>(dests, params.flags));
 }
 

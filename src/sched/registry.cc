@@ -32,6 +32,17 @@ constexpr std::array<Entry, 13> kSchedulers = {{
     {"twos", makeTwos},
 }};
 
+// IPVS schedulers Sluice does not implement, so that asking for one says so instead of
+// "unknown". lblcr keeps a set of servers per destination address, grown and shrunk with
+// load and expired by a timer: state the fixed-size, clock-free data path has no room for.
+struct Missing {
+  std::string_view name;
+  std::string_view reason;
+};
+constexpr std::array<Missing, 1> kNotImplemented = {{
+    {"lblcr", "lblcr is not implemented in Sluice (lblc, without replication, is)"},
+}};
+
 const Entry* find(std::string_view name) {
   for (const Entry& e : kSchedulers)
     if (e.name == name) return &e;
@@ -44,6 +55,8 @@ Result<std::unique_ptr<Scheduler>> makeScheduler(std::string_view name,
                                                  std::span<const SchedDest> dests,
                                                  const SchedParams& params) {
   const Entry* e = find(name);
+  if (!e && !notImplementedReason(name).empty())
+    return makeError("{}", notImplementedReason(name));
   if (!e)
     return makeError("unknown scheduler '{}' (known: {})", name,
                      fmt::join(schedulerNames(), " "));
@@ -51,6 +64,12 @@ Result<std::unique_ptr<Scheduler>> makeScheduler(std::string_view name,
 }
 
 bool isKnownScheduler(std::string_view name) { return find(name) != nullptr; }
+
+std::string_view notImplementedReason(std::string_view name) {
+  for (const Missing& m : kNotImplemented)
+    if (m.name == name) return m.reason;
+  return {};
+}
 
 std::vector<std::string> schedulerNames() {
   std::vector<std::string> names;

@@ -2,6 +2,11 @@
 // (ip_vs_rr.c). The only state is the cursor. It is a relaxed atomic so that a scheduler
 // shared by several workers stays free of data races; under contention two workers may
 // pick the same server, which only makes the rotation approximate, never wrong.
+//
+// The cursor survives changes to the service as IPVS's does: its list cursor is a pointer
+// to the last server picked, untouched when a server is added (at the head) or a weight
+// changes, and moved to the previous server when that one is deleted (ip_vs_rr_del_dest).
+// A snapshot holds indices instead, so inheritFrom() finds the last pick again by dest id.
 #include <atomic>
 
 #include "sched/algorithms.h"
@@ -27,6 +32,25 @@ class RrScheduler final : public Scheduler {
       }
     }
     return -1;
+  }
+
+  void inheritFrom(const Scheduler& previous, std::span<const SchedDest> previous_dests,
+                   std::span<const SchedDest> dests) noexcept override {
+    const auto* prev = dynamic_cast<const RrScheduler*>(&previous);
+    if (!prev) return;
+    const uint32_t prev_cursor = prev->last_plus_one_.load(std::memory_order_relaxed);
+    if (prev_cursor == 0 || prev_cursor > previous_dests.size()) return;  // at the head
+    // The last pick, or if it was deleted the nearest server before it that is still
+    // listed (IPVS steps back one; several deletions in one snapshot step back further).
+    for (size_t k = prev_cursor; k-- > 0;) {
+      const uint32_t id = previous_dests[k].dest_id;
+      for (size_t i = 0; i < dests.size(); ++i) {
+        if (dests[i].dest_id == id) {
+          last_plus_one_.store(static_cast<uint32_t>(i + 1), std::memory_order_relaxed);
+          return;
+        }
+      }
+    }
   }
 
  private:

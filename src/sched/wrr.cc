@@ -8,6 +8,12 @@
 // Weights are fixed for the instance's life (a new one is built when they change), so mw
 // and di are computed once. The cursor and cw are packed in one relaxed atomic word so a
 // shared instance has no data race; concurrent callers may repeat a step.
+//
+// When servers or weights change, IPVS (ip_vs_wrr_dest_changed) recomputes mw and di,
+// puts the cursor back at the head of the list, and keeps the current weight cw: reset to
+// the new mw only when it is above it (or 0), else moved onto the new di grid
+// ((cw / di) * di + 1). inheritFrom() does the same, so a health checker flapping one
+// server's weight does not hand the heaviest servers a fresh burst every time.
 #include <algorithm>
 #include <atomic>
 #include <numeric>
@@ -33,6 +39,18 @@ class WrrScheduler final : public Scheduler {
   }
 
   std::string_view name() const noexcept override { return "wrr"; }
+
+  void inheritFrom(const Scheduler& previous, std::span<const SchedDest>,
+                   std::span<const SchedDest>) noexcept override {
+    const auto* prev = dynamic_cast<const WrrScheduler*>(&previous);
+    if (!prev) return;
+    int32_t cw = cwOf(prev->state_.load(std::memory_order_relaxed));
+    if (cw > mw_ || cw <= 0)
+      cw = mw_;
+    else if (di_ > 1)
+      cw = (cw / di_) * di_ + 1;
+    state_.store(pack(kHead, cw), std::memory_order_relaxed);
+  }
 
   int schedule(std::span<const SchedDest> dests, const SchedInput&) noexcept override {
     const int n = static_cast<int>(dests.size());

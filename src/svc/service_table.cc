@@ -72,8 +72,10 @@ Result<ServiceConfig> ServiceTable::normaliseService(const ServiceConfig& in) co
   }
   if (c.one_packet && k.fwmark == 0 && k.proto != Proto::kUdp)
     return makeError("One-Packet Scheduling is only for UDP virtual services");
-  if (!sched::isKnownScheduler(c.scheduler))
-    return makeError("Scheduler not found: {}", c.scheduler);
+  if (!sched::isKnownScheduler(c.scheduler)) {
+    const std::string_view why = sched::notImplementedReason(c.scheduler);
+    return makeError("Scheduler not found: {}", why.empty() ? std::string_view(c.scheduler) : why);
+  }
   if (c.sched_flags & ~(kSchedFlag1 | kSchedFlag2 | kSchedFlag3))
     return makeError("Invalid scheduler flags 0x{:x}", c.sched_flags);
 
@@ -138,11 +140,12 @@ const ServiceTable::ServiceEntry* ServiceTable::find(const ServiceKey& k) const 
 }
 
 DestRt ServiceTable::destRt(uint32_t svc_id, uint32_t dest_id, const DestConfig& cfg,
-                            bool trashed) const {
+                            bool trashed, int32_t last_weight) const {
   DestRt r;
   r.dest_id = dest_id;
   r.svc_id = svc_id;
   r.cfg = cfg;
+  r.last_weight = last_weight;
   r.counts = dest_id < counts_.size() ? &counts_[dest_id] : nullptr;
   r.trashed = trashed;
   return r;
@@ -151,7 +154,8 @@ DestRt ServiceTable::destRt(uint32_t svc_id, uint32_t dest_id, const DestConfig&
 Status ServiceTable::rebuild(ServiceEntry& e) {
   std::vector<DestRt> dests;
   dests.reserve(e.dests.size());
-  for (const DestEntry& d : e.dests) dests.push_back(destRt(e.id, d.id, d.cfg, false));
+  for (const DestEntry& d : e.dests)
+    dests.push_back(destRt(e.id, d.id, d.cfg, false, d.last_weight));
   auto rt = makeServiceRt(e.id, e.cfg, std::move(dests), e.rt.get());
   if (!rt) return rt.error();
   e.rt = std::move(*rt);
@@ -332,9 +336,11 @@ Status ServiceTable::addDest(const ServiceKey& key, const DestConfig& dest) {
                        dest_ids_.limit(), trash_.size());
     id = *fresh;
   }
-  e->dests.push_back(DestEntry{id, *n});
+  // At the head, as IPVS's list_add_rcu() puts it: the newest real server is listed first
+  // and comes first for rr and for every scheduler's tie-break.
+  e->dests.insert(e->dests.begin(), DestEntry{id, *n, n->weight});
   if (Status st = rebuild(*e); !st) {
-    e->dests.pop_back();
+    e->dests.erase(e->dests.begin());
     if (revived)
       trash_.push_back(*revived);
     else
@@ -355,10 +361,12 @@ Status ServiceTable::editDest(const ServiceKey& key, const DestConfig& dest) {
   auto it = std::find_if(e->dests.begin(), e->dests.end(),
                          [&](const DestEntry& d) { return d.cfg.ep == n->ep; });
   if (it == e->dests.end()) return makeError("No such destination");
-  DestConfig old = it->cfg;
+  const DestEntry old = *it;
   it->cfg = *n;
+  // Weight 0 quiesces: the last non-zero weight stays (__ip_vs_update_dest).
+  if (n->weight != 0) it->last_weight = n->weight;
   if (Status st = rebuild(*e); !st) {
-    it->cfg = old;
+    *it = old;
     return st;
   }
   changed();

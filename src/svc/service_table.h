@@ -55,7 +55,8 @@ struct DestState {
 struct ServiceState {
   uint32_t svc_id = 0;
   ServiceConfig cfg;
-  std::vector<DestState> dests;  // in the order they were added
+  // IPVS's list order: the most recently added first (as ipvsadm -Ln lists them).
+  std::vector<DestState> dests;
 };
 // A deleted real server still carrying connections (IPVS dest_trash). Its service may be
 // gone too; svc_key then names the deleted service, whose id lives on with it.
@@ -136,6 +137,9 @@ class ServiceTable {
   struct DestEntry {
     uint32_t id = 0;
     DestConfig cfg;
+    // IPVS's last_weight: cfg.weight, except that setting weight 0 keeps the previous one
+    // (mh keeps a quiesced server's slots with it). Set from cfg.weight on every add.
+    int32_t last_weight = 0;
   };
   struct ServiceEntry {
     uint32_t id = 0;
@@ -169,7 +173,8 @@ class ServiceTable {
   Result<DestConfig> normaliseDest(const ServiceConfig& svc, const DestConfig& d) const;
   Status rebuild(ServiceEntry& e);  // e.rt from e.cfg and e.dests; e.rt unchanged on error
   void trashDests(ServiceEntry& e);
-  DestRt destRt(uint32_t svc_id, uint32_t dest_id, const DestConfig& cfg, bool trashed) const;
+  DestRt destRt(uint32_t svc_id, uint32_t dest_id, const DestConfig& cfg, bool trashed,
+                int32_t last_weight = 0) const;
   std::optional<uint32_t> takeDestId();
   std::optional<uint32_t> takeSvcId();
   bool destIdle(uint32_t dest_id) const;

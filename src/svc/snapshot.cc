@@ -10,7 +10,7 @@ bool sameSchedView(std::span<const sched::SchedDest> a, std::span<const sched::S
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].dest_id != b[i].dest_id || a[i].ep != b[i].ep || a[i].weight != b[i].weight ||
-        a[i].counts != b[i].counts)
+        a[i].last_weight != b[i].last_weight || a[i].counts != b[i].counts)
       return false;
   }
   return true;
@@ -32,6 +32,7 @@ Result<std::shared_ptr<const ServiceRt>> makeServiceRt(uint32_t svc_id, const Se
     sd.dest_id = d.dest_id;
     sd.ep = d.cfg.ep;
     sd.weight = d.cfg.weight;
+    sd.last_weight = d.last_weight;
     sd.counts = d.counts;
     rt->dests.push_back(sd);
   }
@@ -44,6 +45,8 @@ Result<std::shared_ptr<const ServiceRt>> makeServiceRt(uint32_t svc_id, const Se
     params.flags = cfg.sched_flags;
     auto s = sched::makeScheduler(cfg.scheduler, rt->dests, params);
     if (!s) return s.error();
+    if (previous && previous->scheduler && previous->cfg.scheduler == cfg.scheduler)
+      (*s)->inheritFrom(*previous->scheduler, previous->dests, rt->dests);
     rt->scheduler = std::shared_ptr<sched::Scheduler>(std::move(*s));
   }
   return std::shared_ptr<const ServiceRt>(std::move(rt));

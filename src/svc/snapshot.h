@@ -6,7 +6,8 @@
 //
 // Trade-off: a snapshot is copied whole on every change (O(services + dests)), but a
 // service that did not change is shared between snapshots (same ServiceRt object, same
-// Scheduler instance), so an edit of one service never resets another's rr/wrr position.
+// Scheduler instance), so an edit of one service never resets another's rr/wrr position,
+// and a changed service's new scheduler inherits the old one's (see makeServiceRt).
 #pragma once
 
 #include <atomic>
@@ -30,6 +31,7 @@ struct DestRt {
   uint32_t dest_id = 0;
   uint32_t svc_id = 0;
   DestConfig cfg;                          // normalised: DR/TUN port = service port
+  int32_t last_weight = 0;                 // latest non-zero weight (sched::SchedDest)
   const sl_dest_counts* counts = nullptr;  // shared counts (null when the table has none)
   bool trashed = false;  // deleted from its service; kept while connections still use it
 };
@@ -52,8 +54,10 @@ struct ServiceRt {
 };
 
 // Builds the runtime form of one service. Reuses `previous->scheduler` when the scheduler
-// name, its flags and every SchedDest (id, endpoint, weight, counts) are unchanged;
-// otherwise builds a new one with sched::makeScheduler (whose error is returned as is).
+// name, its flags and every SchedDest (id, endpoint, weight, last weight, counts) are
+// unchanged; otherwise builds a new one with sched::makeScheduler (whose error is returned
+// as is), which takes over the previous one's position (Scheduler::inheritFrom) when the
+// algorithm is the same, as an IPVS service keeps its scheduler state across -a/-e/-d.
 Result<std::shared_ptr<const ServiceRt>> makeServiceRt(uint32_t svc_id, const ServiceConfig& cfg,
                                                       std::vector<DestRt> dests,
                                                       const ServiceRt* previous);

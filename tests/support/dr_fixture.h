@@ -60,15 +60,17 @@ class DrFixture : public ::testing::Test {
     return d;
   }
 
-  // A service with RS 1 and RS 2 (in that order), next hops resolved.
+  // A service listing RS 1 then RS 2, next hops resolved. IPVS puts each new real server
+  // at the head of the list (sluiceadm -Ln shows the newest first, rr starts there), so
+  // RS 2 is added first.
   void addService(const svc::ServiceConfig& s) {
     ASSERT_TRUE(table_.addService(s));
     bool v6 = s.key.addr.isV6();
     uint16_t port = s.key.port ? s.key.port : 80;
     std::string a = v6 ? "[2001:db8:2::11]:" : "10.0.2.11:";
     std::string b = v6 ? "[2001:db8:2::12]:" : "10.0.2.12:";
-    ASSERT_TRUE(table_.addDest(s.key, destCfg((a + std::to_string(port)).c_str())));
     ASSERT_TRUE(table_.addDest(s.key, destCfg((b + std::to_string(port)).c_str())));
+    ASSERT_TRUE(table_.addDest(s.key, destCfg((a + std::to_string(port)).c_str())));
     resolveAll();
   }
   void addRr4() { addService(svcCfg4("rr")); }

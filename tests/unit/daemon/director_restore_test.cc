@@ -76,7 +76,7 @@ TEST(DirectorRestore, SuccessfulChangesReachTheSinkAndComeBack) {
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].cfg.key, k);
   ASSERT_EQ((*list)[0].dests.size(), 2u);
-  EXPECT_EQ((*list)[0].dests[1].cfg.weight, 4);
+  EXPECT_EQ((*list)[0].dests[0].cfg.weight, 4);  // the newest first, in IPVS's order
   auto state = b.services().list();
   EXPECT_EQ(state[0].dests[0].dest_id, saved.table.services[0].dests[0].dest_id);
   EXPECT_EQ(state[0].dests[1].dest_id, saved.table.services[0].dests[1].dest_id);

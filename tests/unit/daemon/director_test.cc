@@ -52,7 +52,9 @@ class DirectorTest : public ::testing::Test {
     s.key = key();
     s.scheduler = "rr";
     ASSERT_TRUE(director_->addService(s));
-    for (const char* rs : {"10.0.2.11:80", "10.0.2.12:80"}) {
+    // Each new real server goes to the head of the list (IPVS): added .12 then .11, rr
+    // starts with RS 1 (.11).
+    for (const char* rs : {"10.0.2.12:80", "10.0.2.11:80"}) {
       svc::DestConfig d;
       d.ep = *net::Endpoint::parse(rs);
       ASSERT_TRUE(director_->addDest(key(), d));

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cmath>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -32,24 +34,14 @@ std::vector<int> slotsPerServer(const std::vector<int>& table, size_t n) {
   return c;
 }
 
-TEST(Maglev, TableSizeIsPrimeAndAtLeast100PerServer) {
-  for (size_t n : {1u, 2u, 3u, 10u, 11u, 50u, 100u, 1000u}) {
-    const uint32_t m = maglevTableSize(n);
-    EXPECT_TRUE(isPrime(m)) << m;
-    EXPECT_GE(m, 100 * n) << n;
-    // The smallest listed prime that fits, not just any.
-    const auto it = std::find(kMaglevPrimes.begin(), kMaglevPrimes.end(), m);
-    ASSERT_NE(it, kMaglevPrimes.end());
-    if (it != kMaglevPrimes.begin()) {
-      EXPECT_LT(*(it - 1), 100 * n);
-    }
-  }
-  EXPECT_EQ(maglevTableSize(5000), kMaglevPrimes.back());  // capped
+TEST(Maglev, TableSizeIsAFixedPrimeOver100PerServerForHundredsOfServers) {
+  EXPECT_TRUE(isPrime(kMaglevTableSize));
+  EXPECT_GT(kMaglevTableSize, 100u * 655);  // the balance claim in maglev.h
 }
 
 TEST(Maglev, EqualWeightsShareTheTableWithinOneSlot) {
   Pool pool(std::vector<int32_t>(10, 1));
-  const uint32_t m = maglevTableSize(10);
+  const uint32_t m = kMaglevTableSize;
   const auto table = buildMaglevTable(pool.dests(), m);
   ASSERT_EQ(table.size(), m);
   const auto c = slotsPerServer(table, 10);
@@ -122,25 +114,101 @@ TEST(Mh, WeightsHonouredProportionally) {
   EXPECT_NEAR(got[1] / 40000.0, 0.75, 0.03);
 }
 
-TEST(Mh, RemovingOneOfTenMovesAboutATenth) {
-  Pool ten(std::vector<int32_t>(10, 1));
-  std::vector<SchedDest> nine(ten.dests().begin(), ten.dests().end());
-  nine.erase(nine.begin() + 3);
-  auto before = ten.make("mh");
-  auto after = makeScheduler("mh", nine, {});
-  ASSERT_TRUE(after.ok());
-  const int n = 10000;
-  int moved = 0, moved_needlessly = 0;
-  for (const auto& f : randomFlows(n)) {
-    const auto& a = ten.dests()[before->schedule(ten.dests(), f)].ep;
-    const auto& b = nine[(*after)->schedule(nine, f)].ep;
-    if (a == b) continue;
-    ++moved;
-    moved_needlessly += a != ten.dests()[3].ep;
+// How the servers of `a` and `b` (two sets of servers, endpoints compared) share a fixed
+// population of flows: how many changed server, and how many of those did not have to
+// (they were on a server that is in both sets, and went to another one).
+struct Moved {
+  int moved = 0;
+  int needless = 0;
+};
+Moved compareFlows(std::span<const SchedDest> a, std::span<const SchedDest> b,
+                   const std::vector<SchedInput>& flows) {
+  auto sa = makeScheduler("mh", a, {});
+  auto sb = makeScheduler("mh", b, {});
+  EXPECT_TRUE(sa.ok() && sb.ok());
+  auto inSet = [](std::span<const SchedDest> set, const net::Endpoint& ep) {
+    return std::any_of(set.begin(), set.end(), [&](const SchedDest& d) { return d.ep == ep; });
+  };
+  Moved m;
+  for (const auto& f : flows) {
+    const net::Endpoint& ea = a[size_t((*sa)->schedule(a, f))].ep;
+    const net::Endpoint& eb = b[size_t((*sb)->schedule(b, f))].ep;
+    if (ea == eb) continue;
+    ++m.moved;
+    // Needless: it was on a server that stays, and did not go to the one that came.
+    m.needless += inSet(b, ea) && inSet(a, eb);
   }
-  EXPECT_GT(moved, n / 10 - n / 50);  // the removed server's flows must move
-  EXPECT_LT(moved, n / 10 + n / 25);
-  EXPECT_LT(moved_needlessly, n / 25);
+  return m;
+}
+
+// n servers 10.0.1.1.. with weight 1, as SchedDests.
+std::vector<SchedDest> equalServers(size_t n) {
+  std::vector<SchedDest> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    v[i].dest_id = uint32_t(i);
+    v[i].ep = net::Endpoint{net::IpAddr::v4(0x0a000101u + uint32_t(i)), 80};
+    v[i].weight = 1;
+  }
+  return v;
+}
+
+// One server leaves a set of n + 1 equal ones (or, read backwards, joins n): the flows
+// that must move are the ones on it. The bounds come from where deviation can come from:
+//  * the table: equal-weight servers own floor(M/N) or ceil(M/N) slots, so the share that
+//    must move is 1/(n+1) to within 1/M;
+//  * the sample: F flows hash uniformly into the table, so a share p of the slots carries
+//    a Binomial(F, p) count of flows; 5 standard deviations, sqrt(F p (1-p)), make a false
+//    failure a one-in-a-million event;
+//  * Maglev itself is not minimal: the servers that stay take turns in a shifted order and
+//    some slots change hands between them. That part has no closed form (the NSDI paper
+//    measures it; with M >> N it is small, and bench/maglev_bench.cc reports it as
+//    extra_moved_pct), so it is held to a stated budget instead: at most a quarter of the
+//    necessary moves. Any hashing whose slots follow the server count (the old stepping
+//    table size, modulo N) moves about (n-1)/n of the other flows needlessly and fails it.
+double sigma5(int flows, double p) { return 5 * std::sqrt(flows * p * (1 - p)); }
+
+void expectAboutOneNthMoves(size_t n) {
+  const auto big = equalServers(n + 1);
+  const std::vector<SchedDest> small(big.begin(), big.end() - 1);  // the last one leaves
+  const int f = 50000;
+  const auto flows = randomFlows(size_t(f));
+  // Moved is symmetric: the flows that change server when it leaves are those that change
+  // when it comes back.
+  const Moved m = compareFlows(big, small, flows);
+  const double must = 1.0 / double(n + 1);
+  const double must_flows = f * must;
+  EXPECT_GE(m.moved, must_flows - sigma5(f, must) - double(f) / kMaglevTableSize) << n;
+  EXPECT_LE(m.needless, must_flows / 4) << n;
+  EXPECT_LE(m.moved, must_flows * 1.25 + sigma5(f, must) + double(f) / kMaglevTableSize) << n;
+}
+
+TEST(Mh, AddingOrRemovingOneServerMovesAboutOneNth) {
+  for (size_t n : {4u, 9u, 20u}) expectAboutOneNthMoves(n);
+}
+
+// Where the table size used to step (251 -> 509 -> 1021 -> 2039 slots), nearly every client
+// was remapped; with one fixed size these are ordinary additions.
+TEST(Mh, CrossingFormerTableSizeStepsMovesOnlyTheNewServersShare) {
+  for (size_t n : {2u, 5u, 10u}) expectAboutOneNthMoves(n);
+}
+
+TEST(Mh, InsertionOrderAndIdsDoNotChangeTheTable) {
+  const auto base = equalServers(7);
+  auto weighted = base;
+  for (size_t i = 0; i < weighted.size(); ++i) weighted[i].weight = int32_t(1 + i % 3);
+  for (const auto& servers : {base, weighted}) {
+    const auto ref = buildMaglevTable(servers, kMaglevTableSize);
+    auto shuffled = servers;
+    std::mt19937 rng(7);
+    for (int round = 0; round < 5; ++round) {
+      std::shuffle(shuffled.begin(), shuffled.end(), rng);
+      for (size_t i = 0; i < shuffled.size(); ++i) shuffled[i].dest_id = uint32_t(100 + i);
+      const auto t = buildMaglevTable(shuffled, kMaglevTableSize);
+      ASSERT_EQ(t.size(), ref.size());
+      for (size_t k = 0; k < t.size(); ++k)
+        ASSERT_EQ(shuffled[size_t(t[k])].ep, servers[size_t(ref[k])].ep) << "slot " << k;
+    }
+  }
 }
 
 TEST(Mh, PortFlagSpreadsOneClient) {
@@ -183,8 +251,8 @@ TEST(Mh, FallbackOnlyMovesFlowsOfTheOverloadedServer) {
   for (int i : {0, 1, 3}) EXPECT_GT(landed[i], 200) << i;
 }
 
-TEST(Mh, QuiescedServerIsLeftOutOfTheTable) {
-  Pool pool({1, 0, 1});
+TEST(Mh, ServerAddedWithWeightZeroGetsNoSlots) {
+  Pool pool({1, 0, 1});  // never had a weight: last_weight 0, as IPVS's add with -w 0
   auto s = pool.make("mh");
   int served = 0;
   for (const auto& f : randomFlows(1000)) {
@@ -192,11 +260,49 @@ TEST(Mh, QuiescedServerIsLeftOutOfTheTable) {
     EXPECT_NE(i, 1);
     served += i >= 0;
   }
-  EXPECT_EQ(served, 1000);  // its slots went to the others, nobody is orphaned
+  EXPECT_EQ(served, 1000);  // the others own the whole table, nobody is orphaned
 }
 
-TEST(Mh, RefusesMoreServersThanTheLargestTable) {
-  std::vector<SchedDest> many(kMaglevPrimes.back() + 1);
+// ip_vs_mh populates with last_weight: a quiesced server keeps its slots, so only its own
+// clients are affected. Without mh-fallback they get no server (as the kernel's
+// ip_vs_mh_get: an unavailable dest is no dest); with it they are rehashed elsewhere.
+TEST(Mh, QuiescedServerKeepsItsSlotsAndOnlyItsFlowsAreAffected) {
+  Pool pool({1, 2, 1, 1});
+  auto plain_up = pool.make("mh");
+  const auto table_up = buildMaglevTable(pool.dests(), kMaglevTableSize);
+  const auto flows = randomFlows(4000);
+  std::vector<int> before;
+  for (const auto& f : flows) before.push_back(plain_up->schedule(pool.dests(), f));
+
+  pool.dest(1).last_weight = 2;
+  pool.dest(1).weight = 0;  // sluiceadm -e ... -w 0
+  EXPECT_EQ(buildMaglevTable(pool.dests(), kMaglevTableSize), table_up);
+  auto plain = pool.make("mh");
+  auto fb = pool.make("mh", kFallback);
+  int orphans = 0;
+  for (size_t k = 0; k < flows.size(); ++k) {
+    const int p = plain->schedule(pool.dests(), flows[k]);
+    const int f = fb->schedule(pool.dests(), flows[k]);
+    if (before[k] == 1) {
+      ++orphans;
+      EXPECT_EQ(p, -1);
+      EXPECT_GE(f, 0);
+      EXPECT_NE(f, 1);
+    } else {
+      EXPECT_EQ(p, before[k]);
+      EXPECT_EQ(f, before[k]);
+    }
+  }
+  EXPECT_GT(orphans, 0);
+  // Back to weight 2: exactly the table it had before it was quiesced.
+  pool.dest(1).weight = 2;
+  auto again = pool.make("mh");
+  for (size_t k = 0; k < flows.size(); ++k)
+    EXPECT_EQ(again->schedule(pool.dests(), flows[k]), before[k]);
+}
+
+TEST(Mh, RefusesMoreServersThanTableSlots) {
+  std::vector<SchedDest> many(kMaglevTableSize + 1);
   for (auto& d : many) d.weight = 1;
   auto s = makeScheduler("mh", many, {});
   ASSERT_FALSE(s.ok());

@@ -98,5 +98,76 @@ TEST(Wrr, AllZeroWeightsGiveNone) {
   EXPECT_EQ(s->schedule(pool.dests(), flowFrom(1)), -1);
 }
 
+// A service change builds a new instance; inheritFrom() is how it takes over the old
+// one's position (svc/snapshot.cc calls it). Without it every change restarts at the head.
+std::unique_ptr<Scheduler> rebuilt(const Scheduler& old, std::span<const SchedDest> old_dests,
+                                   std::span<const SchedDest> dests, std::string_view name) {
+  auto s = makeScheduler(name, dests, {});
+  EXPECT_TRUE(s.ok());
+  (*s)->inheritFrom(old, old_dests, dests);
+  return std::move(*s);
+}
+
+TEST(Rr, WeightChangeKeepsTheRotation) {
+  Pool pool({1, 1, 1});
+  auto s = pool.make("rr");
+  EXPECT_EQ(sequence(*s, pool.dests(), 2), (std::vector<int>{0, 1}));
+  std::vector<SchedDest> edited(pool.dests().begin(), pool.dests().end());
+  edited[2].weight = 5;
+  auto t = rebuilt(*s, pool.dests(), edited, "rr");
+  EXPECT_EQ(sequence(*t, edited, 4), (std::vector<int>{2, 0, 1, 2}));
+}
+
+TEST(Rr, AddedServerAtTheHeadWaitsForTheRotationToComeRound) {
+  Pool pool({1, 1, 1, 1});  // dest 0 is the newcomer, listed first as IPVS lists it
+  std::vector<SchedDest> before(pool.dests().begin() + 1, pool.dests().end());
+  auto s = makeScheduler("rr", before, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(sequence(**s, before, 2), (std::vector<int>{0, 1}));  // servers 1 and 2
+  auto t = rebuilt(**s, before, pool.dests(), "rr");
+  // ip_vs_rr keeps its cursor on server 2: next come 3, then the head (the newcomer).
+  EXPECT_EQ(sequence(*t, pool.dests(), 5), (std::vector<int>{3, 0, 1, 2, 3}));
+}
+
+TEST(Rr, DeletingTheLastPickContinuesAfterItsPredecessor) {
+  Pool pool({1, 1, 1, 1});
+  auto s = pool.make("rr");
+  EXPECT_EQ(sequence(*s, pool.dests(), 3), (std::vector<int>{0, 1, 2}));
+  std::vector<SchedDest> rest(pool.dests().begin(), pool.dests().end());
+  rest.erase(rest.begin() + 2);  // the last pick goes: ip_vs_rr_del_dest steps back to 1
+  auto t = rebuilt(*s, pool.dests(), rest, "rr");
+  EXPECT_EQ(rest[size_t(t->schedule(rest, flowFrom(1)))].dest_id, 3u);
+}
+
+TEST(Wrr, WeightChangeKeepsTheCurrentWeightAndRestartsAtTheHead) {
+  Pool pool({3, 1});
+  auto s = pool.make("wrr");
+  EXPECT_EQ(sequence(*s, pool.dests(), 3), (std::vector<int>{0, 0, 0}));  // now cw == 1
+  // A third server, weight 1, joins at the head. ip_vs_wrr_dest_changed: mw 3, di 1, cw
+  // stays 1, cursor to the head; so the cw == 1 pass runs over everyone first.
+  Pool grown({1, 3, 1});
+  auto t = rebuilt(*s, pool.dests(), grown.dests(), "wrr");
+  EXPECT_EQ(sequence(*t, grown.dests(), 8), (std::vector<int>{0, 1, 2, 1, 1, 0, 1, 2}));
+}
+
+TEST(Wrr, CurrentWeightAboveTheNewMaximumRestartsFromIt) {
+  Pool pool({4, 1});
+  auto s = pool.make("wrr");
+  EXPECT_EQ(sequence(*s, pool.dests(), 1), (std::vector<int>{0}));  // cw == 4
+  Pool lighter({2, 1});
+  auto t = rebuilt(*s, pool.dests(), lighter.dests(), "wrr");
+  EXPECT_EQ(sequence(*t, lighter.dests(), 3), (std::vector<int>{0, 0, 1}));
+}
+
+TEST(Wrr, CurrentWeightMovesOntoTheNewDivisorGrid) {
+  Pool pool({3, 2, 1});
+  auto s = pool.make("wrr");
+  EXPECT_EQ(sequence(*s, pool.dests(), 3), (std::vector<int>{0, 0, 1}));  // cw == 2
+  // Weights 6 and 4 and 2: di 2, mw 6 - 1 = 5; cw 2 -> (2 / 2) * 2 + 1 = 3, from the head.
+  Pool doubled({6, 4, 2});
+  auto t = rebuilt(*s, pool.dests(), doubled.dests(), "wrr");
+  EXPECT_EQ(sequence(*t, doubled.dests(), 4), (std::vector<int>{0, 1, 0, 1}));
+}
+
 }  // namespace
 }  // namespace sluice::sched

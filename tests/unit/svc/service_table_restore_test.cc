@@ -107,7 +107,7 @@ TEST_F(RestoreTest, RestoredIdsAreTakenAndTrashRevivesAsBefore) {
   ASSERT_TRUE(b.addDest(tcpKey("10.0.0.1", 80), destCfg("10.1.0.1:80")).ok());
   auto s1 = b.get(tcpKey("10.0.0.1", 80));
   ASSERT_TRUE(s1.ok());
-  EXPECT_EQ(s1->dests.back().dest_id, 1u);
+  EXPECT_EQ(s1->dests.front().dest_id, 1u);  // at the head, as every added real server
   // Re-adding the deleted service takes its id back, its dest too.
   ASSERT_TRUE(b.addService(svcCfg(tcpKey("10.0.0.9", 80))).ok());
   auto s9 = b.get(tcpKey("10.0.0.9", 80));

@@ -294,14 +294,14 @@ TEST_F(ServiceTableTest, DrUsesTheServicePort) {
   ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:8080", FwdMethod::kDr)).ok());
   ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2", FwdMethod::kDr)).ok());
   auto s = table_.get(k);
-  ASSERT_EQ(s->dests.size(), 2u);
-  EXPECT_EQ(s->dests[0].cfg.ep, ep("192.168.0.1:80"));
-  EXPECT_EQ(s->dests[1].cfg.ep, ep("192.168.0.2:80"));  // no port: the service's
+  ASSERT_EQ(s->dests.size(), 2u);  // newest first
+  EXPECT_EQ(s->dests[1].cfg.ep, ep("192.168.0.1:80"));
+  EXPECT_EQ(s->dests[0].cfg.ep, ep("192.168.0.2:80"));  // no port: the service's
   // The forced port names the dest: -r 192.168.0.1 and -r 192.168.0.1:9999 -g are it.
   expectError(table_.addDest(k, destCfg("192.168.0.1:9999", FwdMethod::kDr)),
               "Destination already exists");
   EXPECT_TRUE(table_.editDest(k, destCfg("192.168.0.1:1", FwdMethod::kDr, 7)).ok());
-  EXPECT_EQ(table_.get(k)->dests[0].cfg.weight, 7);
+  EXPECT_EQ(table_.get(k)->dests[1].cfg.weight, 7);
   EXPECT_TRUE(table_.delDest(k, ep("192.168.0.1")).ok());
   EXPECT_EQ(table_.get(k)->dests.size(), 1u);
 }
@@ -409,7 +409,69 @@ TEST_F(ServiceTableTest, ReAddingATrashedDestRevivesIt) {
   EXPECT_EQ(destId(k, "192.168.0.1:80"), id);
   EXPECT_EQ(table_.trashCount(), 0u);
   EXPECT_FALSE(table_.snapshot()->findDest(id)->trashed);
-  EXPECT_EQ(table_.get(k)->dests.back().cfg.weight, 4);
+  // Revived at the head, as IPVS's ip_vs_add_dest re-links a dest taken from its trash.
+  EXPECT_EQ(table_.get(k)->dests.front().cfg.weight, 4);
+}
+
+TEST_F(ServiceTableTest, NewRealServersGoToTheHeadOfTheList) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k, "rr")).ok());
+  for (const char* rs : {"192.168.0.1:80", "192.168.0.2:80", "192.168.0.3:80"})
+    ASSERT_TRUE(table_.addDest(k, destCfg(rs)).ok());
+  auto s = table_.get(k);
+  ASSERT_EQ(s->dests.size(), 3u);
+  EXPECT_EQ(s->dests[0].cfg.ep, ep("192.168.0.3:80"));  // ipvsadm -Ln: newest first
+  EXPECT_EQ(s->dests[1].cfg.ep, ep("192.168.0.2:80"));
+  EXPECT_EQ(s->dests[2].cfg.ep, ep("192.168.0.1:80"));
+  // The data path sees the same order: rr starts with the newest.
+  const ServiceRt* rt = table_.snapshot()->findServiceById(s->svc_id);
+  ASSERT_NE(rt, nullptr);
+  EXPECT_EQ(rt->dests[size_t(rt->schedule({}))].ep, ep("192.168.0.3:80"));
+}
+
+TEST_F(ServiceTableTest, RrKeepsItsPlaceAcrossEditsAndAdditions) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k, "rr")).ok());
+  for (const char* rs : {"192.168.0.3:80", "192.168.0.2:80", "192.168.0.1:80"})
+    ASSERT_TRUE(table_.addDest(k, destCfg(rs)).ok());  // listed .1 .2 .3
+  auto next = [&] {
+    auto snap = table_.snapshot();
+    const ServiceRt* rt = snap->services()[0].get();
+    return rt->dests[size_t(rt->schedule({}))].ep;
+  };
+  EXPECT_EQ(next(), ep("192.168.0.1:80"));
+  EXPECT_EQ(next(), ep("192.168.0.2:80"));
+  ASSERT_TRUE(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 5)).ok());
+  EXPECT_EQ(next(), ep("192.168.0.3:80"));  // not back to .1
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.4:80")).ok());  // at the head
+  EXPECT_EQ(next(), ep("192.168.0.4:80"));  // the walk wraps to the head, the newcomer
+  EXPECT_EQ(next(), ep("192.168.0.1:80"));
+}
+
+TEST_F(ServiceTableTest, QuiescingKeepsTheLastWeightForMh) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k, "mh")).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 3)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, 0)).ok());
+  auto destOf = [&](const char* rs) -> const sched::SchedDest& {
+    const ServiceRt* rt = table_.snapshot()->services()[0].get();
+    for (const auto& d : rt->dests)
+      if (d.ep == ep(rs)) return d;
+    ADD_FAILURE() << rs;
+    return rt->dests[0];
+  };
+  EXPECT_EQ(destOf("192.168.0.2:80").last_weight, 0);  // added with -w 0: no slots
+  ASSERT_TRUE(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 0)).ok());
+  EXPECT_EQ(destOf("192.168.0.1:80").weight, 0);
+  EXPECT_EQ(destOf("192.168.0.1:80").last_weight, 3);
+  ASSERT_TRUE(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 2)).ok());
+  EXPECT_EQ(destOf("192.168.0.1:80").last_weight, 2);
+}
+
+TEST_F(ServiceTableTest, LblcrIsRefusedAsNotImplemented) {
+  expectError(table_.addService(svcCfg(tcpKey("10.0.0.1", 80), "lblcr")),
+              "Scheduler not found: lblcr is not implemented in Sluice (lblc, without "
+              "replication, is)");
 }
 
 TEST_F(ServiceTableTest, DeletedServiceKeepsItsIdWhileItsDestsCarryConnections) {

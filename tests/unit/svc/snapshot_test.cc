@@ -121,12 +121,13 @@ TEST_F(SnapshotTest, DestsCarryIdsForwardingAndCounts) {
     EXPECT_EQ(r->dests[i].counts, &counts_[r->dests[i].dest_id]);
     EXPECT_EQ(s->findDest(r->dests[i].dest_id), &r->dest_rt[i]);
   }
-  EXPECT_EQ(r->dests[0].weight, 5);
-  EXPECT_EQ(r->dest_rt[0].cfg.fwd, FwdMethod::kDr);
-  EXPECT_EQ(r->dest_rt[0].cfg.u_threshold, 100u);
-  EXPECT_EQ(r->dest_rt[0].cfg.l_threshold, 50u);
-  EXPECT_EQ(r->dest_rt[1].cfg.weight, 0);
-  EXPECT_FALSE(r->dests[1].available());  // weight 0: quiescent
+  // IPVS's order: the newest first, so a (added first) is second.
+  EXPECT_EQ(r->dests[1].weight, 5);
+  EXPECT_EQ(r->dest_rt[1].cfg.fwd, FwdMethod::kDr);
+  EXPECT_EQ(r->dest_rt[1].cfg.u_threshold, 100u);
+  EXPECT_EQ(r->dest_rt[1].cfg.l_threshold, 50u);
+  EXPECT_EQ(r->dest_rt[0].cfg.weight, 0);
+  EXPECT_FALSE(r->dests[0].available());  // weight 0: quiescent
   EXPECT_EQ(s->findServiceById(r->svc_id), r);
   EXPECT_EQ(s->findDest(999), nullptr);
 }
@@ -140,7 +141,8 @@ TEST_F(SnapshotTest, SchedulingSkipsQuiescentAndFailsWhenNoneAvailable) {
   addDest(k, destCfg("192.168.0.2:80", FwdMethod::kDr, 1));
   s = table_.snapshot();
   const ServiceRt* r = s->findService(kTcp, ip("10.0.0.1"), 80);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(r->schedule({}), 1);
+  // Listed newest first: .2 (weight 1) at 0, the quiescent .1 at 1.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(r->schedule({}), 0);
 }
 
 TEST_F(SnapshotTest, SchedulersSurviveUnrelatedChanges) {
@@ -174,7 +176,7 @@ TEST_F(SnapshotTest, SchedulersSurviveUnrelatedChanges) {
   auto s3 = table_.snapshot();
   const ServiceRt* a3 = s3->findService(kTcp, ip("10.0.0.1"), 80);
   EXPECT_NE(a3, a1);
-  EXPECT_EQ(a3->dest_rt[0].cfg.u_threshold, 500u);
+  EXPECT_EQ(a3->dest_rt[2].cfg.u_threshold, 500u);  // .1, added first, is listed last
   EXPECT_TRUE(a3->cfg.persistent);
   EXPECT_EQ(a3->scheduler, a1->scheduler);  // same dests, weights: same scheduler
   EXPECT_EQ(a3->schedule({}), 0);           // continues the cycle 0,1,2,0
