@@ -8,6 +8,7 @@
 #include <span>
 
 #include "dp/counters.h"
+#include "net/icmp_quote.h"
 #include "net/packet.h"
 
 namespace {
@@ -56,6 +57,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                           (p.proto == net::kProtoIcmp && p.family == net::Family::kV4) ||
                           (p.proto == net::kProtoIcmp6 && p.family == net::Family::kV6);
     check(!l4_proto || (p.fragment && !p.first_fragment), "TCP/UDP/ICMP parsed when present");
+  }
+  if (net::isIcmpError(p)) {
+    const net::QuoteResult q = net::parseIcmpQuote(std::span<const uint8_t>(data, size), p);
+    const net::IcmpQuote& iq = q.quote;
+    if (q.status == net::QuoteStatus::kDrop) {
+      check(q.drop < dp::Counter::kCount && dp::kCounterIsDrop[size_t(q.drop)],
+            "a dropped quote names a drop counter");
+    } else {
+      check(q.drop == dp::Counter::kCount, "no drop counter unless the quote is dropped");
+      check(iq.ip_off == p.l4_off + 8 && iq.end == end, "the quote follows the ICMP header");
+    }
+    if (q.status == net::QuoteStatus::kOk) {
+      check(iq.proto == net::kProtoTcp || iq.proto == net::kProtoUdp, "quoted TCP or UDP");
+      check(iq.l4_off > iq.ip_off && iq.l4_off + 8u <= iq.end, "the quoted ports are inside the quote");
+      check(iq.saddr.family == p.family && iq.daddr.family == p.family, "the quote's family");
+    }
   }
   return 0;
 }

@@ -33,6 +33,11 @@
   X(kUdpBadLen, "udp_bad_len", 1)                                   \
   X(kIcmpTruncated, "icmp_truncated", 1)                            \
   X(kIcmp6Truncated, "icmp6_truncated", 1)                          \
+  /* ICMP errors quoting a connection (net/icmp_quote.h) */         \
+  X(kIcmpForwarded, "icmp_forwarded", 0)                            \
+  X(kIcmpQuoteTruncated, "icmp_quote_truncated", 1)                 \
+  X(kIcmpQuoteBadHeader, "icmp_quote_bad_header", 1)                \
+  X(kIcmpQuoteBadLen, "icmp_quote_bad_len", 1)                      \
   /* service / connection handling */                               \
   X(kConnNew, "conn_new", 0)                                        \
   X(kConnReused, "conn_reused", 0)                                  \

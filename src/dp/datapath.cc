@@ -39,6 +39,19 @@ sl_conn_key connKeyOf(const net::Parsed& p) noexcept {
   return k;
 }
 
+sl_conn_key connKeyOf(const net::IcmpQuote& q) noexcept {
+  // The quoted packet went from the service to the client: its ends swapped.
+  sl_conn_key k{};
+  std::memcpy(k.caddr, q.daddr.bytes.data(), 16);
+  std::memcpy(k.vaddr, q.saddr.bytes.data(), 16);
+  k.cport = htons(q.dport);
+  k.vport = htons(q.sport);
+  k.proto = q.proto;
+  k.family = uint8_t(q.family);
+  k.kind = SL_KEY_CONN;
+  return k;
+}
+
 bool Datapath::Pending::wantsLookup() const noexcept {
   const net::Parsed& p = pr.pkt;
   return pr.status == net::ParseStatus::kOk && !p.fragment &&
@@ -51,6 +64,17 @@ Datapath::Pending Datapath::prepare(std::span<const uint8_t> frame) const noexce
   if (pd.wantsLookup()) {
     pd.key = connKeyOf(pd.pr.pkt);
     pd.hash = conns_.hash(pd.key);
+    pd.keyed = true;
+  } else if (pd.pr.status == net::ParseStatus::kOk && net::isIcmpError(pd.pr.pkt)) {
+    // Parsed here, before it is known to be for a VIP, so its bucket is prefetched with the
+    // batch's others; ICMP errors are rare enough that the wasted parse costs nothing.
+    pd.icmp_error = true;
+    pd.quote = net::parseIcmpQuote(frame, pd.pr.pkt);
+    if (pd.quote.status == net::QuoteStatus::kOk) {
+      pd.key = connKeyOf(pd.quote.quote);
+      pd.hash = conns_.hash(pd.key);
+      pd.keyed = true;
+    }
   }
   return pd;
 }
@@ -71,7 +95,7 @@ void Datapath::processBatch(std::span<const std::span<uint8_t>> frames, const sv
     const size_t n = std::min(kMaxBatch, frames.size() - base);
     for (size_t i = 0; i < n; ++i) {
       pending[i] = prepare(frames[base + i]);
-      if (pending[i].wantsLookup()) conns_.prefetch(pending[i].hash);
+      if (pending[i].keyed) conns_.prefetch(pending[i].hash);
     }
     for (size_t i = 0; i < n; ++i)
       out[base + i] = finish(frames[base + i], room ? room[base + i] : 0, pending[i], snap, now);
@@ -89,6 +113,7 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   if (pr.status == net::ParseStatus::kDrop) return drop(pr.drop);
   const net::Parsed& p = pr.pkt;
 
+  if (pd.icmp_error) return icmpError(frame, pd, snap, now);
   // Only TCP and UDP to a virtual service are ours; everything else belongs to the host.
   if (p.proto != net::kProtoTcp && p.proto != net::kProtoUdp) {
     counters_.inc(Counter::kPassPackets);
@@ -221,6 +246,28 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
   counters_.inc(Counter::kConnNew);
   stats_.conn(svc.svc_id, dest_id);
   return c;
+}
+
+// As ip_vs_in_icmp: an error about a connection's packet goes to that connection's real
+// server, whose TCP needs "fragmentation needed" / "packet too big" for path MTU discovery;
+// the director has no socket to give it to. Forwarded by the connection's method like its
+// packets (the connection's state is not touched: an error is not the client speaking).
+Verdict Datapath::icmpError(std::span<uint8_t> frame, const Pending& pd,
+                            const svc::Snapshot& snap, Nanos now) noexcept {
+  const net::Parsed& p = pd.pr.pkt;
+  // Errors to the host's own addresses are the host's business, even malformed ones.
+  if (!snap.isVip(p.daddr)) return pass();
+  if (pd.quote.status == net::QuoteStatus::kDrop) return drop(pd.quote.drop);
+  if (pd.quote.status == net::QuoteStatus::kNotOurs) return pass();
+  sl_conn* c = conns_.lookup(pd.key, pd.hash, now);
+  // No connection: about a packet the host itself sent from the VIP, or long gone.
+  if (!c) return pass();
+  const std::optional<sl_dest> d = dests_.read(c->dest_id);
+  if (!d || !(d->flags & SL_DEST_F_AVAILABLE)) return drop(Counter::kDestGone);
+  stats_.inPacket(c->svc_id, c->dest_id, p.ip_len);
+  Verdict v = forward(frame, p, *c, *d);
+  if (v.action == Action::kTx) counters_.inc(Counter::kIcmpForwarded);
+  return v;
 }
 
 Verdict Datapath::leave(std::span<uint8_t> frame, size_t room, const net::Parsed& p,

@@ -17,6 +17,7 @@
 #include "conn/tcp_state.h"
 #include "dp/counters.h"
 #include "dp/dest_table.h"
+#include "net/icmp_quote.h"
 #include "net/packet.h"
 #include "svc/snapshot.h"
 #include "svc/stats.h"
@@ -71,11 +72,15 @@ class Datapath {
   const Counters& counters() const noexcept { return counters_; }
 
  private:
-  // A frame parsed and, when it may have a connection, keyed and hashed.
+  // A frame parsed and, when it may have a connection, keyed and hashed. An ICMP error's
+  // key is that of the connection its quote names.
   struct Pending {
     net::ParseResult pr;
     sl_conn_key key{};
     uint64_t hash = 0;
+    bool keyed = false;       // key and hash are set
+    bool icmp_error = false;  // net::isIcmpError(pr.pkt); `quote` is its parse
+    net::QuoteResult quote;
     bool wantsLookup() const noexcept;
   };
   Pending prepare(std::span<const uint8_t> frame) const noexcept;
@@ -85,6 +90,12 @@ class Datapath {
     counters_.inc(c);
     return Verdict{Action::kDrop, 0, c};
   }
+  Verdict pass() noexcept {
+    counters_.inc(Counter::kPassPackets);
+    return Verdict{Action::kPass};
+  }
+  Verdict icmpError(std::span<uint8_t> frame, const Pending& pd, const svc::Snapshot& snap,
+                    Nanos now) noexcept;
   sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const svc::Snapshot& snap,
                          const svc::ServiceRt& svc, Nanos now, Counter* why) noexcept;
   Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c,
@@ -107,5 +118,7 @@ class Datapath {
 
 // The connection key of a parsed client->service packet.
 sl_conn_key connKeyOf(const net::Parsed& p) noexcept;
+// The key of the connection an ICMP error's quoted packet (service->client) belongs to.
+sl_conn_key connKeyOf(const net::IcmpQuote& q) noexcept;
 
 }  // namespace sluice::dp

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "support/dr_fixture.h"
@@ -470,6 +471,199 @@ TEST_F(DrGolden, ConnectionsExpireAndCountsFollow) {
   conns_.expireSome(clock_.now(), conns_.capacity());
   EXPECT_EQ(countsOf(rs1_id()).active, 0u);
   EXPECT_EQ(conns_.size(), 0u);
+}
+
+// ICMP errors about a connection, as a router on the real server's way back sends them to
+// the VIP (the real server replied with the VIP as source): forwarded to that connection's
+// real server with only the MACs changed, as ip_vs_in_icmp does for DR.
+class DrIcmpGolden : public DrGolden {
+ protected:
+  // Opens a connection from the client's port (SYN, ACK) and returns its key.
+  sl_conn_key open4(uint16_t cport, bool vlan = false) {
+    for (uint8_t fl : {net::kTcpSyn, net::kTcpAck}) {
+      Bytes f = fromClient4(vlan).tcp(cport, 80, fl).build();
+      EXPECT_EQ(int(dp_.process(f, *table_.snapshot(), clock_.now()).action), int(Action::kTx));
+    }
+    return key4(cport, 80, net::kProtoTcp);
+  }
+  sl_conn_key open6(uint16_t cport) {
+    for (uint8_t fl : {net::kTcpSyn, net::kTcpAck}) {
+      Bytes f = fromClient6().tcp(cport, 80, fl).build();
+      EXPECT_EQ(int(dp_.process(f, *table_.snapshot(), clock_.now()).action), int(Action::kTx));
+    }
+    return key6(cport, 80, net::kProtoTcp);
+  }
+
+  // `in` must leave as `out`; icmp_forwarded and tx_packets move, the connection stays as
+  // it was (an error is not the client speaking) and the packet counts in --stats.
+  void expectForwarded(const Bytes& in, const Bytes& out, const sl_conn_key& key) {
+    sl_conn* c = conns_.lookup(key, clock_.now());
+    ASSERT_NE(c, nullptr);
+    const uint8_t state = c->state;
+    const uint64_t pkts = stats_.dest(c->dest_id).inpkts;
+    dp::Counters before = dp_.counters();
+    Bytes f = in;
+    dp::Verdict v = dp_.process(f, *table_.snapshot(), clock_.now());
+    ASSERT_EQ(int(v.action), int(Action::kTx));
+    EXPECT_EQ(v.ifindex, kIfindex);
+    EXPECT_TRUE(framesEqual(out, f)) << frameDiff(out, f);
+    EXPECT_EQ(dp_.counters()[Counter::kIcmpForwarded], before[Counter::kIcmpForwarded] + 1);
+    EXPECT_EQ(dp_.counters()[Counter::kTxPackets], before[Counter::kTxPackets] + 1);
+    EXPECT_EQ(c->state, state);
+    EXPECT_EQ(stats_.dest(c->dest_id).inpkts, pkts + 1);
+  }
+  void expectVerdict(const Bytes& in, Action want, Counter counter) {
+    dp::Counters before = dp_.counters();
+    Bytes f = in;
+    dp::Verdict v = dp_.process(f, *table_.snapshot(), clock_.now());
+    EXPECT_EQ(int(v.action), int(want));
+    if (want == Action::kDrop) EXPECT_EQ(v.reason, counter) << dp::counterName(v.reason);
+    if (want == Action::kPass) EXPECT_EQ(f, in) << "a passed frame is untouched";
+    EXPECT_EQ(dp_.counters()[counter], before[counter] + 1) << dp::counterName(counter);
+    EXPECT_EQ(dp_.counters()[Counter::kIcmpForwarded], before[Counter::kIcmpForwarded]);
+  }
+};
+
+TEST_F(DrIcmpGolden, FragmentationNeededIpv4EightByteAndFullQuote) {
+  addRr4();
+  const sl_conn_key key = open4(45000);
+  // RFC 792's minimum (IP header + 8 bytes) and what Linux quotes (up to 576 in all).
+  for (size_t len : {size_t(28), size_t(548)}) {
+    SCOPED_TRACE(len);
+    Bytes q = firstBytes(reply4(45000), len);
+    expectForwarded(error4(kRouterMac, kDirectorMac, q), error4(kDirectorMac, kRs1Mac, q), key);
+  }
+}
+
+TEST_F(DrIcmpGolden, OtherIpv4ErrorsAndVlanAndUdp) {
+  addRr4();
+  addUdp4();
+  const sl_conn_key key = open4(45001);
+  Bytes q = firstBytes(reply4(45001), 28);
+  for (auto [type, code] : {std::pair<uint8_t, uint8_t>{3, 1}, {3, 3}, {11, 0}, {12, 0}}) {
+    SCOPED_TRACE(std::to_string(type) + "/" + std::to_string(code));
+    expectForwarded(error4(kRouterMac, kDirectorMac, q, type, code),
+                    error4(kDirectorMac, kRs1Mac, q, type, code), key);
+  }
+  {
+    SCOPED_TRACE("VLAN-tagged");
+    const sl_conn_key vk = open4(45002, true);
+    Bytes vq = firstBytes(reply4(45002), 28);
+    // rr: the second connection went to RS 2.
+    expectForwarded(error4(kRouterMac, kDirectorMac, vq, 3, 4, true),
+                    error4(kDirectorMac, kRs2Mac, vq, 3, 4, true), vk);
+  }
+  {
+    SCOPED_TRACE("UDP");
+    Bytes dns = fromClient4().udp(45003, 53).payload("q").build();
+    ASSERT_EQ(int(dp_.process(dns, *table_.snapshot(), clock_.now()).action), int(Action::kTx));
+    const net::MacAddr rs = dstMac(dns);
+    Bytes uq = firstBytes(reply4(45003, net::kProtoUdp), 28);
+    expectForwarded(error4(kRouterMac, kDirectorMac, uq, 3, 3), error4(kDirectorMac, rs, uq, 3, 3),
+                    key4(45003, 53, net::kProtoUdp));
+  }
+}
+
+TEST_F(DrIcmpGolden, PacketTooBigIpv6AndOtherErrors) {
+  addRr6();
+  const sl_conn_key key = open6(45010);
+  // 8 bytes, and the full 1280-byte error Linux sends.
+  for (size_t len : {size_t(48), size_t(1232)}) {
+    SCOPED_TRACE(len);
+    Bytes q = firstBytes(reply6(45010), len);
+    expectForwarded(error6(kRouterMac, kDirectorMac, q), error6(kDirectorMac, kRs1Mac, q), key);
+  }
+  Bytes q = firstBytes(reply6(45010), 48);
+  for (uint8_t type : {1, 3, 4}) {
+    SCOPED_TRACE(int(type));
+    expectForwarded(error6(kRouterMac, kDirectorMac, q, type), error6(kDirectorMac, kRs1Mac, q, type), key);
+  }
+  SCOPED_TRACE("VLAN-tagged");
+  expectForwarded(error6(kRouterMac, kDirectorMac, q, 2, true), error6(kDirectorMac, kRs1Mac, q, 2, true), key);
+}
+
+TEST_F(DrIcmpGolden, MalformedQuotesDropWithNamedCounters) {
+  addRr4();
+  addRr6();
+  open4(45020);
+  open6(45020);
+  const Bytes r4 = reply4(45020), r6 = reply6(45020);
+  auto from4 = [](const Bytes& q) { return error4(kRouterMac, kDirectorMac, q); };
+  auto from6 = [](const Bytes& q) { return error6(kRouterMac, kDirectorMac, q); };
+  Bytes ver = firstBytes(r4, 28);
+  ver[0] = 0x55;
+  Bytes ihl = firstBytes(r4, 28);
+  ihl[0] = 0x44;
+  Bytes tot = firstBytes(r4, 28);
+  put16(tot, 2, 30);
+  Bytes doff = firstBytes(r4, 48);
+  doff[20 + 12] = 0x30;
+  Bytes ver6 = firstBytes(r6, 48);
+  ver6[0] = 0x40;
+  Bytes plen = firstBytes(r6, 48);
+  put16(plen, 4, 4);
+  struct Bad {
+    const char* what;
+    Bytes frame;
+    Counter want;
+  } bad[] = {
+      {"v4 quote of 0 bytes", from4({}), Counter::kIcmpQuoteTruncated},
+      {"v4 inner header cut", from4(firstBytes(r4, 19)), Counter::kIcmpQuoteTruncated},
+      {"v4 IP header + 7", from4(firstBytes(r4, 27)), Counter::kIcmpQuoteTruncated},
+      {"v4 inner version 5", from4(ver), Counter::kIcmpQuoteBadHeader},
+      {"v4 inner IHL 4", from4(ihl), Counter::kIcmpQuoteBadHeader},
+      {"v4 inner total length 30 for TCP", from4(tot), Counter::kIcmpQuoteBadLen},
+      {"v4 inner TCP data offset 3", from4(doff), Counter::kIcmpQuoteBadLen},
+      {"v6 inner header cut", from6(firstBytes(r6, 39)), Counter::kIcmpQuoteTruncated},
+      {"v6 IP header + 7", from6(firstBytes(r6, 47)), Counter::kIcmpQuoteTruncated},
+      {"v6 inner version 4", from6(ver6), Counter::kIcmpQuoteBadHeader},
+      {"v6 inner payload length 4", from6(plen), Counter::kIcmpQuoteBadLen},
+      {"v4 error too short for its own header", [] {
+         Bytes f = error4(kRouterMac, kDirectorMac, {});
+         f.resize(f.size() - 1);
+         put16(f, 16, uint16_t(f.size() - 14));
+         return f;
+       }(), Counter::kIcmpTruncated},
+  };
+  for (auto& b : bad) {
+    SCOPED_TRACE(b.what);
+    expectVerdict(b.frame, Action::kDrop, b.want);
+  }
+}
+
+TEST_F(DrIcmpGolden, WhatNoConnectionOwnsGoesToTheKernel) {
+  addRr4();
+  addRr6();
+  open4(45030);
+  Bytes q = firstBytes(reply4(45030), 28);
+  // Our connection's own direction (client -> VIP) quoted: not what a router returns to the VIP.
+  Bytes fwd = firstBytes(fromClient4().tcp(45030, 80, net::kTcpAck).build(), 14 + 28);
+  fwd.erase(fwd.begin(), fwd.begin() + 14);
+  Bytes echo = PacketBuilder().ipv4("10.0.2.100", "10.0.1.2").icmpEcho(7, 1, true).build();
+  Bytes later = PacketBuilder().ipv4("10.0.2.100", "10.0.1.2").fragment(1480, false)
+                    .rawL4(net::kProtoTcp).payloadFill(40).build();
+  Bytes malformed = firstBytes(reply4(45030), 27);
+  struct Case {
+    const char* what;
+    Bytes frame;
+  } cases[] = {
+      {"no connection (other client port)", error4(kRouterMac, kDirectorMac, firstBytes(reply4(45031), 28))},
+      {"no connection (v6)", error6(kRouterMac, kDirectorMac, firstBytes(reply6(45030), 48))},
+      {"the connection's key not reversed", error4(kRouterMac, kDirectorMac, fwd)},
+      {"quote of the host's own echo reply", error4(kRouterMac, kDirectorMac, echo)},
+      {"quote of a later fragment", error4(kRouterMac, kDirectorMac, later)},
+      {"echo request to the VIP", fromClient4().icmpEcho(1, 1).build()},
+      {"echo request to the VIP (v6)", fromClient6().icmp6Echo(1, 1).build()},
+      {"source quench (RFC 6633)", error4(kRouterMac, kDirectorMac, q, 4, 0)},
+      {"error to the director's own address",
+       PacketBuilder().eth(kRouterMac, kDirectorMac).ipv4("10.0.2.1", "10.0.2.10").icmp(3, 4, 1400).payload(q).build()},
+      {"malformed quote to the director's own address",
+       PacketBuilder().eth(kRouterMac, kDirectorMac).ipv4("10.0.2.1", "10.0.2.10").icmp(3, 4, 1400).payload(malformed).build()},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    expectVerdict(c.frame, Action::kPass, Counter::kPassPackets);
+  }
 }
 
 }  // namespace

@@ -389,5 +389,70 @@ TEST_F(DualPath, MalformedFramesSameCounters) {
   both(three, "three VLAN tags");
 }
 
+// ICMP errors to a VIP: the program finds the quoted connection itself, hands the error to
+// the daemon only when there is one (which forwards it to that connection's real server),
+// drops a malformed quote with the C++ path's counter and passes everything else to the
+// kernel, which is the only place such a frame can still reach the host's stack.
+TEST_F(DualPath, IcmpErrorsToTheVip) {
+  rr4();
+  rr6();
+  udp4();
+  for (uint8_t fl : {net::kTcpSyn, net::kTcpAck}) {
+    both(c4().tcp(46000, 80, fl).build(), "v4 connection");
+    both(c4(true).tcp(46001, 80, fl).build(), "v4 connection, VLAN");
+    both(c6().tcp(46002, 80, fl).build(), "v6 connection");
+  }
+  both(c4().udp(46003, 53).payload("q").build(), "UDP flow");
+
+  const Bytes r4 = reply4(46000), r6 = reply6(46002);
+  auto from4 = [](const Bytes& q, uint8_t type = 3, uint8_t code = 4, bool vlan = false) {
+    return error4(kRouterMac, kDirectorMac, q, type, code, vlan);
+  };
+  auto from6 = [](const Bytes& q, uint8_t type = 2) { return error6(kRouterMac, kDirectorMac, q, type); };
+  for (size_t len : {size_t(28), size_t(548)})
+    EXPECT_FALSE(both(from4(firstBytes(r4, len)), "frag needed, quote " + std::to_string(len)));
+  for (auto [type, code] : {std::pair<uint8_t, uint8_t>{3, 1}, {11, 0}, {12, 0}})
+    EXPECT_FALSE(both(from4(firstBytes(r4, 28), type, code), "v4 error type " + std::to_string(type)));
+  EXPECT_FALSE(both(from4(firstBytes(reply4(46001), 28), 3, 4, true), "frag needed, VLAN"));
+  EXPECT_FALSE(both(from4(firstBytes(reply4(46003, net::kProtoUdp), 28), 3, 3), "port unreachable, UDP"));
+  for (size_t len : {size_t(48), size_t(1232)})
+    EXPECT_FALSE(both(from6(firstBytes(r6, len)), "packet too big, quote " + std::to_string(len)));
+  for (uint8_t type : {1, 3, 4})
+    EXPECT_FALSE(both(from6(firstBytes(r6, 48), type), "v6 error type " + std::to_string(type)));
+
+  EXPECT_TRUE(both(from4(firstBytes(reply4(46010), 28)), "no connection"));
+  EXPECT_TRUE(both(from6(firstBytes(reply6(46010), 48)), "no connection (v6)"));
+  EXPECT_TRUE(both(from4(PacketBuilder().ipv4("10.0.2.100", "10.0.1.2").icmpEcho(1, 1, true).build()),
+                   "quote of the host's echo reply"));
+  EXPECT_TRUE(both(from4(firstBytes(r4, 28), 4, 0), "source quench"));
+  EXPECT_TRUE(both(c6().icmp6Echo(1, 1).build(), "echo request (v6)"));
+
+  // Every length of quote, and headers that lie: the same verdict and counter either way.
+  for (size_t len = 0; len <= 48; ++len) both(from4(firstBytes(r4, len)), "v4 quote of " + std::to_string(len));
+  for (size_t len = 0; len <= 68; ++len) both(from6(firstBytes(r6, len)), "v6 quote of " + std::to_string(len));
+  Bytes ihl = firstBytes(r4, 28);
+  ihl[0] = 0x44;
+  both(from4(ihl), "inner IHL 4");
+  Bytes ver = firstBytes(r6, 48);
+  ver[0] = 0x45;
+  both(from6(ver), "inner version 4 in v6");
+  Bytes tot = firstBytes(r4, 28);
+  put16(tot, 2, 30);
+  both(from4(tot), "inner total length 30");
+  Bytes doff = firstBytes(r4, 48);
+  doff[32] = 0x30;
+  both(from4(doff), "inner data offset 3");
+  Bytes ulen = firstBytes(reply4(46003, net::kProtoUdp), 28);
+  put16(ulen, 24, 7);
+  both(from4(ulen, 3, 3), "inner UDP length 7");
+  Bytes plen = firstBytes(r6, 48);
+  put16(plen, 4, 4);
+  both(from6(plen), "inner payload length 4");
+  Bytes ext = PacketBuilder().ipv6("2001:db8:2::100", "2001:db8:1::2").destOpts(Bytes(10, 0))
+                  .fragment(0, false).tcp(80, 46002, net::kTcpAck).build();
+  for (size_t len = 40; len <= ext.size(); len += 4) both(from6(firstBytes(ext, len)), "v6 ext quote of " + std::to_string(len));
+  EXPECT_GT(a_->dp.counters()[Counter::kIcmpForwarded], 0u);
+}
+
 }  // namespace
 }  // namespace sluice::testing

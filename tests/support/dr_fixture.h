@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/clock.h"
@@ -26,6 +27,43 @@ inline const net::MacAddr kRs1Mac = mac("02:00:00:00:02:11");
 inline const net::MacAddr kRs2Mac = mac("02:00:00:00:02:12");
 constexpr uint32_t kIfindex = 7;
 constexpr uint32_t kMaxDests = 64;
+
+// ICMP errors as a router on the real servers' way back sends them: about the real server's
+// reply VIP:vport -> client:cport (the client is 10.0.1.2 / 2001:db8:1::2), quoting `quote`.
+// error4/error6 from src to dst MAC; the router is 10.0.2.1 / 2001:db8:2::1.
+inline Bytes reply4(uint16_t cport, uint8_t proto = net::kProtoTcp) {
+  PacketBuilder b;
+  b.ipv4("10.0.2.100", "10.0.1.2").df();
+  if (proto == net::kProtoTcp) b.tcp(80, cport, net::kTcpAck).seq(5000);
+  else b.udp(53, cport);
+  return b.payloadFill(1400, 0x5a).build();
+}
+inline Bytes reply6(uint16_t cport, uint8_t proto = net::kProtoTcp) {
+  PacketBuilder b;
+  b.ipv6("2001:db8:2::100", "2001:db8:1::2");
+  if (proto == net::kProtoTcp) b.tcp(80, cport, net::kTcpAck).seq(5000);
+  else b.udp(53, cport);
+  return b.payloadFill(1400, 0x5a).build();
+}
+// The first n bytes of b (all of b if shorter): an ICMP error quotes a packet's head.
+inline Bytes firstBytes(Bytes b, size_t n) {
+  b.resize(std::min(n, b.size()));
+  return b;
+}
+inline Bytes error4(const net::MacAddr& src, const net::MacAddr& dst, const Bytes& quote,
+                    uint8_t type = 3, uint8_t code = 4, bool vlan = false) {
+  PacketBuilder b;
+  b.eth(src, dst);
+  if (vlan) b.vlan(100);
+  return b.ipv4("10.0.2.1", "10.0.2.100").icmp(type, code, 1400).payload(quote).build();
+}
+inline Bytes error6(const net::MacAddr& src, const net::MacAddr& dst, const Bytes& quote,
+                    uint8_t type = 2, bool vlan = false) {
+  PacketBuilder b;
+  b.eth(src, dst);
+  if (vlan) b.vlan(100);
+  return b.ipv6("2001:db8:2::1", "2001:db8:2::100").icmp(type, 0, 1400).payload(quote).build();
+}
 
 class DrFixture : public ::testing::Test {
  protected:

@@ -117,6 +117,17 @@ TEST(PacketBuilder, DISABLED_WriteFuzzSeeds) {
       {"v6_icmp6", PacketBuilder().eth(m1, m2).ipv6("2001:db8::1", "2001:db8::2")
                        .icmp6Echo(1, 2).build()},
       {"arp", PacketBuilder().eth(m1, m2).ethertype(net::kEthP_ARP).payloadFill(28, 0).build()},
+      {"v4_icmp_frag_needed", PacketBuilder().eth(m1, m2).ipv4("10.0.0.1", "10.20.0.100")
+                                  .icmp(3, 4, 1400)
+                                  .payload(PacketBuilder().ipv4("10.20.0.100", "10.0.0.2")
+                                               .tcp(80, 40000).payloadFill(20).build())
+                                  .build()},
+      {"v6_icmp6_too_big_ext", PacketBuilder().eth(m1, m2).ipv6("2001:db8::9", "2001:db8::2")
+                                   .icmp(2, 0, 1400)
+                                   .payload(PacketBuilder().ipv6("2001:db8::2", "2001:db8::1")
+                                                .destOpts().fragment(0, true).udp(53, 40000)
+                                                .payload("x").build())
+                                   .build()},
   };
   for (const auto& [name, frame] : seeds) {
     std::ofstream out(dir / name, std::ios::binary);
