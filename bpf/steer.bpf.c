@@ -187,9 +187,8 @@ static __always_inline __u16 ld16(const __u8* p) { return ((__u16)p[0] << 8) | p
 struct pkt {
   struct sl_conn_key key __attribute__((aligned(8)));
   __u32 l3_off;
-  __u32 l4_off;
   __u32 ip_len;
-  __u32 l4_off;  /* ICMP: the message is [l4_off, l4_end) */
+  __u32 l4_off;  /* the TCP/UDP/ICMP header; ICMP: the message is [l4_off, l4_end) */
   __u32 l4_end;
   __u8 tcp_flags;
   __u8 fragment;
@@ -230,7 +229,6 @@ static __always_inline int parse_l4(void* data, void* end, __u32 off, __u32 l4en
     }
     p->icmp = 1;
     p->icmp_type = l4[0];
-    p->l4_off = off;
     p->l4_end = l4end;
   }
   return PARSE_OK;
