@@ -100,8 +100,11 @@ Status Director::changed(Status s) {
     for (const auto& d : svc->dest_rt)
       accounting_.setLimits(d.dest_id, conn::DestLimits{d.cfg.u_threshold, d.cfg.l_threshold});
   refreshNextHops();
-  if (listener_) listener_->servicesChanged(*snap);
-  return saveConfig();
+  Status steered = listener_ ? listener_->servicesChanged(*snap) : Status{};
+  Status saved = saveConfig();
+  if (!steered)
+    return makeError("the change is in the configuration, but {}", steered.error().message);
+  return saved;
 }
 
 // ---------------------------------------------------------------- restart support

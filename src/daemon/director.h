@@ -74,11 +74,13 @@ class NextHopSource {
   virtual uint64_t version() const = 0;
 };
 
-// Told about every change to the set of virtual services (the XDP steering map).
+// Told about every change to the set of virtual services (the XDP steering map). An error
+// fails the command that caused the change: the operator must learn that a service they
+// added is not steered, instead of reading success and then losing its traffic.
 class ServiceListener {
  public:
   virtual ~ServiceListener() = default;
-  virtual void servicesChanged(const svc::Snapshot& snap) = 0;
+  virtual Status servicesChanged(const svc::Snapshot& snap) = 0;
 };
 
 // Reads the fast path's counters (the XDP program's, summed over CPUs); nullopt when they

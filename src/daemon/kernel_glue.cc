@@ -1,5 +1,10 @@
 #include "daemon/kernel_glue.h"
 
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
 #include "common/log.h"
 
 namespace sluice::daemon {
@@ -53,7 +58,7 @@ void NetlinkNextHops::request(const net::IpAddr& rs) {
     kLog.warn("cannot ask the kernel to resolve {}: {}", rs.str(), st.error().message);
 }
 
-void SteerSync::servicesChanged(const svc::Snapshot& snap) {
+Status SteerSync::servicesChanged(const svc::Snapshot& snap) {
   std::set<Key> want;
   std::set<net::IpAddr> want_vips;
   for (const auto& s : snap.services()) {
@@ -62,24 +67,47 @@ void SteerSync::servicesChanged(const svc::Snapshot& snap) {
     want.emplace(k.addr, uint8_t(k.proto), k.port);
     want_vips.insert(k.addr);
   }
+  std::vector<std::string> refused;
   std::lock_guard lock(mu_);
+  std::set<net::IpAddr> vips;
   for (const auto& a : vips_)
-    if (!want_vips.count(a)) (void)prog_.removeVip(a);
-  for (const auto& a : want_vips)
-    if (!vips_.count(a))
-      if (auto st = prog_.addVip(a); !st) kSteerLog.error("{}", st.error().message);
-  vips_ = std::move(want_vips);
-  for (const auto& k : installed_)
-    if (!want.count(k))
-      if (auto st = prog_.removeService(std::get<0>(k), std::get<1>(k), std::get<2>(k)); !st)
-        kSteerLog.warn("cannot remove {} from the steering map: {}", std::get<0>(k).str(),
-                       st.error().message);
-  for (const auto& k : want)
-    if (!installed_.count(k))
-      if (auto st = prog_.addService(std::get<0>(k), std::get<1>(k), std::get<2>(k)); !st)
-        kSteerLog.error("cannot add {} to the steering map: {}", std::get<0>(k).str(),
-                        st.error().message);
-  installed_ = std::move(want);
+    if (!want_vips.count(a) && !prog_.removeVip(a)) vips.insert(a);  // retried next time
+  for (const auto& a : want_vips) {
+    if (vips_.count(a)) {
+      vips.insert(a);
+    } else if (auto st = prog_.addVip(a); st) {
+      vips.insert(a);
+    } else {
+      refused.push_back(st.error().message);
+    }
+  }
+  vips_ = std::move(vips);
+  std::set<Key> installed;
+  for (const auto& k : installed_) {
+    if (want.count(k)) continue;
+    if (auto st = prog_.removeService(std::get<0>(k), std::get<1>(k), std::get<2>(k)); !st) {
+      // Still in the map: its packets keep reaching the daemon, which passes them on.
+      kSteerLog.warn("cannot remove {} from the steering map: {}", std::get<0>(k).str(),
+                     st.error().message);
+      installed.insert(k);
+    }
+  }
+  for (const auto& k : want) {
+    if (installed_.count(k)) {
+      installed.insert(k);
+    } else if (auto st = prog_.addService(std::get<0>(k), std::get<1>(k), std::get<2>(k)); st) {
+      installed.insert(k);
+    } else {
+      refused.push_back(fmt::format("{} port {}: {}", std::get<0>(k).str(), std::get<2>(k),
+                                    st.error().message));
+    }
+  }
+  installed_ = std::move(installed);
+  if (refused.empty()) return {};
+  for (const auto& r : refused) kSteerLog.error("steering map refused {}", r);
+  return makeError("the XDP steering map refused it ({}): the kernel stack gets these packets "
+                   "instead of sluiced",
+                   fmt::join(refused, "; "));
 }
 
 }  // namespace sluice::daemon

@@ -40,7 +40,9 @@ class NetlinkNextHops final : public NextHopSource {
 class SteerSync final : public ServiceListener {
  public:
   explicit SteerSync(io::SteerProgram& prog) : prog_(prog) {}
-  void servicesChanged(const svc::Snapshot& snap) override;
+  // Installs what is missing and removes what went; entries the kernel refused stay out of
+  // `installed_`, so the next change tries them again. Every refusal is in the error.
+  Status servicesChanged(const svc::Snapshot& snap) override;
 
  private:
   using Key = std::tuple<net::IpAddr, uint8_t, uint16_t>;

@@ -192,5 +192,36 @@ TEST_F(DirectorTest, DeletedServiceKeepsItsConnectionsUntilTheyEnd) {
   EXPECT_EQ(io_.takePassed().size(), 1u);
 }
 
+// The XDP steering map can refuse a service (full, or the kernel says no): the command that
+// added it must fail and say so, not report success while the service's packets go to
+// the kernel stack.
+TEST(DirectorSteering, ARefusedSteeringMapUpdateFailsTheCommand) {
+  class Refusing final : public ServiceListener {
+   public:
+    Status servicesChanged(const svc::Snapshot& snap) override {
+      calls++;
+      if (refuse && !snap.services().empty()) return makeError("map full (E2BIG)");
+      return {};
+    }
+    bool refuse = true;
+    int calls = 0;
+  } listener;
+  ManualClock clock;
+  FakeNextHops hops;
+  Director director(clock, DirectorLimits{1024, 16, 64}, hops, &listener);
+  svc::ServiceConfig s;
+  s.key = svc::ServiceKey{svc::Proto::kTcp, ip("10.0.2.100"), 80};
+  s.scheduler = "rr";
+  Status st = director.addService(s);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("map full (E2BIG)"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("in the configuration"), std::string::npos) << st.error().message;
+  listener.refuse = false;
+  svc::DestConfig d;
+  d.ep = *net::Endpoint::parse("10.0.2.11:80");
+  EXPECT_TRUE(director.addDest(s.key, d)) << "the next change succeeds once the map takes it";
+  EXPECT_EQ(listener.calls, 2);
+}
+
 }  // namespace
 }  // namespace sluice::daemon
