@@ -657,6 +657,9 @@ int sluice_steer(struct xdp_md* ctx) {
     }
   }
   if (next >= SL_STATE_COUNT) return to_slow_path(ctx);
+  /* The step that assures a persistence template needs the template: the slow path's. */
+  if (next == SL_TCP_ESTABLISHED && next != state && (flags & SL_CONN_F_CONTROLLED))
+    return to_slow_path(ctx);
   __u32 nw = (w & 0xff00ff00u) | next | ((__u32)nflags << 16);
   if (nw != w && __sync_val_compare_and_swap(&c->word, w, nw) != w) return to_slow_path(ctx);
   if (nflags != flags) {

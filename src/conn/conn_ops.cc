@@ -43,7 +43,14 @@ sl_conn* createConn(ConnTable& table, const sl_conn_key& key, const Binding& b,
                     const TimeoutTable& timeouts, Nanos now, sl_conn* tmpl) noexcept {
   uint8_t state = initialState(key.proto);
   sl_conn* c = bindNew(table, key, b, state, timeouts.seconds(state), SL_CONN_F_INACTIVE, now);
-  if (c && tmpl) table.attachToTemplate(*c, *tmpl, now);
+  if (c && tmpl) {
+    table.attachToTemplate(*c, *tmpl, now);
+    if (!(tmpl->flags & SL_CONN_F_ASSURED)) {
+      ConnTable::lockEntry(*c);
+      c->flags |= SL_CONN_F_CONTROLLED;
+      ConnTable::unlockEntry(*c);
+    }
+  }
   return c;
 }
 
@@ -61,6 +68,15 @@ void updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
       else
         c.flags |= SL_CONN_F_INACTIVE;
       c.state = next;
+      // ip_vs_control_assure_ct: the template's first established connection assures it.
+      if (next == SL_TCP_ESTABLISHED && (c.flags & SL_CONN_F_CONTROLLED)) {
+        c.flags &= ~SL_CONN_F_CONTROLLED;
+        if (sl_conn* t = table.templateOf(c)) {
+          ConnTable::lockEntry(*t);
+          t->flags |= SL_CONN_F_ASSURED;
+          ConnTable::unlockEntry(*t);
+        }
+      }
     }
   }
   c.timeout_s = timeouts.seconds(c.state);

@@ -227,7 +227,9 @@ std::vector<ctl::ConnInfo> Director::listConns() const {
     ctl::ConnInfo ci;
     ci.proto = c.key.proto;
     ci.is_template = c.flags & SL_CONN_F_TEMPLATE;
-    ci.state = std::string(conn::stateName(c.state));
+    // A template shows IPVS's template states (ip_vs_ctpl_state_name_table), not TCP's.
+    ci.state = ci.is_template ? ((c.flags & SL_CONN_F_ASSURED) ? "ASSURED" : "NONE")
+                              : std::string(conn::stateName(c.state));
     // Whole seconds left, rounded down: ip_vs_conn_seq_show prints (expires - jiffies) / HZ.
     ci.expire_s = uint32_t(conn::ConnTable::remaining(c, now) / kSecond);
     ci.client = endpointOf(c.key.caddr, c.key.cport, c.key.family);

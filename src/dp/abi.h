@@ -59,6 +59,11 @@ typedef __u64 sl_u64;
 #define SL_CONN_F_INACTIVE 0x01 /* counted in the dest's inactive count */
 #define SL_CONN_F_TEMPLATE 0x02
 #define SL_CONN_F_ONE_PACKET 0x04
+/* A template: a connection it controls has reached ESTABLISHED (IP_VS_CTPL_S_ASSURED). */
+#define SL_CONN_F_ASSURED 0x08
+/* A connection controlled by a template not yet assured: its step to ESTABLISHED is the
+ * slow path's, which alone can reach the template (the fast path leaves it there). */
+#define SL_CONN_F_CONTROLLED 0x10
 
 struct sl_conn_key {
   sl_u8 caddr[16]; /* client address (template: masked client address) */

@@ -356,6 +356,28 @@ TEST_F(DualPath, DeletedRealServerGetsNothing) {
   EXPECT_EQ(a_->dp.counters()[Counter::kDestGone], 1u);
 }
 
+// A persistence template is assured (IPVS's ASSURED, shown by -Lnc) by the first
+// connection it controls that reaches ESTABLISHED: that one step is the slow path's, which
+// alone can reach the template; once assured, later connections run in the fast path.
+TEST_F(DualPath, FirstEstablishedConnectionAssuresItsTemplate) {
+  svc::ServiceConfig s = svc("10.0.2.100", 80);
+  s.persistent = true;
+  s.persistence_timeout = 300;
+  addService(s, {{"10.0.2.11:80", 1}, {"10.0.2.12:80", 1}});
+  EXPECT_FALSE(both(c4().tcp(40060, 80, net::kTcpSyn).build(), "SYN"));
+  EXPECT_FALSE(both(c4().tcp(40060, 80, net::kTcpAck).build(), "ACK: establishes, assures"));
+  EXPECT_TRUE(both(c4().tcp(40060, 80, net::kTcpAck).payload("x").build(), "data"));
+  EXPECT_FALSE(both(c4().tcp(40061, 80, net::kTcpSyn).build(), "second connection's SYN"));
+  EXPECT_TRUE(both(c4().tcp(40061, 80, net::kTcpAck).build(), "its ACK: the template is assured"));
+  int templates = 0;
+  b_->conns.forEach(clock_.now(), [&](const sl_conn& c) {
+    if (!(c.flags & SL_CONN_F_TEMPLATE)) return;
+    ++templates;
+    EXPECT_TRUE(c.flags & SL_CONN_F_ASSURED);
+  });
+  EXPECT_EQ(templates, 1);
+}
+
 TEST_F(DualPath, MalformedFramesSameCounters) {
   rr4();
   rr6();

@@ -192,6 +192,29 @@ TEST_F(DirectorTest, DeletedServiceKeepsItsConnectionsUntilTheyEnd) {
   EXPECT_EQ(io_.takePassed().size(), 1u);
 }
 
+// -Lnc shows a persistence template as ipvsadm does: NONE until a connection it controls
+// is established, then ASSURED (ip_vs_ctpl_state_name_table).
+TEST_F(DirectorTest, TemplatesShowNoneThenAssured) {
+  svc::ServiceConfig s;
+  s.key = key();
+  s.scheduler = "rr";
+  s.persistent = true;
+  s.persistence_timeout = 300;
+  ASSERT_TRUE(director_->addService(s));
+  svc::DestConfig d;
+  d.ep = *net::Endpoint::parse("10.0.2.11:80");
+  ASSERT_TRUE(director_->addDest(key(), d));
+  auto templateState = [&] {
+    for (const auto& c : director_->listConns())
+      if (c.is_template) return c.state;
+    return std::string("(no template)");
+  };
+  send(tcp(4100, net::kTcpSyn));
+  EXPECT_EQ(templateState(), "NONE");
+  send(tcp(4100, net::kTcpAck));
+  EXPECT_EQ(templateState(), "ASSURED");
+}
+
 // The XDP steering map can refuse a service (full, or the kernel says no): the command that
 // added it must fail and say so, not report success while the service's packets go to
 // the kernel stack.
