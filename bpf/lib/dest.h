@@ -1,0 +1,33 @@
+/* A real server's forwarding record (abi sl_dest), read under its seqlock. */
+#ifndef SLUICE_BPF_DEST_H
+#define SLUICE_BPF_DEST_H
+
+#include "lib/maps.h"
+
+/* What the transmit step needs of a real server, copied out consistently. */
+struct dest_view {
+  __u32 ifindex;
+  __u8 flags;
+  __u8 smac[6];
+  __u8 dmac[6];
+};
+
+/* 0 when the record is being rewritten (odd sequence, or it changed while read) or out of
+ * range: the frame is then the slow path's. */
+static __always_inline int read_dest(const struct sl_dp_config* cfg, __u32 dest_id,
+                                     struct dest_view* v) {
+  if (dest_id >= cfg->max_dests) return 0;
+  struct sl_dest* d = bpf_map_lookup_elem(&dests, &dest_id);
+  if (!d) return 0;
+  __u32 seq1 = *(volatile __u32*)&d->seq;
+  if (seq1 & 1) return 0;
+  asm volatile("" ::: "memory");
+  v->ifindex = d->ifindex;
+  v->flags = d->flags;
+  __builtin_memcpy(v->smac, d->smac, 6);
+  __builtin_memcpy(v->dmac, d->dmac, 6);
+  asm volatile("" ::: "memory");
+  return *(volatile __u32*)&d->seq == seq1;
+}
+
+#endif /* SLUICE_BPF_DEST_H */
