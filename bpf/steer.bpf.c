@@ -29,6 +29,7 @@
 #include "dp/conn_hash.h"
 #include "dp/counters_list.h"
 #include "dp/fastpath_abi.h"
+#include "dp/predicates.h"
 #include "io/steer_abi.h"
 #include "lib/conn.h"
 #include "lib/dest.h"
@@ -111,7 +112,7 @@ int sluice_steer(struct xdp_md* ctx) {
       steer_count(SL_STEER_PASS_NO_MATCH, 0);
       return pass();
     }
-    if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & 0x06) != 0x02) {
+    if (p.key.proto == IPPROTO_TCP && !sl_opens_connection(p.tcp_flags)) {
       bump1(SLC_kNoConnNotSyn);
       steer_count(SL_STEER_PASS_NO_MATCH, 0);
       return pass();
@@ -131,8 +132,7 @@ int sluice_steer(struct xdp_md* ctx) {
   __u64 now = bpf_ktime_get_coarse_ns();
   __u64 last = c->last_seen_ns;
   if (now > last && now - last > (__u64)c->timeout_s * 1000000000ull) return to_slow_path(ctx);
-  if (p.key.proto == IPPROTO_TCP && (p.tcp_flags & 0x02) && reusable_state(state))
-    return to_slow_path(ctx);
+  if (p.key.proto == IPPROTO_TCP && sl_syn_may_reuse(p.tcp_flags, state)) return to_slow_path(ctx);
   if (cfg->csum_check && partial_checksum(data, end, &p)) return to_slow_path(ctx);
 
   __u32 dest_id = c->dest_id;

@@ -19,10 +19,5 @@ static __always_inline struct sl_conn* find_in(__u32 bucket, const struct sl_con
   return 0;
 }
 
-/* A SYN on an entry in these states may open a new connection (conn_reuse_mode=1): the
- * slow path decides (it alone knows whether a persistence template controls the entry). */
-static __always_inline int reusable_state(__u8 s) {
-  return s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE;
-}
 
 #endif /* SLUICE_BPF_CONN_H */

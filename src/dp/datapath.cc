@@ -7,25 +7,11 @@
 #include <cstring>
 
 #include "conn/conn_ops.h"
+#include "dp/predicates.h"
 #include "net/checksum.h"
 #include "net/icmp_error.h"
 
 namespace sluice::dp {
-
-namespace {
-
-// tcp_conn_schedule: any SYN without RST may open a connection (SYN+ACK too: IPVS leaves
-// out the ACK test for active FTP). Everything else without a connection is not ours.
-constexpr bool opensConnection(uint8_t flags) {
-  return (flags & (net::kTcpSyn | net::kTcpRst)) == net::kTcpSyn;
-}
-
-// Port reuse as the kernel's default conn_reuse_mode=1 (is_new_conn_expected): a SYN on an
-// entry in TIME_WAIT or CLOSE is a new connection and is scheduled afresh. Any other state
-// carries the SYN on to the same real server, whose TCP decides.
-constexpr bool reusableState(uint8_t s) { return s == SL_TCP_TIME_WAIT || s == SL_TCP_CLOSE; }
-
-}  // namespace
 
 sl_conn_key connKeyOf(const net::Parsed& p) noexcept {
   sl_conn_key k{};
@@ -133,7 +119,7 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   sl_conn* c = conns_.lookup(key, pd.hash, now);
   // A SYN on a finished connection opens a new one, unless a persistence template
   // controls the old one (the client stays with its real server through the template).
-  if (c && p.proto == net::kProtoTcp && (p.tcp_flags & net::kTcpSyn) && reusableState(c->state) &&
+  if (c && p.proto == net::kProtoTcp && sl_syn_may_reuse(p.tcp_flags, c->state) &&
       !conns_.templateOf(*c)) {
     conns_.erase(c);
     c = nullptr;
@@ -162,7 +148,7 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
     // Only a SYN opens a TCP connection (IPVS without sloppy_tcp). Anything else goes to
     // the kernel, which answers it with a reset, as it would without a director: the
     // client learns at once that its connection is gone instead of retransmitting.
-    if (p.proto == net::kProtoTcp && !opensConnection(p.tcp_flags)) {
+    if (p.proto == net::kProtoTcp && !sl_opens_connection(p.tcp_flags)) {
       counters_.inc(Counter::kNoConnNotSyn);
       counters_.inc(Counter::kPassPackets);
       return Verdict{Action::kPass};

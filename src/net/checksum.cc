@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstring>
 
+#include "dp/predicates.h"
 #include "net/bytes.h"
 #include "net/packet.h"
 
@@ -125,13 +126,9 @@ bool isPartialChecksum(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
                        std::span<const uint8_t> l4) noexcept {
   const size_t off = proto == kProtoTcp ? 16 : proto == kProtoUdp ? 6 : SIZE_MAX;
   if (off == SIZE_MAX || l4.size() < off + 2) return false;
-  const uint16_t field = load16be(l4.data() + off);
-  if (proto == kProtoUdp && field == 0 && saddr.isV4()) return false;  // no checksum at all
-  // The kernel stores ~csum_tcpudp_magic(...) = the folded pseudo-header sum; a fold can
-  // give 0x0000 or 0xffff for the same one's-complement value, so accept either.
-  const uint16_t partial = csumFold(pseudoHeaderSum(saddr, daddr, proto, uint32_t(l4.size())));
-  return field == partial || (partial == 0xffff && field == 0) ||
-         (partial == 0 && field == 0xffff);
+  // The kernel stores ~csum_tcpudp_magic(...) = the folded pseudo-header sum.
+  const uint16_t folded = csumFold(pseudoHeaderSum(saddr, daddr, proto, uint32_t(l4.size())));
+  return sl_csum_is_partial(load16be(l4.data() + off), folded, proto == kProtoUdp && saddr.isV4());
 }
 
 bool finishPartialChecksum(const IpAddr& saddr, const IpAddr& daddr, uint8_t proto,
