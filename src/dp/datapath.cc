@@ -98,11 +98,13 @@ Verdict Datapath::finish(std::span<uint8_t> frame, const Pending& pd, const svc:
   }
 
   const sl_conn_key& key = pd.key;
-  sl_conn* c = conns_.lookup(key, pd.hash, now);
-  if (c && p.proto == net::kProtoTcp && isSyn(p.tcp_flags) && closingState(c->state)) {
-    conns_.erase(c);
+  const bool syn = p.proto == net::kProtoTcp && isSyn(p.tcp_flags);
+  // Established flows take no table lock: a lock-free lookup, then the entry's own lock,
+  // which also proves the entry was not moved or freed by another worker meanwhile.
+  sl_conn* c = lockedLookup(key, pd.hash, now);
+  if (c && syn && closingState(c->state)) {
+    conn::ConnTable::unlockEntry(*c);  // reopened under the writer lock below
     c = nullptr;
-    counters_.inc(Counter::kConnReused);
   }
   if (!c) {
     const svc::ServiceRt* svc = snap.findService(p.proto, p.daddr, p.dport);
@@ -111,17 +113,46 @@ Verdict Datapath::finish(std::span<uint8_t> frame, const Pending& pd, const svc:
       return Verdict{Action::kPass};
     }
     // As IPVS without sloppy_tcp: only a SYN opens a TCP connection.
-    if (p.proto == net::kProtoTcp && !isSyn(p.tcp_flags)) return drop(Counter::kNoConnNotSyn);
-    Counter why = Counter::kCount;
-    c = newConnection(p, key, snap, *svc, now, &why);
-    if (!c) return drop(why);
+    if (p.proto == net::kProtoTcp && !syn) return drop(Counter::kNoConnNotSyn);
+    // The miss path of a packet that may open a connection, under the writer lock: the
+    // key is looked up again there, so another worker that just created it is found
+    // instead of a duplicate being inserted.
+    conn::ConnTable::WriterLock lock = conns_.lockWriter();
+    c = conns_.lookup(key, pd.hash, now);
+    if (c && syn && closingState(c->state)) {
+      // A SYN on a closing connection opens a new one (IPVS conn_reuse_mode=1).
+      conns_.erase(c);
+      c = nullptr;
+      counters_.inc(Counter::kConnReused);
+    }
+    if (!c) {
+      Counter why = Counter::kCount;
+      c = newConnection(p, key, snap, *svc, now, &why);
+      if (!c) return drop(why);
+    }
+    // Locked before the writer lock goes, so no other insert can move it meanwhile.
+    conn::ConnTable::lockEntry(*c);
   }
-  // Locked while the slow path changes it, so a concurrent fast path leaves it alone.
-  conn::ConnTable::lockEntry(*c);
+  // Under the entry's lock: a concurrent fast path leaves it alone, and so does every
+  // other worker. What forward() needs is copied out, since the entry may move once
+  // it is unlocked.
   conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
+  const Bound b{c->svc_id, c->dest_id, c->flags};
   conn::ConnTable::unlockEntry(*c);
-  stats_.inPacket(c->svc_id, c->dest_id, p.ip_len);
-  return forward(frame, p, *c);
+  stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
+  return forward(frame, key, b);
+}
+
+sl_conn* Datapath::lockedLookup(const sl_conn_key& key, uint64_t hash, Nanos now) noexcept {
+  // A candidate moved or freed by another worker between lookup and lock is looked up
+  // again; each retry means another worker changed the table under us, so a few suffice
+  // before the caller's miss path, which looks again under the writer lock, takes over.
+  for (int tries = 0; tries < 4; ++tries) {
+    sl_conn* c = conns_.lookup(key, hash, now);
+    if (!c) return nullptr;
+    if (conn::ConnTable::lockIfStill(*c, key)) return c;
+  }
+  return nullptr;
 }
 
 sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
@@ -138,7 +169,9 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
       // the client is scheduled afresh. A quiescent (weight 0) server keeps its clients.
       const svc::DestRt* d = snap.findDest(tmpl->dest_id);
       if (!d || d->trashed || d->svc_id != svc.svc_id) {
+        conn::ConnTable::lockEntry(*tmpl);  // keys change only under their entry's lock
         conn::invalidateTemplate(*tmpl);
+        conn::ConnTable::unlockEntry(*tmpl);
         tmpl = nullptr;
       }
     }
@@ -185,14 +218,14 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
   return c;
 }
 
-Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c) noexcept {
-  const uint32_t dest_id = c.dest_id;
+Verdict Datapath::forward(std::span<uint8_t> frame, const sl_conn_key& key, const Bound& b) noexcept {
+  const uint32_t dest_id = b.dest_id;
   std::optional<sl_dest> d = dests_.read(dest_id);
   if (!d) {
-    conns_.erase(&c);
+    conns_.erase(key);
     return drop(Counter::kDestGone);
   }
-  if (c.flags & SL_CONN_F_ONE_PACKET) conns_.erase(&c);  // -o: the entry lives for one packet
+  if (b.flags & SL_CONN_F_ONE_PACKET) conns_.erase(key);  // -o: the entry lives for one packet
   switch (d->fwd) {
     case SL_FWD_DR: {
       if (!(d->flags & SL_DEST_F_RESOLVED)) {

@@ -3,6 +3,11 @@
 // in-memory backend, the golden tests, the fuzzers and the micro-benchmarks all drive
 // this same function, and the XDP fast path must agree with it byte for byte.
 //
+// One Datapath per worker thread: its counters and stats writer are its own (readers sum
+// them); the connection table, the dest table and the snapshot are shared. An established
+// flow's packet takes no lock but its connection's entry lock; only a packet that may open
+// a connection takes the table's writer lock (conn/conn_table.h, "Threading").
+//
 // The step follows ip_vs_in(): parse; find the connection; on a miss, find the virtual
 // service, consult the persistence template, schedule, create the connection with its
 // forwarding method bound once (ip_vs_bind_xmit); then forward by that method.
@@ -75,7 +80,15 @@ class Datapath {
   }
   sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const svc::Snapshot& snap,
                          const svc::ServiceRt& svc, Nanos now, Counter* why) noexcept;
-  Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c) noexcept;
+  // What forward() needs of a connection, copied out under the entry's lock.
+  struct Bound {
+    uint32_t svc_id;
+    uint32_t dest_id;
+    uint8_t flags;
+  };
+  // The entry of `key`, locked (lockIfStill), or nullptr.
+  sl_conn* lockedLookup(const sl_conn_key& key, uint64_t hash, Nanos now) noexcept;
+  Verdict forward(std::span<uint8_t> frame, const sl_conn_key& key, const Bound& b) noexcept;
 
   conn::ConnTable& conns_;
   const DestTable& dests_;
