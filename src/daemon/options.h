@@ -15,6 +15,7 @@ struct Options {
   size_t conn_table_size = size_t(1) << 20;          // --conn-table-size
   io::XdpMode xdp_mode = io::XdpMode::kNativeOrGeneric;
   bool fast_path = true;                             // --no-fast-path: slow path only
+  unsigned workers = 0;                              // --workers: 0 = the default rule
   std::string state_dir;                             // --state-dir: survive restarts
   std::string pin_dir;                               // --pin-dir: where on bpffs
   bool release = false;                              // --release: drop the pinned state
