@@ -90,8 +90,18 @@ lab_wait() {
   return 1
 }
 
-# Creates a veth pair whose ends are born directly inside two namespaces.
-lab_veth() { ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"; }
+# Creates a veth pair whose ends are born directly inside two namespaces. An optional fifth
+# argument gives both ends that many rx and tx queues (as a real NIC has several): the
+# sending end spreads flows over its tx queues, and each lands on the peer's rx queue of
+# the same number.
+lab_veth() {
+  local -a q=()
+  [ "${5:-1}" -gt 1 ] && q=(numtxqueues "$5" numrxqueues "$5")
+  ip link add "$2" netns "$1" "${q[@]}" type veth peer name "$4" netns "$3" "${q[@]}"
+}
+
+# LAB_DIR_QUEUES=N before lab_up: the director's LAN veth (and its switch port) get N queues.
+LAB_DIR_QUEUES="${LAB_DIR_QUEUES:-1}"
 
 lab_up() {
   lab_require_root
@@ -111,7 +121,7 @@ lab_up() {
 
   lab_veth "$NS_CLIENT" eth0 "$NS_ROUTER" eth0
   lab_veth "$NS_ROUTER" eth1 "$NS_SWITCH" p-router
-  lab_veth "$NS_DIR" eth0 "$NS_SWITCH" p-dir
+  lab_veth "$NS_DIR" eth0 "$NS_SWITCH" p-dir "$LAB_DIR_QUEUES"
   lab_veth "$NS_RS1" eth0 "$NS_SWITCH" p-rs1
   lab_veth "$NS_RS2" eth0 "$NS_SWITCH" p-rs2
 

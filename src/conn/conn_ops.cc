@@ -54,9 +54,10 @@ sl_conn* createConn(ConnTable& table, const sl_conn_key& key, const Binding& b,
   return c;
 }
 
-void updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
+bool updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
                 const TimeoutTable& timeouts, Nanos now) noexcept {
-  if (c.flags & SL_CONN_F_TEMPLATE) return;
+  if (c.flags & SL_CONN_F_TEMPLATE) return false;
+  bool assure = false;
   if (c.key.proto == IPPROTO_TCP) {
     if (dir == Direction::kInput && seesOnlyInput(c.fwd)) dir = Direction::kInputOnly;
     uint8_t next = nextTcpState(c.state, dir, tcp_flags);
@@ -71,16 +72,24 @@ void updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
       // ip_vs_control_assure_ct: the template's first established connection assures it.
       if (next == SL_TCP_ESTABLISHED && (c.flags & SL_CONN_F_CONTROLLED)) {
         c.flags &= ~SL_CONN_F_CONTROLLED;
-        if (sl_conn* t = table.templateOf(c)) {
-          ConnTable::lockEntry(*t);
-          t->flags |= SL_CONN_F_ASSURED;
-          ConnTable::unlockEntry(*t);
-        }
+        assure = true;
       }
     }
   }
   c.timeout_s = timeouts.seconds(c.state);
   c.last_seen_ns = now;
+  return assure;
+}
+
+void assureTemplate(ConnTable& table, const sl_conn_key& key, Nanos now) noexcept {
+  ConnTable::WriterLock lock = table.lockWriter();
+  sl_conn* c = table.lookup(key, now);
+  if (!c) return;
+  if (sl_conn* t = table.templateOf(*c)) {
+    ConnTable::lockEntry(*t);
+    t->flags |= SL_CONN_F_ASSURED;
+    ConnTable::unlockEntry(*t);
+  }
 }
 
 sl_conn_key templateKey(const sl_conn_key& k, unsigned prefix_len, bool any_port) noexcept {

@@ -46,8 +46,14 @@ sl_conn* createConn(ConnTable& table, const sl_conn_key& key, const Binding& b,
 // becomes kInputOnly). TCP: next state from the flags (as set_tcp_state), moving the
 // connection between active and inactive when that changes. Every protocol: timeout
 // from the (new) state, last_seen = now. Templates are left alone.
-void updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
+// Returns true when `c`, controlled by a template not yet assured, has just become
+// ESTABLISHED: the caller then calls assureTemplate() once it has let go of c's entry lock
+// (templates are reached under the table's writer lock, which is taken before entry locks).
+bool updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
                 const TimeoutTable& timeouts, Nanos now) noexcept;
+// ip_vs_control_assure_ct: the template controlling the connection of `key` is assured
+// (SL_CONN_F_ASSURED; -Lnc shows ASSURED). Takes the writer lock.
+void assureTemplate(ConnTable& table, const sl_conn_key& key, Nanos now) noexcept;
 
 // --- persistence templates ---
 

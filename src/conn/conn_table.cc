@@ -5,6 +5,7 @@
 
 #include <sys/mman.h>
 
+#include <cstddef>
 #include <new>
 
 namespace sluice::conn {
@@ -15,6 +16,12 @@ uint64_t load64(const uint8_t* p) noexcept {
   std::memcpy(&v, p, 8);
   return v;
 }
+
+// The bytes of an entry before its state word: cleared or copied while the word is held.
+constexpr size_t kBeforeWord = offsetof(sl_conn, word);
+static_assert(kBeforeWord + sizeof(uint32_t) == sizeof(sl_conn), "the state word ends the entry");
+
+std::atomic_ref<uint32_t> wordOf(sl_conn& c) noexcept { return std::atomic_ref<uint32_t>(c.word); }
 
 bool keyEqual(const sl_conn_key& a, const sl_conn_key& b) noexcept {
   const auto* x = reinterpret_cast<const uint8_t*>(&a);
@@ -126,22 +133,48 @@ bool ConnTable::checkExpiry(size_t i, Nanos now) noexcept {
   return true;
 }
 
+bool ConnTable::lockIfStill(sl_conn& c, const sl_conn_key& key) noexcept {
+  lockEntry(c);
+  // Every writer changes a key only while holding the entry's lock, so this compare reads
+  // a stable key, and a match means the entry stays here until unlockEntry().
+  if (key.family != SL_AF_NONE && keyEqual(c.key, key)) return true;
+  unlockEntry(c);
+  return false;
+}
+
+sl_conn* ConnTable::findAll(const sl_conn_key& key, uint64_t h) noexcept {
+  auto [b1, b2] = bucketsOf(h);
+  for (;;) {
+    // A seqlock read: an entry moving from one of the key's buckets to the other could be
+    // missed by a scan that reads the destination before the copy and the source after
+    // the clear, so a scan that overlapped a move is done again.
+    const uint64_t seq = move_seq_.load(std::memory_order_acquire);
+    if (seq & 1) {
+      cpuRelax();
+      continue;
+    }
+    sl_conn* c = findIn(b1, key);
+    if (!c && b2 != b1) c = findIn(b2, key);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (move_seq_.load(std::memory_order_relaxed) == seq) return c;
+  }
+}
+
 sl_conn* ConnTable::lookup(const sl_conn_key& key, uint64_t h, Nanos now) noexcept {
   if (key.family == SL_AF_NONE || num_buckets_ == 0) return nullptr;  // never match empties
-  auto [b1, b2] = bucketsOf(h);
-  sl_conn* c = findIn(b1, key);
-  if (!c && b2 != b1) c = findIn(b2, key);
+  sl_conn* c = findAll(key, h);
+  if (!c || !expired(*c, now)) return c;
+  // Reaping or re-arming changes the table: under the writer lock, on the entry as it is
+  // once we hold it (another thread may have refreshed, moved or reaped it meanwhile).
+  WriterLock lock = lockWriter();
+  c = findAll(key, h);
   if (!c) return nullptr;
-  size_t i = slotOf(c);
-  if (checkExpiry(i, now)) {
-    free(i, true);
-    return nullptr;
-  }
-  return c;
+  return reap(slotOf(c), now) ? nullptr : c;
 }
 
 sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
   if (key.family == SL_AF_NONE || num_buckets_ == 0) return nullptr;
+  WriterLock lock = lockWriter();
   auto [b1, b2] = bucketsOf(hash(key));
   sl_conn* first_free[2] = {nullptr, nullptr};
   size_t nfree[2] = {0, 0};
@@ -149,7 +182,7 @@ sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
   for (int k = 0; k < (b2 == b1 ? 1 : 2); ++k) {
     for (size_t s = 0; s < kBucketSlots; ++s) {
       size_t i = buckets[k] * kBucketSlots + s;
-      if (occupied(i) && checkExpiry(i, now)) free(i, true);
+      if (occupied(i) && expired(slots_[i], now)) reap(i, now);
       if (!occupied(i)) {
         if (!first_free[k]) first_free[k] = &slots_[i];
         ++nfree[k];
@@ -164,12 +197,15 @@ sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
   }
   // Locked before the key is written: a fast path that matches the key sees the lock and
   // leaves the packet to the slow path until the owner has filled the entry in and
-  // called unlockEntry() (conn_ops does, at the end of createConn/createTemplate).
-  std::memset(c, 0, sizeof(*c));
-  std::atomic_ref<uint32_t>(c->word).store(kLockBit, std::memory_order_relaxed);
+  // called unlockEntry() (conn_ops does, at the end of createConn/createTemplate). Taken
+  // with lockEntry, not stored: a worker holding a stale pointer to this free slot may
+  // hold its lock for an instant (lockIfStill), and must let go before the slot is reused.
+  lockEntry(*c);
+  std::memset(c, 0, kBeforeWord);
+  wordOf(*c).store(kLockBit, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
+  c->last_seen_ns = now;  // before the key: a lookup that matches it sees a live entry
   c->key = key;
-  c->last_seen_ns = now;
   ++size_;
   return c;
 }
@@ -177,7 +213,7 @@ sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
 size_t ConnTable::freeSlotIn(size_t bucket, Nanos now) noexcept {
   for (size_t s = 0; s < kBucketSlots; ++s) {
     size_t i = bucket * kBucketSlots + s;
-    if (occupied(i) && checkExpiry(i, now)) free(i, true);
+    if (occupied(i) && expired(slots_[i], now)) reap(i, now);
     if (!occupied(i)) return i;
   }
   return kNoSlot;
@@ -202,11 +238,16 @@ sl_conn* ConnTable::makeRoom(size_t b1, size_t b2, Nanos now) noexcept {
     if (head >= roots) {
       size_t dst = freeSlotIn(n.bucket, now);
       if (dst != kNoSlot) {
+        // Odd while moving: lock-free lookups overlapping the moves scan again.
+        const uint64_t seq = move_seq_.load(std::memory_order_relaxed);
+        move_seq_.store(seq + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
         for (int cur = head; nodes[cur].parent >= 0; cur = nodes[cur].parent) {
           size_t src = nodes[nodes[cur].parent].bucket * kBucketSlots + nodes[cur].slot;
           move(src, dst);
           dst = src;
         }
+        move_seq_.store(seq + 2, std::memory_order_release);
         return &slots_[dst];
       }
     }
@@ -227,18 +268,41 @@ void ConnTable::move(size_t src, size_t dst) noexcept {
   // entry twice for a moment, never zero times when it scans the destination second.
   // Both copies are locked meanwhile, so the fast path updates neither (it sends such
   // packets to the slow path); a last_seen it wrote just before the lock may be lost.
+  // Both locks are taken: a worker may be updating the entry (src) or hold a stale
+  // pointer to the free slot (dst) for an instant. The words are written atomically, the
+  // copy carrying src's lock, so dst is never unlocked before it is whole.
   lockEntry(slots_[src]);
-  std::memcpy(&slots_[dst], &slots_[src], sizeof(sl_conn));
+  lockEntry(slots_[dst]);
+  std::memcpy(&slots_[dst], &slots_[src], kBeforeWord);
+  wordOf(slots_[dst]).store(wordOf(slots_[src]).load(std::memory_order_relaxed),
+                            std::memory_order_release);
   meta_[dst] = meta_[src];
   meta_[src] = 0;
-  std::memset(&slots_[src], 0, sizeof(sl_conn));
+  std::memset(&slots_[src], 0, kBeforeWord);
+  wordOf(slots_[src]).store(0, std::memory_order_release);
   unlockEntry(slots_[dst]);
   ++stats_.moved;
 }
 
+bool ConnTable::reap(size_t i, Nanos now) noexcept {
+  // Decided again under the entry's lock: a worker may have refreshed last_seen between
+  // the caller's look and the lock, and a connection that just carried a packet stays.
+  lockEntry(slots_[i]);
+  if (!checkExpiry(i, now)) {
+    unlockEntry(slots_[i]);
+    return false;
+  }
+  freeLocked(i, true);
+  return true;
+}
+
 void ConnTable::free(size_t i, bool expired) noexcept {
+  lockEntry(slots_[i]);  // from here the fast path leaves it alone; unbind sees its final flags
+  freeLocked(i, expired);
+}
+
+void ConnTable::freeLocked(size_t i, bool expired) noexcept {
   sl_conn& c = slots_[i];
-  lockEntry(c);  // from here the fast path leaves it alone; unbind sees its final flags
   if (dests_) dests_->unbind(c);
   if (isTemplate(i)) {
     if (meta_[i] != 0) {
@@ -252,27 +316,45 @@ void ConnTable::free(size_t i, bool expired) noexcept {
     if (n) --n;
   }
   meta_[i] = 0;
-  std::memset(&c, 0, sizeof(c));
+  std::memset(&c, 0, kBeforeWord);
+  wordOf(c).store(0, std::memory_order_release);  // empty, and unlocked
   --size_;
   if (expired) ++stats_.expired;
 }
 
 void ConnTable::erase(sl_conn* c) noexcept {
   if (!c || c < slots_ || c >= slots_ + capacity_) return;
+  WriterLock lock = lockWriter();
   size_t i = slotOf(c);
   if (occupied(i)) free(i, false);
 }
 
+bool ConnTable::erase(const sl_conn_key& key) noexcept {
+  if (key.family == SL_AF_NONE || num_buckets_ == 0) return false;
+  WriterLock lock = lockWriter();
+  sl_conn* c = findAll(key, hash(key));
+  if (!c) return false;
+  free(slotOf(c), false);
+  return true;
+}
+
 size_t ConnTable::expireSome(Nanos now, size_t max_slots) noexcept {
+  WriterLock lock = lockWriter();
+  return expireLocked(now, max_slots);
+}
+
+size_t ConnTable::tryExpireSome(Nanos now, size_t max_slots) noexcept {
+  WriterLock lock(writer_mu_, std::try_to_lock);
+  return lock.owns_lock() ? expireLocked(now, max_slots) : 0;
+}
+
+size_t ConnTable::expireLocked(Nanos now, size_t max_slots) noexcept {
   size_t reaped = 0;
   if (capacity_ == 0) return 0;
   for (size_t n = 0; n < max_slots; ++n) {
     size_t i = cursor_;
     cursor_ = cursor_ + 1 == capacity_ ? 0 : cursor_ + 1;
-    if (occupied(i) && checkExpiry(i, now)) {
-      free(i, true);
-      ++reaped;
-    }
+    if (occupied(i) && expired(slots_[i], now) && reap(i, now)) ++reaped;
   }
   return reaped;
 }
@@ -280,6 +362,7 @@ size_t ConnTable::expireSome(Nanos now, size_t max_slots) noexcept {
 void ConnTable::attachToTemplate(sl_conn& conn, sl_conn& tmpl, Nanos now) noexcept {
   size_t ci = slotOf(&conn), ti = slotOf(&tmpl);
   if (ci >= capacity_ || ti >= capacity_ || ci == ti || !isTemplate(ti) || isTemplate(ci)) return;
+  WriterLock lock = lockWriter();
   if (meta_[ci] != 0) {  // re-attach: release the old template first
     uint32_t& old = meta_[meta_[ci] - 1];
     if (old) --old;

@@ -13,7 +13,8 @@
 // its slot: no tombstones, no rehash.
 //
 // Moves have two consequences. A sl_conn* is valid only until the next insert(), which
-// may move other connections (lookup, erase, expireSome never move anything). Templates
+// may move other connections (lookup, erase, expireSome never move anything; with several
+// threads, see "Threading" for how a pointer is kept valid). Templates
 // never move, so a template's slot is a stable handle and a template pointer stays valid
 // until the template is freed.
 //
@@ -39,15 +40,38 @@
 // connections it controls. An expired template that still controls connections is
 // re-armed for 60 s instead of reaped, as ip_vs_conn_expire() does.
 //
-// Threading: one user-space writer at a time (the owner serialises); the counts are
-// atomic because the kernel updates them too. The XDP fast path (bpf/steer.bpf.c) shares
-// the records: it only updates entries it found, changes the state word (state, flags)
-// with a compare-and-swap, and leaves an entry whose `lock` byte is set to the slow path.
-// User space sets the lock (lockEntry) before it moves, frees or rewrites an entry, and
-// inserts new entries locked until they are filled in. What remains: a move can hide an
-// entry from the fast path for an instant (that packet takes the slow path, which finds
-// it), and a last_seen the kernel writes just as user space locks the entry can be lost
-// (the connection then expires up to one packet-interval early).
+// Threading: several user-space threads (the slow-path workers, the control plane) and the
+// XDP fast path share the table. The trade-off chosen is one writer lock for the rare
+// operations and none for the per-packet ones:
+//  * Structure changes (insert, and the moves it makes; erase; reaping by lookup or
+//    expireSome; re-arming templates; the template side array) happen under one writer
+//    lock, lockWriter(). A worker takes it only on the miss path of a packet that may open
+//    a connection, and there it looks the key up again before inserting, so two workers
+//    racing with the same new key can never both insert it: no duplicate entry. A worker
+//    sweeps expired entries with tryExpireSome(), which skips a sweep rather than wait.
+//    The lock is recursive only so that the miss path can hold it across lookup, template
+//    and insert calls that also take it by themselves (single-threaded callers, tests,
+//    need not know about it).
+//  * Lookups take no lock. A move bumps a sequence count (odd while moving), and lookup()
+//    scans again if the count changed under it, so a miss is never caused by an entry in
+//    flight between its buckets. A hit is only a candidate: another thread's insert may
+//    move or free it the next instant. Before reading or changing it, the caller takes the
+//    entry's lock with lockIfStill(), which re-checks the key under it; a no means look up
+//    again. Every writer holds an entry's lock while it moves, frees or fills it, so a
+//    locked entry whose key matched stays where it is until unlocked.
+//  * The entry lock (the `lock` byte) is a spin lock between user-space threads, held for a
+//    few stores: an update by a worker, or a writer moving/freeing/filling the entry. Lock
+//    order: the writer lock before any entry lock; nobody waits for the writer lock while
+//    holding an entry lock (a worker unlocks its entry first), so the two cannot deadlock.
+// The kernel never takes the lock: it only updates entries it found, changes the state
+// word (state, flags) with a compare-and-swap that fails while `lock` is set, and leaves a
+// locked entry to the slow path. The counts are atomic because the kernel updates them too.
+// What remains: lookups read keys while a writer may be rewriting them (as the kernel
+// does); a torn read can only give a false candidate, which lockIfStill() rejects. A move
+// can hide an entry from the fast path for an instant (that packet takes the slow path,
+// which finds it). A last_seen the kernel writes just as user space locks the entry can be
+// lost (the connection then expires up to one packet-interval early). A thread preempted
+// while holding an entry lock makes others that want that entry spin until it runs again.
 #pragma once
 
 #include <atomic>
@@ -55,6 +79,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <span>
 
 #include "common/clock.h"
@@ -103,41 +128,69 @@ class ConnTable {
   // lock byte is set; user space sets it before it moves, frees or rewrites an entry. The
   // fast path never holds the lock, so lockEntry() spins only while a CAS races it.
   static constexpr uint32_t kLockBit = 0x01000000u;  // the `lock` byte of the state word
+  // Spins while another user-space thread holds the entry (the kernel never does).
   static void lockEntry(sl_conn& c) noexcept {
     std::atomic_ref<uint32_t> w(c.word);
     uint32_t v = w.load(std::memory_order_relaxed);
-    while (!w.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) {
+    for (;;) {
+      if (v & 0xff000000u) {
+        cpuRelax();
+        v = w.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (w.compare_exchange_weak(v, v | kLockBit, std::memory_order_acquire)) return;
     }
   }
   static void unlockEntry(sl_conn& c) noexcept {
     std::atomic_ref<uint32_t>(c.word).fetch_and(~0xff000000u, std::memory_order_release);
   }
+  // Locks `c`, a lookup's candidate, if it still holds `key`: true with the lock held, or
+  // false (unlocked) when another thread moved or freed it meanwhile: look it up again.
+  static bool lockIfStill(sl_conn& c, const sl_conn_key& key) noexcept;
+
+  // The writer lock (see "Threading"): held across a lookup-then-insert that must not race
+  // another writer, and by readers that walk the whole table (forEach).
+  using WriterLock = std::unique_lock<std::recursive_mutex>;
+  [[nodiscard]] WriterLock lockWriter() const { return WriterLock(writer_mu_); }
 
   uint64_t hash(const sl_conn_key& key) const noexcept;
   // Touch both buckets of a key whose packet comes next in the batch.
   void prefetch(uint64_t hash) const noexcept;
 
   // The live entry for `key`, or nullptr. An expired hit is reaped (nullptr); an expired
-  // template that still controls connections is re-armed and returned.
+  // template that still controls connections is re-armed and returned. Takes no lock
+  // unless it has to reap or re-arm. Without the writer lock held, the result is a
+  // candidate another thread may move at once: lock it with lockIfStill() before use.
+  // With the writer lock held, nothing moves and the answer is exact.
   sl_conn* lookup(const sl_conn_key& key, Nanos now) noexcept { return lookup(key, hash(key), now); }
   sl_conn* lookup(const sl_conn_key& key, uint64_t hash, Nanos now) noexcept;
 
   // A zeroed entry with `key` set and last_seen = now, or nullptr when no room can be made
-  // (or the key's family is SL_AF_NONE). The key must not be in the table already (look it
-  // up first). The caller fills the rest and then binds it (conn_ops.h does both). May
-  // move other non-template entries: earlier sl_conn* to them are stale afterwards.
+  // (or the key's family is SL_AF_NONE). The key must not be in the table already: look it
+  // up first with the writer lock held across both calls when other threads insert too.
+  // The caller fills the rest and then binds it (conn_ops.h does both); the entry comes
+  // back locked (lockEntry), and the caller unlocks it. May move other non-template
+  // entries: earlier sl_conn* to them are stale afterwards.
   sl_conn* insert(const sl_conn_key& key, Nanos now) noexcept;
 
   // Removes an entry now, undoing its counts. Erasing a template that still controls
-  // connections detaches them (a scan of the whole table: control plane only).
+  // connections detaches them (a scan of the whole table: control plane only). `c` must
+  // come from a lookup made under the writer lock the caller still holds, or from a
+  // single-threaded caller; erase(key) is for everyone else. Never with c's lock held.
   void erase(sl_conn* c) noexcept;
+  // Removes the entry of `key` if there is one (under the writer lock); true if it did.
+  bool erase(const sl_conn_key& key) noexcept;
 
   // Visits up to `max_slots` slots from where the last call stopped and reaps the expired
   // ones. Returns how many it reaped. Call it from the worker's idle loop / timer tick.
   size_t expireSome(Nanos now, size_t max_slots) noexcept;
+  // The same, unless another thread holds the writer lock: then it returns 0 at once. The
+  // workers sweep this way, so one worker's sweep never stalls the others' packets.
+  size_t tryExpireSome(Nanos now, size_t max_slots) noexcept;
 
   // Makes `conn` controlled by template `tmpl` (both in this table), refreshing the
-  // template's last_seen as IPVS does when a connection is created through it.
+  // template's last_seen as IPVS does when a connection is created through it. The
+  // template side array is the writer lock's: these three are for callers holding it.
   void attachToTemplate(sl_conn& conn, sl_conn& tmpl, Nanos now) noexcept;
   // Connections a template controls (0 for a non-template).
   uint32_t controlled(const sl_conn& tmpl) const noexcept;
@@ -146,9 +199,11 @@ class ConnTable {
 
   // --- control plane ---
 
-  // Calls fn(const sl_conn&) for every live entry (templates included), in slot order.
+  // Calls fn(const sl_conn&) for every live entry (templates included), in slot order,
+  // under the writer lock (entries do not move meanwhile; workers may still update them).
   template <class Fn>
   void forEach(Nanos now, Fn&& fn) const {
+    WriterLock lock = lockWriter();
     for (size_t i = 0; i < capacity_; ++i)
       if (occupied(i) && !dead(i, now)) fn(static_cast<const sl_conn&>(slots_[i]));
   }
@@ -156,6 +211,7 @@ class ConnTable {
   // Connections go first, so templates erased with their connections need no detach scan.
   template <class Pred>
   size_t eraseIf(Pred&& pred) {
+    WriterLock lock = lockWriter();
     size_t n = 0;
     for (int templates = 0; templates < 2; ++templates) {
       for (size_t i = 0; i < capacity_; ++i) {
@@ -170,10 +226,11 @@ class ConnTable {
   }
 
   // Occupied slots, including expired entries not yet reaped.
-  size_t size() const noexcept { return size_; }
+  size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
   size_t capacity() const noexcept { return capacity_; }
   // Bytes of memory per slot: the shared record plus the private side array.
   static constexpr size_t bytesPerSlot() noexcept { return sizeof(sl_conn) + sizeof(uint32_t); }
+  // Written under the writer lock: read it there, or when no other thread writes.
   const Stats& stats() const noexcept { return stats_; }
   DestAccounting* dests() const noexcept { return dests_; }
   uint64_t seed() const noexcept { return seed_; }
@@ -199,24 +256,39 @@ class ConnTable {
   bool dead(size_t i, Nanos now) const noexcept {
     return expired(slots_[i], now) && !(isTemplate(i) && meta_[i] != 0);
   }
-  // Expired but controlling: re-arm. Returns true when the entry must be reaped.
+  // Expired but controlling: re-arm. Returns true when the entry must be reaped. Under
+  // the writer lock and the entry's lock.
   bool checkExpiry(size_t i, Nanos now) noexcept;
   sl_conn* findIn(size_t bucket, const sl_conn_key& key) noexcept;
   size_t slotOf(const sl_conn* c) const noexcept { return size_t(c - slots_); }
   void free(size_t i, bool expired) noexcept;
+  void freeLocked(size_t i, bool expired) noexcept;  // the caller holds the entry's lock
+  // Frees slot i if it is still expired once its lock is held (a template that controls
+  // connections is re-armed instead); true if it was freed. Under the writer lock.
+  bool reap(size_t i, Nanos now) noexcept;
   static constexpr size_t kNoSlot = ~size_t(0);
   static constexpr size_t kMaxSearch = 128;  // buckets visited by one makeRoom()
   size_t freeSlotIn(size_t bucket, Nanos now) noexcept;
   sl_conn* makeRoom(size_t b1, size_t b2, Nanos now) noexcept;
   void move(size_t src, size_t dst) noexcept;
+  sl_conn* findAll(const sl_conn_key& key, uint64_t h) noexcept;  // both buckets, seq-checked
+  size_t expireLocked(Nanos now, size_t max_slots) noexcept;
+  static void cpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
   void init(std::span<sl_conn> storage);
   bool recoverLocked(size_t i) noexcept;  // true: a duplicate, removed
 
   sl_conn* slots_ = nullptr;
   size_t capacity_ = 0;
   size_t num_buckets_ = 0;
-  size_t size_ = 0;
+  std::atomic<size_t> size_{0};  // changed under the writer lock, read anywhere
   size_t cursor_ = 0;
+  // Odd while insert() moves entries between buckets: lock-free lookups retry across it.
+  std::atomic<uint64_t> move_seq_{0};
+  mutable std::recursive_mutex writer_mu_;
   uint64_t seed_;
   DestAccounting* dests_;
   std::unique_ptr<uint32_t[]> meta_;  // see "Persistence templates" above

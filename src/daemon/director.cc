@@ -14,14 +14,6 @@ namespace {
 
 const log::Logger kLog("director");
 
-constexpr size_t kBatch = 64;
-// The expiry sweep's slots per received packet while busy, and per idle
-// wake-up. Busy, it only has to keep the counts honest (inserts reap the
-// expired entries they meet, so a full table does not depend on it) and each
-// slot it visits in a large table is a cache miss charged to forwarding; idle,
-// it catches up.
-constexpr size_t kExpirePerPacket = 2;
-constexpr size_t kExpireIdle = 16384;
 constexpr Nanos kNextHopRefresh = 2 * kSecond;
 
 net::Endpoint endpointOf(const uint8_t* addr, uint16_t port_be, uint8_t family) {
@@ -57,7 +49,7 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
                      : std::span<sl_dest_counts>(own_counts_)),
       dest_limits_(limits_.max_dests),
       accounting_(counts_, dest_limits_),
-      stats_(clock, 2, limits_.max_services, limits_.max_dests),
+      stats_(clock, std::max(1u, limits_.workers) + 1, limits_.max_services, limits_.max_dests),
       services_(clock, counts_, svc::TableLimits{limits_.max_services, limits_.max_dests}, &stats_),
       dest_table_(shared ? dp::DestTable(shared->dests.first(limits_.max_dests))
                          : dp::DestTable(size_t(limits_.max_dests))),
@@ -67,26 +59,29 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
       fast_config_(shared ? shared->fast_config : nullptr),
       conns_(shared ? conn::ConnTable(shared->conns, &accounting_, limits_.conn_seed)
                     : conn::ConnTable(limits_.conn_capacity, &accounting_, limits_.conn_seed)),
-      datapath_(conns_, dest_table_, stats_.writer(0)),
       nh_wanted_(new std::atomic<uint8_t>[limits_.max_dests]) {
   for (uint32_t i = 0; i < limits_.max_dests; ++i) nh_wanted_[i].store(0);
   // Shared stats may carry a previous daemon's packets (pinned maps): the stats this
   // daemon reports start at zero, so only what the fast path counts from now on is folded.
   for (uint32_t id = 0; id < limits_.max_dests; ++id) fast_stats_seen_[id] = fastStatsOf(id);
-  datapath_.setTimeouts(timeouts_);
   if (fast_config_)
     dp::fillFastPathConfig(
         *fast_config_, conns_.seed(), uint32_t(conns_.capacity() / conn::ConnTable::kBucketSlots),
         limits_.max_dests,
         uint32_t(std::min<size_t>(fast_stat_slots_, fast_stats_.size() / limits_.max_dests)),
         timeouts_);
-  // Called on the worker: just a flag, the control side does the netlink work.
-  datapath_.onUnresolved([this](uint32_t dest_id) {
-    if (dest_id < limits_.max_dests) {
-      nh_wanted_[dest_id].store(1, std::memory_order_relaxed);
-      nh_any_wanted_.store(true, std::memory_order_release);
-    }
-  });
+  for (unsigned i = 0; i < std::max(1u, limits_.workers); ++i) {
+    auto dp = std::make_unique<dp::Datapath>(conns_, dest_table_, stats_.writer(i));
+    dp->setTimeouts(timeouts_);
+    // Called on any worker: just flags (atomics), the control side does the netlink work.
+    dp->onUnresolved([this](uint32_t dest_id) {
+      if (dest_id < limits_.max_dests) {
+        nh_wanted_[dest_id].store(1, std::memory_order_relaxed);
+        nh_any_wanted_.store(true, std::memory_order_release);
+      }
+    });
+    datapaths_.push_back(std::move(dp));
+  }
 }
 
 Director::~Director() = default;
@@ -114,9 +109,9 @@ Status Director::restore(const svc::TableState& table, const svc::Timeouts& t) {
     return makeError("cannot restore a saved configuration over a configured director");
   if (Status st = services_.restore(table.services, table.trash); !st) return st;
   {
-    std::lock_guard lock(conn_mu_);
+    std::lock_guard lock(timeouts_mu_);
     timeouts_.applySet(t.tcp, t.tcp_fin, t.udp);
-    datapath_.setTimeouts(timeouts_);
+    timeouts_version_.fetch_add(1, std::memory_order_release);
     if (fast_config_) dp::setFastPathTimeouts(*fast_config_, timeouts_);
   }
   return changed(Status{});
@@ -168,16 +163,23 @@ Status Director::zero(const std::optional<svc::ServiceKey>& k) {
 
 Status Director::setTimeouts(const svc::Timeouts& t) {
   {
-    std::lock_guard lock(conn_mu_);
+    std::lock_guard lock(timeouts_mu_);
     timeouts_.applySet(t.tcp, t.tcp_fin, t.udp);
-    datapath_.setTimeouts(timeouts_);
+    timeouts_version_.fetch_add(1, std::memory_order_release);
     if (fast_config_) dp::setFastPathTimeouts(*fast_config_, timeouts_);
   }
   return saveConfig();
 }
 
+void Director::syncTimeouts(uint64_t& seen, dp::Datapath& dp) {
+  if (timeouts_version_.load(std::memory_order_acquire) == seen) return;
+  std::lock_guard lock(timeouts_mu_);
+  seen = timeouts_version_.load(std::memory_order_relaxed);
+  dp.setTimeouts(timeouts_);
+}
+
 svc::Timeouts Director::timeouts() const {
-  std::lock_guard lock(conn_mu_);
+  std::lock_guard lock(timeouts_mu_);
   return svc::Timeouts{timeouts_.tcp(), timeouts_.tcpFin(), timeouts_.udp()};
 }
 
@@ -221,7 +223,6 @@ Result<std::vector<ctl::ServiceInfo>> Director::listServices(
 std::vector<ctl::ConnInfo> Director::listConns() const {
   auto snap = services_.snapshot();
   std::vector<ctl::ConnInfo> out;
-  std::lock_guard lock(conn_mu_);
   Nanos now = clock_.now();
   conns_.forEach(now, [&](const sl_conn& c) {
     ctl::ConnInfo ci;
@@ -242,8 +243,9 @@ std::vector<ctl::ConnInfo> Director::listConns() const {
 }
 
 dp::Counters Director::slowPathCounters() const {
-  std::lock_guard lock(conn_mu_);
-  return datapath_.counters();
+  dp::Counters sum;
+  for (const auto& dp : datapaths_) sum += dp->counters().snapshot();
+  return sum;
 }
 
 std::vector<ctl::CounterInfo> Director::counters() const {
@@ -303,7 +305,7 @@ void Director::foldFastPathStats() const {
   if (fast_stats_.empty()) return;
   std::lock_guard lock(fold_mu_);
   auto snap = services_.snapshot();
-  svc::Stats::Writer w = stats_.writer(1);
+  svc::Stats::Writer w = stats_.writer(stats_.writers() - 1);
   auto fold = [&](const svc::DestRt& d) {
     if (d.dest_id >= fast_stats_seen_.size()) return;
     sl_stats& seen = fast_stats_seen_[d.dest_id];
@@ -329,77 +331,6 @@ void Director::housekeeping() {
       services_.snapshot()->version() != nh_seen_snapshot_ ||
       now - nh_last_refresh_ > kNextHopRefresh)
     refreshNextHops();
-}
-
-// ---------------------------------------------------------------- data path
-
-void Director::processBatch(io::PacketIo& io, std::span<io::Packet> all) {
-  for (size_t base = 0; base < all.size(); base += kBatch) {
-    std::span<io::Packet> pkts = all.subspan(base, std::min(kBatch, all.size() - base));
-    std::array<io::Packet, kBatch> tx, drop, pass;
-    std::array<std::span<uint8_t>, kBatch> frames;
-    std::array<dp::Verdict, kBatch> verdicts;
-    std::array<uint32_t, kBatch> room;
-    size_t ntx = 0, ndrop = 0, npass = 0;
-    for (size_t i = 0; i < pkts.size(); ++i) {
-      frames[i] = pkts[i].bytes();
-      room[i] = uint32_t(pkts[i].tailroom());
-    }
-    // The worker's own handle: one atomic load per batch unless the config changed.
-    const svc::Snapshot& snap = worker_snapshot_.acquire();
-    {
-      std::lock_guard lock(conn_mu_);
-      Nanos now = clock_.now();
-      datapath_.processBatch(std::span(frames.data(), pkts.size()), snap, now, verdicts.data(),
-                             room.data());
-      for (size_t i = 0; i < pkts.size(); ++i) {
-        io::Packet& p = pkts[i];
-        const dp::Verdict& v = verdicts[i];
-        switch (v.action) {
-          case dp::Action::kTx:
-            if (v.ifindex) p.ifindex = v.ifindex;  // 0: back out where it came in
-            if (v.len) p.len = v.len;
-            tx[ntx++] = p;
-            break;
-          case dp::Action::kPass:
-            pass[npass++] = p;
-            break;
-          case dp::Action::kDrop:
-            drop[ndrop++] = p;
-            break;
-        }
-      }
-      conns_.expireSome(now, pkts.size() * kExpirePerPacket);
-    }
-    // What the backend could not queue (a full TX ring, an interface that is not ours) was
-    // counted as sent by the step: tx_failed says how many of those never left.
-    if (ntx) {
-      const size_t sent = io.txBurst(std::span(tx.data(), ntx));
-      if (sent < ntx) {
-        std::lock_guard lock(conn_mu_);
-        datapath_.counters().inc(dp::Counter::kTxFailed, ntx - sent);
-      }
-    }
-    if (ndrop) io.drop(std::span(drop.data(), ndrop));
-    if (npass) io.pass(std::span(pass.data(), npass));
-  }
-}
-
-void Director::runWorker(io::PacketIo& io, const std::atomic<bool>& stop) {
-  std::array<io::Packet, kBatch> pkts;
-  while (!stop.load(std::memory_order_relaxed)) {
-    size_t n = io.rxBurst(pkts);
-    if (n == 0) {
-      // Sweep only when the wait ran out: an empty ring between two bursts under load
-      // is not idleness, and a large sweep there would be charged to forwarding.
-      if (!io.waitRx(100)) {
-        std::lock_guard lock(conn_mu_);
-        conns_.expireSome(clock_.now(), kExpireIdle);
-      }
-      continue;
-    }
-    processBatch(io, std::span(pkts.data(), n));
-  }
 }
 
 }  // namespace sluice::daemon

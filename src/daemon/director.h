@@ -3,12 +3,14 @@
 //   ctl thread ──► Director (ctl::Backend) ──► ServiceTable ──publish──► snapshot
 //                       │                                                  │
 //                       └─► next hops (route + neighbour) ─► DestTable ◄───┤
-//   worker thread: PacketIo ─► Datapath::process(frame, snapshot) ─► tx / drop / pass
+//   worker threads (daemon/worker.h), each: PacketIo ─► its Datapath ─► tx / drop / pass
 //
-// The connection table is the one structure both the worker and the control side touch
-// with more than atomics (the -Lnc listing, --set), so it sits behind `conn_mu_`, taken by
-// the worker once per batch. Everything else the worker reads is a published snapshot, a
-// seqlocked DestTable entry or an atomic counter.
+// The Director owns one Datapath per worker (its own counters and stats writer; the
+// listings sum them) and the tables they share. The connection table does its own locking
+// (conn/conn_table.h, "Threading"): an established flow's packet takes only its entry's
+// lock, a new flow the table's writer lock, and the -Lnc listing the writer lock too.
+// Everything else a worker reads is a published snapshot, a seqlocked DestTable entry, an
+// atomic counter, or the timeouts, which a worker copies when their version moves.
 //
 // The Director knows nothing of AF_XDP, BPF maps or netlink: packet I/O is a PacketIo,
 // next-hop resolution a NextHopSource and the fast path's counters a FastCounterSource, all
@@ -42,6 +44,7 @@ struct DirectorLimits {
   uint32_t max_services = 1024;
   uint32_t max_dests = 16384;
   uint64_t conn_seed = conn::ConnTable::kDefaultSeed;
+  unsigned workers = 1;  // slow-path worker threads, one Datapath each
 };
 
 // Memory the data-plane tables live in when an XDP fast path shares them (the mmap'ed BPF
@@ -114,7 +117,9 @@ class Director final : public ctl::Backend {
 
   // Call before the control socket serves requests: the source is read without a lock.
   // expire_nodest_conn: see Datapath::setExpireNodestConn. Before the worker starts.
-  void setExpireNodestConn(bool on) { datapath_.setExpireNodestConn(on); }
+  void setExpireNodestConn(bool on) {
+    for (auto& dp : datapaths_) dp->setExpireNodestConn(on);
+  }
   void setFastCounterSource(FastCounterSource src) { fast_counters_ = std::move(src); }
 
   // --- housekeeping (any non-worker thread, periodically) ---
@@ -122,13 +127,17 @@ class Director final : public ctl::Backend {
   // worker asked for a next hop it lacked.
   void housekeeping();
 
-  // --- data path (the worker thread) ---
-  // Processes one received batch and hands every frame back to `io`.
-  void processBatch(io::PacketIo& io, std::span<io::Packet> pkts);
-  // Runs until `stop` is set: rx, process, tx; expires idle connections.
-  void runWorker(io::PacketIo& io, const std::atomic<bool>& stop);
+  // --- for the workers (daemon/worker.h) ---
+  unsigned workers() const { return unsigned(datapaths_.size()); }
+  // Worker `index`'s packet step; only that worker calls it.
+  dp::Datapath& datapath(unsigned index) { return *datapaths_.at(index); }
+  conn::ConnTable& conns() { return conns_; }
+  const Clock& clock() const { return clock_; }
+  // Copies the current timeouts into `dp` when they changed since `seen` (the worker's
+  // own version counter): one atomic load per batch, the mutex only after a --set.
+  void syncTimeouts(uint64_t& seen, dp::Datapath& dp);
 
-  // What the worker counted (the slow path only).
+  // What the workers counted (the slow path only), summed.
   dp::Counters slowPathCounters() const;
   const svc::ServiceTable& services() const { return services_; }
 
@@ -161,7 +170,7 @@ class Director final : public ctl::Backend {
   std::span<sl_dest_counts> counts_;
   std::vector<conn::DestLimits> dest_limits_;
   conn::DestAccounting accounting_;
-  mutable svc::Stats stats_;  // writer 1 is the fold's, under fold_mu_
+  mutable svc::Stats stats_;  // writers 0..workers-1 are the workers', the last the fold's
   svc::ServiceTable services_;
   dp::DestTable dest_table_;
   std::span<sl_stats> fast_stats_;
@@ -171,11 +180,11 @@ class Director final : public ctl::Backend {
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
 
-  mutable std::mutex conn_mu_;  // guards conns_, datapath_, timeouts_
-  conn::ConnTable conns_;
-  dp::Datapath datapath_;
-  svc::SnapshotReader worker_snapshot_{services_.publisher()};  // the worker thread's
+  conn::ConnTable conns_;  // locks itself: see conn_table.h
+  std::vector<std::unique_ptr<dp::Datapath>> datapaths_;  // one per worker
+  mutable std::mutex timeouts_mu_;  // guards timeouts_
   conn::TimeoutTable timeouts_;
+  std::atomic<uint64_t> timeouts_version_{1};
 
   std::mutex nh_mu_;  // one writer of dest_table_
   uint64_t nh_seen_version_ = ~0ull;

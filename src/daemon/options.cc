@@ -32,6 +32,13 @@ sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 
                             such packets are only dropped until the entry times out)
       --no-fast-path        forward every packet through the daemon (AF_XDP) instead of
                             letting the XDP program forward established connections
+      --workers N           slow-path worker threads (default: one per core that the
+                            interfaces' queue interrupts are affined to; on devices
+                            without interrupts, such as veth, min(total rx queues, online
+                            CPUs)). Every rx queue of every interface gets an AF_XDP
+                            socket; worker w serves queue q when q % N == w, so N may not
+                            exceed the smallest interface's queue count (each worker
+                            transmits through its own sockets). Logged at start.
       --state-dir DIR       survive restarts without breaking established connections:
                             the connection table and the other shared tables are pinned
                             on bpffs, each interface's XDP link too, and DIR/state.json
@@ -93,6 +100,14 @@ Result<Options> parseOptions(int argc, char** argv) {
       o.expire_nodest_conn = true;
     } else if (a == "--no-fast-path") {
       o.fast_path = false;
+    } else if (a == "--workers") {
+      auto v = value(a);
+      if (!v) return v.error();
+      unsigned n = 0;
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > 1024)
+        return makeError("--workers must be a number between 1 and 1024, not '{}'", *v);
+      o.workers = n;
     } else if (a == "-v" || a == "--verbose") {
       o.verbose = true;
     } else if (a == "-h" || a == "--help") {

@@ -16,6 +16,7 @@ struct Options {
   io::XdpMode xdp_mode = io::XdpMode::kNativeOrGeneric;
   bool fast_path = true;                             // --no-fast-path: slow path only
   bool expire_nodest_conn = false;                   // --expire-nodest-conn (the IPVS sysctl)
+  unsigned workers = 0;                              // --workers: 0 = the default rule
   std::string state_dir;                             // --state-dir: survive restarts
   std::string pin_dir;                               // --pin-dir: where on bpffs
   bool release = false;                              // --release: drop the pinned state

@@ -1,7 +1,10 @@
 // sluiced: wires the Director to the kernel (XDP steering, AF_XDP, rtnetlink) and to the
 // control socket, then waits for SIGTERM/SIGINT. Signals are blocked in every thread and
-// taken synchronously here, so shutdown runs in one place and in order: stop the worker,
+// taken synchronously here, so shutdown runs in one place and in order: stop the workers,
 // close the control socket, then close the sockets and detach XDP (destructors).
+//
+// Every rx queue of every data-plane interface gets an AF_XDP socket, split between the
+// workers as daemon/worker_plan.h says; each worker has its own sockets, UMEM and Datapath.
 //
 // With --state-dir the tables and links are pinned (daemon/pinned_state.h): a start that
 // finds them restores the saved configuration before it swaps its program in, so the
@@ -25,9 +28,12 @@
 #include "daemon/options.h"
 #include "daemon/pinned_state.h"
 #include "daemon/state_file.h"
+#include "daemon/worker.h"
+#include "daemon/worker_plan.h"
 #include "io/afxdp.h"
 #include "io/neighbour_table.h"
 #include "io/netlink.h"
+#include "io/queues.h"
 #include "io/xdp_loader.h"
 #include "io/xdp_mode.h"
 
@@ -100,6 +106,17 @@ int main(int argc, char** argv) {
     if (!l) return fail(fmt::format("interface {}: {}", name, l.error().message));
     links.push_back(*l);
   }
+  // Queues first: an interface the XDP program cannot serve whole is refused before
+  // anything is attached.
+  std::vector<daemon::InterfaceQueues> queues;
+  for (const auto& l : links) {
+    auto n = io::rxQueueCount(l.name);
+    if (!n) return fail(fmt::format("interface {}: {}", l.name, n.error().message));
+    queues.push_back({l.name, l.ifindex, *n, io::irqCpus(l.name)});
+  }
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  auto plan = daemon::planWorkers(queues, opts->workers, online > 0 ? unsigned(online) : 1);
+  if (!plan) return fail(plan.error().message);
 
   std::optional<daemon::StatePaths> paths;
   if (!opts->state_dir.empty()) {
@@ -111,6 +128,7 @@ int main(int argc, char** argv) {
   daemon::DirectorLimits limits;
   limits.conn_capacity = opts->conn_table_size;
   limits.conn_seed = std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
+  limits.workers = unsigned(plan->ports.size());
   io::SteerProgram::Sizes sizes;
   sizes.conn_capacity = uint32_t(limits.conn_capacity);
   sizes.max_dests = limits.max_dests;
@@ -209,10 +227,24 @@ int main(int argc, char** argv) {
               l.name, l.ifindex, mode == io::XdpMode::kNative ? "native" : "generic");
   }
 
-  io::AfXdpOptions xo;
-  for (const auto& l : links) xo.ifindexes.push_back(l.ifindex);
-  auto xsk = io::AfXdpIo::open(xo, steer->get());
-  if (!xsk) return fail(fmt::format("opening AF_XDP sockets: {}", xsk.error().message));
+  // One PacketIo per worker over its share of the queues (worker_plan.h).
+  std::vector<std::unique_ptr<io::AfXdpIo>> xsks;
+  const std::vector<std::string> shares = plan->describe(queues);
+  for (size_t w = 0; w < plan->ports.size(); ++w) {
+    io::AfXdpOptions xo;
+    xo.ports = plan->ports[w];
+    auto xsk = io::AfXdpIo::open(xo, steer->get());
+    if (!xsk)
+      return fail(fmt::format("opening AF_XDP sockets for worker {} ({}): {}", w, shares[w],
+                              xsk.error().message));
+    xsks.push_back(std::move(*xsk));
+  }
+  for (const auto& q : queues)
+    kLog.info("{}: {} rx queue(s){}", q.name, q.queues,
+              q.irq_cpus.empty() ? ", no interrupts of its own"
+                                 : fmt::format(", interrupts on {} core(s)", q.irq_cpus.size()));
+  for (size_t w = 0; w < shares.size(); ++w)
+    kLog.info("worker {}: {} (not pinned to a core)", w, shares[w]);
 
   ctl::CtlServer ctl(opts->socket_path, director);
   if (auto st = ctl.start(); !st)
@@ -220,7 +252,11 @@ int main(int argc, char** argv) {
   kLog.info("control socket {}", opts->socket_path);
 
   std::atomic<bool> stop{false};
-  std::thread worker([&] { director.runWorker(**xsk, stop); });
+  std::vector<std::unique_ptr<daemon::Worker>> workers;
+  std::vector<std::thread> worker_threads;
+  for (unsigned w = 0; w < director.workers(); ++w)
+    workers.push_back(std::make_unique<daemon::Worker>(director, w, *xsks[w]));
+  for (auto& w : workers) worker_threads.emplace_back([&stop, wp = w.get()] { wp->run(stop); });
   std::mutex hk_mu;
   std::condition_variable hk_cv;
   std::thread housekeeping([&] {
@@ -232,8 +268,8 @@ int main(int argc, char** argv) {
       hk_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop.load(); });
     }
   });
-  kLog.info("ready: {} interface(s), connection table of {} entries", links.size(),
-            limits.conn_capacity);
+  kLog.info("ready: {} interface(s), {} worker(s), connection table of {} entries",
+            links.size(), workers.size(), limits.conn_capacity);
 
   int sig = 0;
   sigwait(&sigs, &sig);
@@ -243,11 +279,18 @@ int main(int argc, char** argv) {
     stop.store(true);
   }
   hk_cv.notify_all();
-  worker.join();
+  for (auto& t : worker_threads) t.join();
+  // What each worker's sockets carried: shows whether the queues share the load.
+  for (size_t w = 0; w < xsks.size(); ++w) {
+    const io::IoStats& st = xsks[w]->stats();
+    kLog.info("worker {} ({}): received {} frames, sent {}, dropped {}", w, shares[w], st.rx,
+              st.tx, st.dropped + st.passed + st.tx_ring_full + st.tx_bad_iface);
+  }
   housekeeping.join();
   ctl.stop();
   (*watcher)->stop();
-  xsk->reset();    // sockets out of the XSKMAP before the program goes
+  workers.clear();
+  xsks.clear();    // sockets out of the XSKMAP before the program goes
   steer->reset();  // detaches XDP from every interface, except through pinned links
   if (paths)
     kLog.info("stopped; XDP stays attached through the links pinned in {} (established "

@@ -116,28 +116,16 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   }
 
   const sl_conn_key& key = pd.key;
-  sl_conn* c = conns_.lookup(key, pd.hash, now);
-  // A SYN on a finished connection opens a new one, unless a persistence template
-  // controls the old one (the client stays with its real server through the template).
-  if (c && p.proto == net::kProtoTcp && sl_syn_may_reuse(p.tcp_flags, c->state) &&
-      !conns_.templateOf(*c)) {
-    conns_.erase(c);
-    c = nullptr;
-    counters_.inc(Counter::kConnReused);
-  }
-  // A deleted real server (IP_VS_DEST_F_AVAILABLE clear) gets nothing more: its
-  // connections' packets are dropped without refreshing their timers. With
-  // expire_nodest_conn the entry goes at once and this packet is treated as new, so a
-  // client's SYN is scheduled afresh (ip_vs_in since 5.9).
-  std::optional<sl_dest> d;
-  if (c) {
-    d = dests_.read(c->dest_id);
-    if (!d || !(d->flags & SL_DEST_F_AVAILABLE)) {
-      if (d && !expire_nodest_conn_) return drop(Counter::kDestGone);
-      conns_.erase(c);
-      c = nullptr;
-      counters_.inc(Counter::kNodestExpired);
-    }
+  const bool tcp = p.proto == net::kProtoTcp;
+  // Established flows take no table lock: a lock-free lookup, then the entry's own lock,
+  // which also proves the entry was not moved or freed by another worker meanwhile.
+  sl_conn* c = lockedLookup(key, pd.hash, now);
+  // A SYN that may reuse a finished connection, and a connection of a deleted real server
+  // under expire_nodest_conn, are decided under the writer lock (reopen()).
+  if (c && ((tcp && sl_syn_may_reuse(p.tcp_flags, c->state)) ||
+            (expire_nodest_conn_ && !destAvailable(c->dest_id)))) {
+    conn::ConnTable::unlockEntry(*c);
+    c = reopen(key, pd.hash, p, now);
   }
   if (!c) {
     const svc::ServiceRt* svc = snap.findService(p.proto, p.daddr, p.dport);
@@ -148,29 +136,92 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
     // Only a SYN opens a TCP connection (IPVS without sloppy_tcp). Anything else goes to
     // the kernel, which answers it with a reset, as it would without a director: the
     // client learns at once that its connection is gone instead of retransmitting.
-    if (p.proto == net::kProtoTcp && !sl_opens_connection(p.tcp_flags)) {
+    if (tcp && !sl_opens_connection(p.tcp_flags)) {
       counters_.inc(Counter::kNoConnNotSyn);
       counters_.inc(Counter::kPassPackets);
       return Verdict{Action::kPass};
     }
-    Counter why = Counter::kCount;
-    c = newConnection(p, key, snap, *svc, now, &why);
-    if (!c) {
-      if (why == Counter::kNoRealServer) return leave(frame, room, p, now);
-      return drop(why);
-    }
-    d = dests_.read(c->dest_id);
-    if (!d) {  // the snapshot still had it; the table lost it since: a torn race, not a state
+    // The miss path of a packet that may open a connection, under the writer lock: the
+    // key is looked up again there, so another worker that just created it is found
+    // instead of a duplicate being inserted.
+    conn::ConnTable::WriterLock lock = conns_.lockWriter();
+    c = conns_.lookup(key, pd.hash, now);
+    if (c && tcp && sl_syn_may_reuse(p.tcp_flags, c->state) && !conns_.templateOf(*c)) {
       conns_.erase(c);
-      return drop(Counter::kDestGone);
+      c = nullptr;
+      counters_.inc(Counter::kConnReused);
     }
+    if (!c) {
+      Counter why = Counter::kCount;
+      c = newConnection(p, key, snap, *svc, now, &why);
+      if (!c) {
+        if (why == Counter::kNoRealServer) return leave(frame, room, p, now);
+        return drop(why);
+      }
+    }
+    // Locked before the writer lock goes, so no other insert can move it meanwhile.
+    conn::ConnTable::lockEntry(*c);
   }
-  // Locked while the slow path changes it, so a concurrent fast path leaves it alone.
-  conn::ConnTable::lockEntry(*c);
-  conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
+  // The method was bound when the connection was created; the real server's record gives
+  // only where it is now (next hop). A deleted real server (IP_VS_DEST_F_AVAILABLE clear)
+  // gets nothing more: its connections' packets are dropped without refreshing their
+  // timers (ip_vs_in: "the destination server is not available").
+  const std::optional<sl_dest> d = dests_.read(c->dest_id);
+  if (!d || !(d->flags & SL_DEST_F_AVAILABLE)) {
+    conn::ConnTable::unlockEntry(*c);
+    if (!d) conns_.erase(key);  // no record at all: nothing will ever take it again
+    return drop(Counter::kDestGone);
+  }
+  // Under the entry's lock: a concurrent fast path leaves it alone, and so does every
+  // other worker. What forward() needs is copied out, since the entry may move once
+  // it is unlocked.
+  const bool assure = conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
+  const Bound b{c->svc_id, c->dest_id, c->flags, c->fwd};
   conn::ConnTable::unlockEntry(*c);
-  stats_.inPacket(c->svc_id, c->dest_id, p.ip_len);
-  return forward(frame, p, *c, *d);
+  if (assure) conn::assureTemplate(conns_, key, now);
+  stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
+  return forward(frame, p, key, b, *d);
+}
+
+bool Datapath::destAvailable(uint32_t dest_id) const noexcept {
+  const std::optional<sl_dest> d = dests_.read(dest_id);
+  return d && (d->flags & SL_DEST_F_AVAILABLE);
+}
+
+sl_conn* Datapath::reopen(const sl_conn_key& key, uint64_t hash, const net::Parsed& p,
+                          Nanos now) noexcept {
+  conn::ConnTable::WriterLock lock = conns_.lockWriter();
+  sl_conn* c = conns_.lookup(key, hash, now);
+  if (!c) return nullptr;
+  // A SYN on a finished connection opens a new one, unless a persistence template controls
+  // the old one (the client stays with its real server through the template).
+  if (p.proto == net::kProtoTcp && sl_syn_may_reuse(p.tcp_flags, c->state) &&
+      !conns_.templateOf(*c)) {
+    conns_.erase(c);
+    counters_.inc(Counter::kConnReused);
+    return nullptr;
+  }
+  // expire_nodest_conn: the entry goes at once and this packet is treated as new, so a
+  // client's SYN is scheduled afresh (ip_vs_in since 5.9).
+  if (expire_nodest_conn_ && !destAvailable(c->dest_id)) {
+    conns_.erase(c);
+    counters_.inc(Counter::kNodestExpired);
+    return nullptr;
+  }
+  conn::ConnTable::lockEntry(*c);
+  return c;
+}
+
+sl_conn* Datapath::lockedLookup(const sl_conn_key& key, uint64_t hash, Nanos now) noexcept {
+  // A candidate moved or freed by another worker between lookup and lock is looked up
+  // again; each retry means another worker changed the table under us, so a few suffice
+  // before the caller's miss path, which looks again under the writer lock, takes over.
+  for (int tries = 0; tries < 4; ++tries) {
+    sl_conn* c = conns_.lookup(key, hash, now);
+    if (!c) return nullptr;
+    if (conn::ConnTable::lockIfStill(*c, key)) return c;
+  }
+  return nullptr;
 }
 
 sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
@@ -187,7 +238,9 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
       // the client is scheduled afresh. A quiescent (weight 0) server keeps its clients.
       const svc::DestRt* d = snap.findDest(tmpl->dest_id);
       if (!d || d->trashed || d->svc_id != svc.svc_id) {
+        conn::ConnTable::lockEntry(*tmpl);  // keys change only under their entry's lock
         conn::invalidateTemplate(*tmpl);
+        conn::ConnTable::unlockEntry(*tmpl);
         tmpl = nullptr;
       }
     }
@@ -245,13 +298,16 @@ Verdict Datapath::icmpError(std::span<uint8_t> frame, const Pending& pd,
   if (!snap.isVip(p.daddr)) return pass();
   if (pd.quote.status == net::QuoteStatus::kDrop) return drop(pd.quote.drop);
   if (pd.quote.status == net::QuoteStatus::kNotOurs) return pass();
-  sl_conn* c = conns_.lookup(pd.key, pd.hash, now);
+  sl_conn* c = lockedLookup(pd.key, pd.hash, now);
   // No connection: about a packet the host itself sent from the VIP, or long gone.
   if (!c) return pass();
-  const std::optional<sl_dest> d = dests_.read(c->dest_id);
+  // An error does not end a one-packet connection: it is not the client's packet.
+  const Bound b{c->svc_id, c->dest_id, uint8_t(c->flags & ~SL_CONN_F_ONE_PACKET), c->fwd};
+  conn::ConnTable::unlockEntry(*c);
+  const std::optional<sl_dest> d = dests_.read(b.dest_id);
   if (!d || !(d->flags & SL_DEST_F_AVAILABLE)) return drop(Counter::kDestGone);
-  stats_.inPacket(c->svc_id, c->dest_id, p.ip_len);
-  Verdict v = forward(frame, p, *c, *d);
+  stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
+  Verdict v = forward(frame, p, pd.key, b, *d);
   if (v.action == Action::kTx) counters_.inc(Counter::kIcmpForwarded);
   return v;
 }
@@ -277,11 +333,11 @@ Verdict Datapath::leave(std::span<uint8_t> frame, size_t room, const net::Parsed
   return Verdict{Action::kTx, 0, Counter::kCount, uint16_t(len)};
 }
 
-Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c,
-                          const sl_dest& d) noexcept {
-  const uint32_t dest_id = c.dest_id;
-  const uint8_t method = c.fwd;
-  if (c.flags & SL_CONN_F_ONE_PACKET) conns_.erase(&c);  // -o: the entry lives for one packet
+Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, const sl_conn_key& key,
+                          const Bound& b, const sl_dest& d) noexcept {
+  const uint32_t dest_id = b.dest_id;
+  const uint8_t method = b.fwd;
+  if (b.flags & SL_CONN_F_ONE_PACKET) conns_.erase(key);  // -o: the entry lives for one packet
   switch (method) {
     case SL_FWD_DR: {
       if (!(d.flags & SL_DEST_F_RESOLVED)) {

@@ -3,6 +3,12 @@
 // in-memory backend, the golden tests, the fuzzers and the micro-benchmarks all drive
 // this same function, and the XDP fast path must agree with it byte for byte.
 //
+// One Datapath per worker thread: its counters and stats writer are its own (readers sum
+// them); the connection table, the dest table and the snapshot are shared. An established
+// flow's packet takes no lock but its connection's entry lock; only a packet that may open
+// a connection (or reopen one) takes the table's writer lock (conn/conn_table.h,
+// "Threading").
+//
 // The step follows ip_vs_in(): parse; find the connection; on a miss, find the virtual
 // service, consult the persistence template, schedule, create the connection with its
 // forwarding method bound once (ip_vs_bind_xmit); then forward by that method.
@@ -98,8 +104,22 @@ class Datapath {
                     Nanos now) noexcept;
   sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const svc::Snapshot& snap,
                          const svc::ServiceRt& svc, Nanos now, Counter* why) noexcept;
-  Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, sl_conn& c,
-                  const sl_dest& d) noexcept;
+  // What forward() needs of a connection, copied out under the entry's lock.
+  struct Bound {
+    uint32_t svc_id;
+    uint32_t dest_id;
+    uint8_t flags;
+    uint8_t fwd;  // the method bound at creation
+  };
+  // The entry of `key`, locked (lockIfStill), or nullptr.
+  sl_conn* lockedLookup(const sl_conn_key& key, uint64_t hash, Nanos now) noexcept;
+  // Under the writer lock: erases the entry of `key` if this packet reuses it (a SYN in
+  // TIME_WAIT/CLOSE, no template) or its real server is gone under expire_nodest_conn, and
+  // returns nullptr; otherwise returns the entry, locked.
+  sl_conn* reopen(const sl_conn_key& key, uint64_t hash, const net::Parsed& p, Nanos now) noexcept;
+  bool destAvailable(uint32_t dest_id) const noexcept;
+  Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, const sl_conn_key& key,
+                  const Bound& b, const sl_dest& d) noexcept;
   // No real server can take a new connection (ip_vs_leave): answer the client with an ICMP
   // port unreachable so it fails at once instead of retrying into silence, at most
   // kIcmpPerSecond a second (bursts of kIcmpBurst), like the kernel's icmp_msgs_per_sec.

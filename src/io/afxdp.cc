@@ -17,6 +17,7 @@ namespace sluice::io {
 
 struct AfXdpIo::Sock {
   uint32_t ifindex = 0;
+  uint32_t queue = 0;
   xsk_socket* xsk = nullptr;
   int fd = -1;
   xsk_ring_cons rx{};
@@ -35,20 +36,25 @@ bool isPow2(uint32_t v) { return v && !(v & (v - 1)); }
 }  // namespace
 
 Result<std::unique_ptr<AfXdpIo>> AfXdpIo::open(const AfXdpOptions& o, SteerProgram* steer) {
-  if (o.ifindexes.empty()) return makeError("AF_XDP: no interfaces given");
+  std::vector<XskPort> ports = o.ports;
+  if (ports.empty())
+    for (uint32_t ifindex : o.ifindexes) ports.push_back({ifindex, o.queue});
+  if (ports.empty()) return makeError("AF_XDP: no interfaces given");
   if (!isPow2(o.ring_size) || !isPow2(o.frame_size) || o.frame_size < 2048)
     return makeError("AF_XDP: ring size {} and frame size {} must be powers of two, frame >= 2048",
                      o.ring_size, o.frame_size);
-  for (uint32_t ifindex : o.ifindexes) {
+  for (size_t i = 0; i < ports.size(); ++i) {
     char name[IF_NAMESIZE];
-    if (!if_indextoname(ifindex, name))
-      return makeError("AF_XDP: no interface with index {}", ifindex);
+    if (!if_indextoname(ports[i].ifindex, name))
+      return makeError("AF_XDP: no interface with index {}", ports[i].ifindex);
+    for (size_t j = 0; j < i; ++j)
+      if (ports[j].ifindex == ports[i].ifindex && ports[j].queue == ports[i].queue)
+        return makeError("AF_XDP: {} queue {} given twice", name, ports[i].queue);
   }
   std::unique_ptr<AfXdpIo> io(new AfXdpIo());
   io->frame_size_ = o.frame_size;
   io->ring_size_ = o.ring_size;
-  io->queue_ = o.queue;
-  const uint64_t n_if = o.ifindexes.size();
+  const uint64_t n_if = ports.size();
   // Every fill ring full, every TX ring full, and one ring's worth on loan to the worker.
   uint64_t frames = o.num_frames ? o.num_frames : n_if * 2 * o.ring_size + o.ring_size;
   if (frames > (uint64_t(1) << 22)) return makeError("AF_XDP: {} frames is too many", frames);
@@ -75,12 +81,13 @@ Result<std::unique_ptr<AfXdpIo>> AfXdpIo::open(const AfXdpOptions& o, SteerProgr
     return makeError("AF_XDP: cannot register the UMEM: {}", std::strerror(-err));
   }
 
-  for (uint32_t ifindex : o.ifindexes) {
+  for (const XskPort& port : ports) {
     auto s = std::make_unique<Sock>();
-    s->ifindex = ifindex;
+    s->ifindex = port.ifindex;
+    s->queue = port.queue;
     char name[IF_NAMESIZE] = {};
-    if (!if_indextoname(ifindex, name))
-      return makeError("AF_XDP: no interface with index {}", ifindex);
+    if (!if_indextoname(port.ifindex, name))
+      return makeError("AF_XDP: no interface with index {}", port.ifindex);
     xsk_socket_config cfg{};
     cfg.rx_size = o.ring_size;
     cfg.tx_size = o.ring_size;
@@ -89,11 +96,11 @@ Result<std::unique_ptr<AfXdpIo>> AfXdpIo::open(const AfXdpOptions& o, SteerProgr
     cfg.bind_flags = uint16_t((o.zero_copy ? XDP_ZEROCOPY : XDP_COPY) | XDP_USE_NEED_WAKEUP);
     // The first socket inherits the UMEM's own fill/completion rings (libxdp copies fq0/cq0
     // into s->fq/s->cq); the others get their own pair on the shared UMEM.
-    int err = xsk_socket__create_shared(&s->xsk, name, o.queue, io->umem_, &s->rx, &s->tx,
+    int err = xsk_socket__create_shared(&s->xsk, name, port.queue, io->umem_, &s->rx, &s->tx,
                                         &s->fq, &s->cq, &cfg);
     if (err) {
       s->xsk = nullptr;
-      return makeError("AF_XDP: cannot open a socket on {} queue {}: {}{}", name, o.queue,
+      return makeError("AF_XDP: cannot open a socket on {} queue {}: {}{}", name, port.queue,
                        std::strerror(-err),
                        err == -EBUSY ? " (another AF_XDP socket is bound there)" : "");
     }
@@ -108,7 +115,7 @@ Result<std::unique_ptr<AfXdpIo>> AfXdpIo::open(const AfXdpOptions& o, SteerProgr
   if (steer) {
     io->steer_ = steer;
     for (auto& s : io->socks_) {
-      if (Status st = steer->registerSocket(s->ifindex, o.queue, s->fd); !st) return st.error();
+      if (Status st = steer->registerSocket(s->ifindex, s->queue, s->fd); !st) return st.error();
       s->registered = true;
     }
   }
@@ -117,7 +124,7 @@ Result<std::unique_ptr<AfXdpIo>> AfXdpIo::open(const AfXdpOptions& o, SteerProgr
 
 AfXdpIo::~AfXdpIo() {
   for (auto& s : socks_) {
-    if (s->registered && steer_) (void)steer_->unregisterSocket(s->ifindex, queue_);
+    if (s->registered && steer_) (void)steer_->unregisterSocket(s->ifindex, s->queue);
     if (s->xsk) xsk_socket__delete(s->xsk);
   }
   socks_.clear();
@@ -125,10 +132,16 @@ AfXdpIo::~AfXdpIo() {
   if (area_) munmap(area_, area_size_);
 }
 
-int AfXdpIo::socketFd(uint32_t ifindex) const noexcept {
+int AfXdpIo::socketFd(uint32_t ifindex, uint32_t queue) const noexcept {
   for (const auto& s : socks_)
-    if (s->ifindex == ifindex) return s->fd;
+    if (s->ifindex == ifindex && s->queue == queue) return s->fd;
   return -1;
+}
+
+std::vector<XskPort> AfXdpIo::ports() const {
+  std::vector<XskPort> out;
+  for (const auto& s : socks_) out.push_back({s->ifindex, s->queue});
+  return out;
 }
 
 AfXdpIo::Sock* AfXdpIo::sockFor(uint32_t ifindex) noexcept {

@@ -1,12 +1,14 @@
-// PacketIo over AF_XDP: one socket per data-plane interface (queue `queue` of each), all
-// sharing one UMEM, so a frame received on one interface is transmitted out of another by
-// handing its descriptor to the other socket's TX ring: no copy in user space.
+// PacketIo over AF_XDP: one socket per (interface, rx queue) it serves, all sharing one
+// UMEM, so a frame received on one interface is transmitted out of another by handing its
+// descriptor to the other socket's TX ring: no copy in user space.
 //
 // Copy mode (XDP_COPY) with XDP_USE_NEED_WAKEUP: works on every driver including veth; the
 // kernel copies each frame once into the UMEM. Syscalls are made only when a ring's
 // need_wakeup flag asks for them; an idle worker sleeps in poll() with a timeout.
-// One AfXdpIo serves one worker; for a multi-queue NIC, open one per queue (each with its own
-// UMEM) and give each to its own worker.
+// One AfXdpIo serves one worker. A multi-queue NIC's queues are split between workers, each
+// with its own AfXdpIo and UMEM (a queue can be bound to one UMEM only). A frame goes out
+// through this instance's first socket on the egress interface, so to transmit out of an
+// interface a worker must serve at least one of its queues.
 //
 // pass(): a frame already redirected into AF_XDP cannot be handed back to the kernel stack,
 // so pass() counts and drops it. The steering program keeps such frames rare: only
@@ -27,7 +29,14 @@ namespace sluice::io {
 
 class SteerProgram;
 
+// One socket: an interface and one of its rx queues.
+struct XskPort {
+  uint32_t ifindex = 0;
+  uint32_t queue = 0;
+};
+
 struct AfXdpOptions {
+  std::vector<XskPort> ports;       // the sockets; when empty, `queue` of every `ifindexes`
   std::vector<uint32_t> ifindexes;  // data-plane interfaces, one socket each
   uint32_t queue = 0;               // the queue of every interface this instance serves
   uint32_t ring_size = 4096;        // rx, tx, fill and completion rings (power of two)
@@ -58,8 +67,10 @@ class AfXdpIo final : public PacketIo {
   bool waitRx(int timeout_ms) noexcept override;
   const IoStats& stats() const noexcept override { return stats_; }
 
-  // The AF_XDP socket fd for an interface (-1 if not ours), e.g. for an external XSKMAP.
-  int socketFd(uint32_t ifindex) const noexcept;
+  // The AF_XDP socket fd for an interface's queue (-1 if not ours), e.g. for an XSKMAP.
+  int socketFd(uint32_t ifindex, uint32_t queue = 0) const noexcept;
+  // The sockets, in the order they were opened.
+  std::vector<XskPort> ports() const;
   size_t freeFrames() const noexcept { return free_.size(); }
   uint32_t numFrames() const noexcept { return num_frames_; }
 
@@ -78,7 +89,6 @@ class AfXdpIo final : public PacketIo {
   uint32_t frame_size_ = 0;
   uint32_t num_frames_ = 0;
   uint32_t ring_size_ = 0;
-  uint32_t queue_ = 0;
   xsk_umem* umem_ = nullptr;
   std::vector<std::unique_ptr<Sock>> socks_;
   std::vector<uint64_t> free_;  // chunk addresses owned by user space and not on loan

@@ -16,9 +16,13 @@ using testing::makeKey;
 
 constexpr Nanos kT0 = 1000 * kSecond;
 
+// As conn_ops does: insert (handed back locked), fill, unlock.
 sl_conn* put(ConnTable& t, const sl_conn_key& k, Nanos now, uint32_t timeout_s = 60) {
   sl_conn* c = t.insert(k, now);
-  if (c) c->timeout_s = timeout_s;
+  if (c) {
+    c->timeout_s = timeout_s;
+    ConnTable::unlockEntry(*c);
+  }
   return c;
 }
 

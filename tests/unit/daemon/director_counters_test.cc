@@ -1,6 +1,7 @@
 // Director::counters(): the slow path's counters (what its worker counted) beside those of
 // an injected fast-path source, one row per counter in dp::kCounterNames order.
 #include "daemon/director.h"
+#include "daemon/worker.h"
 
 #include <gtest/gtest.h>
 
@@ -37,7 +38,7 @@ class DirectorCountersTest : public ::testing::Test {
     std::array<io::Packet, 4> pkts;
     size_t n = io_.rxBurst(pkts);
     ASSERT_EQ(n, 1u);
-    director_.processBatch(io_, std::span(pkts.data(), n));
+    Worker(director_, 0, io_).processBatch(std::span(pkts.data(), n));
     ASSERT_EQ(io_.takePassed().size(), 1u);
   }
   static const ctl::CounterInfo& row(const std::vector<ctl::CounterInfo>& v, dp::Counter c) {

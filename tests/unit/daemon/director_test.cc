@@ -4,10 +4,13 @@
 // listings, --set and -Z, and that every frame is handed back to the I/O exactly once.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
+#include <thread>
 
 #include "common/clock.h"
 #include "daemon/director.h"
+#include "daemon/worker.h"
 #include "io/mem_backend.h"
 #include "support/packet_builder.h"
 
@@ -65,7 +68,7 @@ class DirectorTest : public ::testing::Test {
     EXPECT_TRUE(io_.inject(kIf, f));
     std::array<io::Packet, 8> pkts;
     size_t n = io_.rxBurst(pkts);
-    director_->processBatch(io_, std::span(pkts.data(), n));
+    Worker(*director_, 0, io_).processBatch(std::span(pkts.data(), n));
     EXPECT_EQ(io_.buffersOnLoan(), 0u);
     EXPECT_EQ(io_.misuse(), 0u);
     return io_.takeTransmitted();
@@ -244,6 +247,58 @@ TEST(DirectorSteering, ARefusedSteeringMapUpdateFailsTheCommand) {
   d.ep = *net::Endpoint::parse("10.0.2.11:80");
   EXPECT_TRUE(director.addDest(s.key, d)) << "the next change succeeds once the map takes it";
   EXPECT_EQ(listener.calls, 2);
+}
+
+// Four workers, each with its own PacketIo and Datapath, receive the SYNs of the same 400
+// flows at once (as a SYN and its retransmission may land on two queues): every flow gets
+// one entry, rr alternates exactly (scheduling happens under the table's writer lock), and
+// the listings sum what the workers counted.
+TEST_F(DirectorTest, WorkersRacingOnTheSameFlowsCreateEachFlowOnce) {
+  constexpr unsigned kWorkers = 4;
+  constexpr uint16_t kFlows = 400;
+  DirectorLimits limits{4096, 16, 64};
+  limits.workers = kWorkers;
+  director_ = std::make_unique<Director>(clock_, limits, hops_);
+  ASSERT_EQ(director_->workers(), kWorkers);
+  addRr();
+  std::vector<std::unique_ptr<io::MemIo>> ios;
+  for (unsigned w = 0; w < kWorkers; ++w)
+    ios.push_back(std::make_unique<io::MemIo>(io::MemIo::Options{kFlows + 8, 2048, 256, {kIf}}));
+  std::vector<std::thread> threads;
+  for (unsigned w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      io::MemIo& io = *ios[w];
+      Worker worker(*director_, w, io);
+      // Each worker walks the flows from its own starting point.
+      for (uint16_t n = 0; n < kFlows; ++n) {
+        uint16_t sport = uint16_t(10000 + (n + w * 97) % kFlows);
+        EXPECT_TRUE(io.inject(kIf, tcp(sport, net::kTcpSyn)));
+        std::array<io::Packet, 8> pkts;
+        size_t got = io.rxBurst(pkts);
+        worker.processBatch(std::span(pkts.data(), got));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& io : ios) {
+    EXPECT_EQ(io->takeTransmitted().size(), kFlows) << "every SYN is forwarded";
+    EXPECT_EQ(io->buffersOnLoan(), 0u);
+  }
+  EXPECT_EQ(director_->listConns().size(), kFlows);
+  dp::Counters c = director_->slowPathCounters();
+  EXPECT_EQ(c[dp::Counter::kConnNew], kFlows);
+  EXPECT_EQ(c[dp::Counter::kTxPackets], kWorkers * kFlows);
+  auto list = director_->listServices(std::nullopt);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  const auto& s = list->front();
+  EXPECT_EQ(s.stats.conns, kFlows);
+  EXPECT_EQ(s.stats.inpkts, kWorkers * kFlows);
+  ASSERT_EQ(s.dests.size(), 2u);
+  EXPECT_EQ(s.dests[0].active + s.dests[0].inactive, kFlows / 2);
+  EXPECT_EQ(s.dests[1].active + s.dests[1].inactive, kFlows / 2);
+  EXPECT_EQ(s.dests[0].stats.conns, kFlows / 2);
+  EXPECT_EQ(s.dests[1].stats.conns, kFlows / 2);
 }
 
 }  // namespace
