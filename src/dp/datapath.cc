@@ -8,6 +8,7 @@
 
 #include "conn/conn_ops.h"
 #include "dp/predicates.h"
+#include "fwd/dr.h"
 #include "net/checksum.h"
 #include "net/icmp_error.h"
 
@@ -338,27 +339,24 @@ Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, const 
   const uint32_t dest_id = b.dest_id;
   const uint8_t method = b.fwd;
   if (b.flags & SL_CONN_F_ONE_PACKET) conns_.erase(key);  // -o: the entry lives for one packet
+  if (!(d.flags & SL_DEST_F_RESOLVED)) {
+    if (resolve_) resolve_(dest_id);
+    return drop(Counter::kNoNeighbour);
+  }
+  // A frame that reached us through AF_XDP has lost the kernel's "checksum left to the
+  // NIC" mark; if its sender offloaded the checksum (veth, virtio), finish it before any
+  // method touches the packet, or the real server drops the segment.
+  if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto, frame.subspan(p.l4_off, p.l4_len)))
+    counters_.inc(Counter::kCsumFinished);
   switch (method) {
-    case SL_FWD_DR: {
-      if (!(d.flags & SL_DEST_F_RESOLVED)) {
-        if (resolve_) resolve_(dest_id);
-        return drop(Counter::kNoNeighbour);
-      }
-      // A frame that reached us through AF_XDP has lost the kernel's "checksum left to the
-      // NIC" mark; if its sender offloaded the checksum (veth, virtio), finish it here or
-      // the real server drops the segment.
-      if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto,
-                                     frame.subspan(p.l4_off, p.l4_len)))
-        counters_.inc(Counter::kCsumFinished);
-      // Direct routing: the IP packet is untouched; only the Ethernet header changes.
-      std::memcpy(frame.data(), d.dmac, 6);
-      std::memcpy(frame.data() + 6, d.smac, 6);
-      counters_.inc(Counter::kTxPackets);
-      return Verdict{Action::kTx, d.ifindex};
-    }
+    case SL_FWD_DR:
+      fwd::xmitDr(frame, d);
+      break;
     default:
       return drop(Counter::kFwdUnsupported);
   }
+  counters_.inc(Counter::kTxPackets);
+  return Verdict{Action::kTx, d.ifindex};
 }
 
 }  // namespace sluice::dp
