@@ -26,11 +26,11 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "dp/conn_hash.h"
-#include "dp/counters_list.h"
-#include "dp/fastpath_abi.h"
-#include "dp/predicates.h"
-#include "io/steer_abi.h"
+#include "abi/conn_hash.h"
+#include "abi/counters_list.h"
+#include "abi/fastpath.h"
+#include "abi/predicates.h"
+#include "abi/steer.h"
 #include "lib/conn.h"
 #include "lib/dest.h"
 #include "lib/csum.h"

@@ -2,7 +2,7 @@
 #ifndef SLUICE_BPF_CSUM_H
 #define SLUICE_BPF_CSUM_H
 
-#include "dp/predicates.h"
+#include "abi/predicates.h"
 #include "lib/parse.h"
 
 static __always_inline __u32 sum16(const __u8* b, int words) {

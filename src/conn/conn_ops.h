@@ -13,7 +13,7 @@
 #include "common/clock.h"
 #include "conn/conn_table.h"
 #include "conn/tcp_state.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 
 namespace sluice::conn {
 

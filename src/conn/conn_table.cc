@@ -1,7 +1,7 @@
 // Two-choice bucketised hash table over sl_conn records; see conn_table.h for the design.
 #include "conn/conn_table.h"
 
-#include "dp/conn_hash.h"
+#include "abi/conn_hash.h"
 
 #include <sys/mman.h>
 

@@ -84,7 +84,7 @@
 
 #include "common/clock.h"
 #include "conn/dest_counts.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 
 namespace sluice::conn {
 
@@ -123,7 +123,7 @@ class ConnTable {
   // The key's 64-bit hash. Simple enough to re-implement in BPF C: five 64-bit loads of
   // the key (host byte order), each mixed by xor / multiply / shift, then the murmur3
   // 64-bit finaliser; the low half picks bucket 1, the high half bucket 2.
-  // Kernel/user concurrency (see the state word in dp/abi.h). The XDP fast path changes a
+  // Kernel/user concurrency (see the state word in abi/records.h). The XDP fast path changes a
   // connection's state word only with a compare-and-swap and never touches an entry whose
   // lock byte is set; user space sets it before it moves, frees or rewrites an entry. The
   // fast path never holds the lock, so lockEntry() spins only while a CAS races it.

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dp/abi.h"
+#include "abi/records.h"
 
 namespace sluice::conn {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dp/abi.h"
+#include "abi/records.h"
 
 namespace sluice::conn {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 #include "net/addr.h"
 #include "svc/model.h"
 
@@ -51,7 +51,7 @@ struct ConnInfo {
   bool is_template = false;
 };
 
-// One data-plane counter (dp/counters_list.h), split by the path that counted it: `slow`
+// One data-plane counter (abi/counters_list.h), split by the path that counted it: `slow`
 // by the daemon's workers, `fast` by the XDP program (0 when there is none). A packet is
 // counted by exactly one path, so slow + fast is the director's total.
 struct CounterInfo {

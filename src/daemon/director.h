@@ -32,7 +32,7 @@
 #include "ctl/backend.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
-#include "dp/fastpath_abi.h"
+#include "abi/fastpath.h"
 #include "io/packet_io.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"

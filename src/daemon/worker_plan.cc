@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "io/steer_abi.h"
+#include "abi/steer.h"
 
 namespace sluice::daemon {
 

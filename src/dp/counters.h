@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dp/counters_list.h"
+#include "abi/counters_list.h"
 
 namespace sluice::dp {
 

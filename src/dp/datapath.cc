@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "conn/conn_ops.h"
-#include "dp/predicates.h"
+#include "abi/predicates.h"
 #include "fwd/dr.h"
 #include "net/checksum.h"
 #include "net/icmp_error.h"

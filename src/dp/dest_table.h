@@ -1,7 +1,7 @@
 // The forwarding view of real servers, indexed by dest_id: address, method, egress
 // interface and next-hop MACs. The control plane writes an entry when the dest is
 // configured or its route/neighbour changes; workers read it per packet. Entries are
-// plain sl_dest records (dp/abi.h) so the XDP fast path can later read the same bytes.
+// plain sl_dest records (abi/records.h) so the XDP fast path can later read the same bytes.
 //
 // One writer (the control thread), many readers: a per-entry seqlock, so readers never
 // block and never see a half-written MAC.
@@ -15,7 +15,7 @@
 #include <span>
 #include <vector>
 
-#include "dp/abi.h"
+#include "abi/records.h"
 #include "net/addr.h"
 
 namespace sluice::dp {

@@ -1,11 +1,11 @@
-// Fills the XDP fast path's config record (dp/fastpath_abi.h) from the C++ path's own
+// Fills the XDP fast path's config record (abi/fastpath.h) from the C++ path's own
 // tables, so both paths share one definition of TCP transitions, activity and timeouts.
 #pragma once
 
 #include <cstdint>
 
 #include "conn/tcp_state.h"
-#include "dp/fastpath_abi.h"
+#include "abi/fastpath.h"
 
 namespace sluice::dp {
 

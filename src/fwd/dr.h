@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dp/abi.h"
+#include "abi/records.h"
 
 namespace sluice::fwd {
 

@@ -25,9 +25,9 @@
 
 #include "common/result.h"
 #include "dp/counters.h"
-#include "dp/conn_hash.h"
-#include "dp/fastpath_abi.h"
-#include "io/steer_abi.h"
+#include "abi/conn_hash.h"
+#include "abi/fastpath.h"
+#include "abi/steer.h"
 #include "net/addr.h"
 
 struct bpf_object;

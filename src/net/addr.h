@@ -1,6 +1,6 @@
 // IP addresses and endpoints, one type for both families (templated code, not v4/v6 twins).
 // An IPv4 address lives in the first 4 bytes of the 16-byte array, like the shared
-// records in dp/abi.h, so copying between the two is a memcpy.
+// records in abi/records.h, so copying between the two is a memcpy.
 #pragma once
 
 #include <array>

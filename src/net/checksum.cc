@@ -6,7 +6,7 @@
 #include <bit>
 #include <cstring>
 
-#include "dp/predicates.h"
+#include "abi/predicates.h"
 #include "net/bytes.h"
 #include "net/packet.h"
 

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 #include "net/addr.h"
 
 namespace sluice::sched {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 #include "net/addr.h"
 
 namespace sluice::svc {

@@ -25,7 +25,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 #include "net/addr.h"
 #include "svc/model.h"
 #include "svc/snapshot.h"

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 #include "net/addr.h"
 #include "sched/scheduler.h"
 #include "svc/model.h"

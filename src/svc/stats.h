@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "dp/abi.h"
+#include "abi/records.h"
 
 namespace sluice::svc {
 

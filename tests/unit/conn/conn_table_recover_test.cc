@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "conn/conn_table.h"
-#include "dp/conn_hash.h"
+#include "abi/conn_hash.h"
 #include "unit/conn/keys.h"
 
 using namespace sluice;

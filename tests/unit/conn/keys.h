@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "dp/abi.h"
+#include "abi/records.h"
 #include "net/addr.h"
 
 namespace sluice::conn::testing {

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "io/queues.h"
-#include "io/steer_abi.h"
+#include "abi/steer.h"
 
 namespace sluice::daemon {
 namespace {

@@ -7,10 +7,10 @@
  * murmur3's fmix64. Buckets: two choices from the two 32-bit halves, reduced by
  * multiply-shift (no modulo), the second moved on by one when both halves agree.
  */
-#ifndef SLUICE_DP_CONN_HASH_H
-#define SLUICE_DP_CONN_HASH_H
+#ifndef SLUICE_ABI_CONN_HASH_H
+#define SLUICE_ABI_CONN_HASH_H
 
-#include "dp/abi.h"
+#include "abi/records.h"
 
 #define SL_CONN_BUCKET_SLOTS 4
 
@@ -59,4 +59,4 @@ SL_INLINE void sl_conn_buckets(sl_u64 h, sl_u32 num_buckets, sl_u32* b1, sl_u32*
 
 #undef SL_INLINE
 
-#endif /* SLUICE_DP_CONN_HASH_H */
+#endif /* SLUICE_ABI_CONN_HASH_H */

@@ -8,10 +8,10 @@
  * routing protocol. Addresses and ports in network byte order; IPv4 in the first 4 bytes
  * of 16.
  */
-#ifndef SLUICE_IO_STEER_ABI_H
-#define SLUICE_IO_STEER_ABI_H
+#ifndef SLUICE_ABI_STEER_H
+#define SLUICE_ABI_STEER_H
 
-#include "dp/abi.h"
+#include "abi/records.h"
 
 /* Key of the `services` hash map. port 0 = every port of that address (persistent port-0
  * services, FULLNAT local addresses whose replies come back on any port). */
@@ -48,4 +48,4 @@ struct sl_steer_val {
 static_assert(sizeof(struct sl_steer_key) == 20, "steer key ABI");
 #endif
 
-#endif /* SLUICE_IO_STEER_ABI_H */
+#endif /* SLUICE_ABI_STEER_H */

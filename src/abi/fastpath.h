@@ -3,10 +3,10 @@
  * traffic and on `--set`. The TCP transition table and the active-state table are filled
  * from conn/tcp_state.cc, so the two paths cannot disagree on state changes.
  */
-#ifndef SLUICE_DP_FASTPATH_ABI_H
-#define SLUICE_DP_FASTPATH_ABI_H
+#ifndef SLUICE_ABI_FASTPATH_H
+#define SLUICE_ABI_FASTPATH_H
 
-#include "dp/abi.h"
+#include "abi/records.h"
 
 #define SL_TCP_STATE_COUNT 11 /* SL_TCP_NONE .. SL_TCP_SYNACK */
 #define SL_TCP_EVENTS 5       /* syn, fin, ack, rst, none: the index sl_tcp_event() gives */
@@ -41,4 +41,4 @@ static __always_inline int sl_tcp_event(sl_u8 flags) {
   return 4;
 }
 
-#endif /* SLUICE_DP_FASTPATH_ABI_H */
+#endif /* SLUICE_ABI_FASTPATH_H */

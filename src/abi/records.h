@@ -6,8 +6,8 @@
  * IPv4 addresses sit in the first 4 bytes of a 16-byte field, the rest zero.
  * Changing anything here changes the ABI between the two paths: both are rebuilt together.
  */
-#ifndef SLUICE_DP_ABI_H
-#define SLUICE_DP_ABI_H
+#ifndef SLUICE_ABI_RECORDS_H
+#define SLUICE_ABI_RECORDS_H
 
 #ifdef __cplusplus
 #include <cstdint>
@@ -138,4 +138,4 @@ static_assert(sizeof(struct sl_conn_key) == 40, "conn key ABI");
 static_assert(sizeof(struct sl_conn) == 64, "conn entry must be one cache line");
 #endif
 
-#endif /* SLUICE_DP_ABI_H */
+#endif /* SLUICE_ABI_RECORDS_H */

@@ -1,7 +1,7 @@
 /* The data-plane counter list as an X-macro, in plain C so the XDP program (bpf/) indexes
  * its per-CPU counter array with the same numbers the C++ path uses (dp/counters.h). */
-#ifndef SLUICE_DP_COUNTERS_LIST_H
-#define SLUICE_DP_COUNTERS_LIST_H
+#ifndef SLUICE_ABI_COUNTERS_LIST_H
+#define SLUICE_ABI_COUNTERS_LIST_H
 
 // X(enum name, "metric name", is_drop)
 #define SLUICE_COUNTERS(X)                                          \
@@ -55,4 +55,4 @@
   X(kFwdUnsupported, "fwd_unsupported", 1)                          \
   X(kTxFailed, "tx_failed", 1)
 
-#endif /* SLUICE_DP_COUNTERS_LIST_H */
+#endif /* SLUICE_ABI_COUNTERS_LIST_H */

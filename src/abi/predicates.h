@@ -2,10 +2,10 @@
  * (bpf/) and the C++ step (dp/datapath.cc) cannot drift: the two-path golden test guards
  * what cannot live here (what the verifier or the C++ types keep apart).
  */
-#ifndef SLUICE_DP_PREDICATES_H
-#define SLUICE_DP_PREDICATES_H
+#ifndef SLUICE_ABI_PREDICATES_H
+#define SLUICE_ABI_PREDICATES_H
 
-#include "dp/abi.h"
+#include "abi/records.h"
 
 #ifdef __cplusplus
 #define SL_PRED static inline constexpr
@@ -41,4 +41,4 @@ SL_PRED int sl_csum_is_partial(sl_u16 field, sl_u16 folded, int udp_v4) {
 
 #undef SL_PRED
 
-#endif /* SLUICE_DP_PREDICATES_H */
+#endif /* SLUICE_ABI_PREDICATES_H */
