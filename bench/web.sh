@@ -26,9 +26,13 @@ lab_trap
 lab_up 2>/dev/null || lab_die "could not build the lab topology"
 lab_start_nginx
 lab_start_daemon "$BUILD" || lab_die "sluiced did not start"
-P=$LAB_NGINX_PORT
-lab_adm -A -t "$VIP4:$P" -s rr >/dev/null && lab_adm -a -t "$VIP4:$P" -r "$RS1_4:$P" -g >/dev/null ||
-  lab_die "cannot configure the service"
+# Two services, so nothing is deleted between runs: VIP:P with RS1 alone, VIP:P+1 with both.
+# (Deleting a real server while clients reuse their ports would stall those clients until
+# the deleted server's FIN_WAIT entries expire, as IPVS does without expire_nodest_conn.)
+P=$LAB_NGINX_PORT; P2=$((LAB_NGINX_PORT + 1))
+lab_adm -A -t "$VIP4:$P" -s rr >/dev/null && lab_adm -a -t "$VIP4:$P" -r "$RS1_4:$P" -g >/dev/null &&
+  lab_adm -A -t "$VIP4:$P2" -s rr >/dev/null && lab_adm -a -t "$VIP4:$P2" -r "$RS1_4:$P2" -g >/dev/null &&
+  lab_adm -a -t "$VIP4:$P2" -r "$RS2_4:$P2" -g >/dev/null || lab_die "cannot configure the services"
 
 rate() {   # rate URL: requests/s of one ab run, or FAIL(...) when any request failed
   local out; out="$(lab_ab "$N" "$C" "$1")"
@@ -43,11 +47,9 @@ echo "web: ab -n $N -c $C, $RUNS runs; requests/s (ratio to straight in the same
 printf '%-5s %12s %22s %22s\n' run straight "director, 1 server" "director, 2 servers"
 bad=0
 for ((r = 1; r <= RUNS; r++)); do
-  lab_adm -d -t "$VIP4:$P" -r "$RS2_4:$P" >/dev/null 2>&1
   s=$(rate "http://$RS1_4:$P/") || bad=1
   d1=$(rate "http://$VIP4:$P/") || bad=1
-  lab_adm -a -t "$VIP4:$P" -r "$RS2_4:$P" -g >/dev/null
-  d2=$(rate "http://$VIP4:$P/") || bad=1
+  d2=$(rate "http://$VIP4:$P2/") || bad=1
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a / b; else print "-" }'; }
   printf '%-5s %12s %15s (%s) %15s (%s)\n' "$r" "$s" "$d1" "$(ratio "$d1" "$s")" "$d2" "$(ratio "$d2" "$s")"
 done

@@ -227,8 +227,9 @@ lab_start_servers() {
   lab_log "web servers up on rs1, rs2 (port 80, v4 and v6)"
 }
 
-# Starts Debian's nginx in rs1 and rs2 on port 8080 (v4 and v6), answering `RS n` on every
-# path: the real web server for load tests (the Python one is for content and downloads).
+# Starts Debian's nginx in rs1 and rs2 on ports 8080 and 8081 (v4 and v6), answering `RS n`
+# on every path: the real web server for load tests (the Python one is for content and
+# downloads). Two ports, so a test can have two services without changing either.
 LAB_NGINX_PORT=8080
 lab_start_nginx() {
   command -v nginx >/dev/null || lab_die "nginx not installed: run './run deps'"
@@ -250,6 +251,8 @@ http {
   server {
     listen $LAB_NGINX_PORT backlog=4096;
     listen [::]:$LAB_NGINX_PORT ipv6only=on backlog=4096;
+    listen $((LAB_NGINX_PORT + 1)) backlog=4096;
+    listen [::]:$((LAB_NGINX_PORT + 1)) ipv6only=on backlog=4096;
     location / { return 200 "RS $rs\n"; }
   }
 }
