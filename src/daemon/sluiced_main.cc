@@ -213,14 +213,24 @@ int main(int argc, char** argv) {
   }
 
   for (const auto& l : links) {
-    const io::ModeChoice choice =
-        io::chooseXdpMode(opts->xdp_mode, io::readLinkFacts(l.name), io::AfXdpOptions{}.frame_size);
+    const io::LinkFacts facts = io::readLinkFacts(l.name);
+    const uint32_t frame = io::AfXdpOptions{}.frame_size;
+    io::ModeChoice choice = io::chooseXdpMode(opts->xdp_mode, facts, frame);
+    // The checksum test must be on before the first frame arrives in native mode on veth.
+    if (choice.csum_check) (*steer)->config()->csum_check = 1;
+    if (auto st = (*steer)->attach(l.ifindex, choice.mode,
+                                   opts->xdp_mode == io::XdpMode::kNativeOrGeneric);
+        !st)
+      return fail(fmt::format("attaching XDP to {}: {}", l.name, st.error().message));
+    const io::XdpMode mode = (*steer)->attachedMode(l.ifindex).value_or(io::XdpMode::kGeneric);
+    if ((*steer)->tookOverLink(l.ifindex) && mode != choice.mode) {
+      // A pinned link keeps the mode it was made in: judge that mode, not the preferred one.
+      choice = io::chooseXdpMode(mode, facts, frame);
+      choice.why = "the pinned link's mode, kept across the restart";
+      if (choice.csum_check) (*steer)->config()->csum_check = 1;
+    }
     kLog.info("{}: {}", l.name, choice.why);
     for (const auto& w : choice.warnings) kLog.warn("{}", w);
-    if (choice.csum_check) (*steer)->config()->csum_check = 1;
-    if (auto st = (*steer)->attach(l.ifindex, choice.mode); !st)
-      return fail(fmt::format("attaching XDP to {}: {}", l.name, st.error().message));
-    auto mode = (*steer)->attachedMode(l.ifindex);
     kLog.info("XDP {} {} (ifindex {}, {} mode)",
               (*steer)->tookOverLink(l.ifindex) ? "program swapped into the pinned link of"
                                                 : "attached to",

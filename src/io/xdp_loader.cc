@@ -280,7 +280,7 @@ Status SteerProgram::registerTxPort(uint32_t ifindex) {
   return {};
 }
 
-Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
+Status SteerProgram::attach(uint32_t ifindex, XdpMode mode, bool keep_pinned_mode) {
   if (find(ifindex)) return {};
   if (attached_.size() >= SL_STEER_MAX_IFACES)
     return makeError("cannot attach to {}: at most {} interfaces", ifName(ifindex),
@@ -311,8 +311,8 @@ Status SteerProgram::attach(uint32_t ifindex, XdpMode mode) {
         uint32_t flags = XDP_FLAGS_DRV_MODE;
         if (bpf_xdp_query(int(ifindex), 0, &q) == 0 && q.attach_mode == XDP_ATTACHED_SKB)
           flags = XDP_FLAGS_SKB_MODE;
-        if ((mode == XdpMode::kNative && flags != XDP_FLAGS_DRV_MODE) ||
-            (mode == XdpMode::kGeneric && flags != XDP_FLAGS_SKB_MODE)) {
+        if (!keep_pinned_mode && ((mode == XdpMode::kNative && flags != XDP_FLAGS_DRV_MODE) ||
+                                  (mode == XdpMode::kGeneric && flags != XDP_FLAGS_SKB_MODE))) {
           close(fd);
           return makeError("the pinned XDP link {} is in {} mode; --xdp-mode cannot change it "
                            "(use --xdp-mode auto, or release the pinned state first)",

@@ -104,7 +104,10 @@ class SteerProgram {
   // pinning, a pinned link of this interface is taken over (bpf_link_update), else a new
   // one is created and pinned. `mode` cannot change a taken-over link: asking for the other
   // mode than it has is an error (auto accepts either).
-  Status attach(uint32_t ifindex, XdpMode mode = XdpMode::kNativeOrGeneric);
+  // `keep_pinned_mode`: a pinned link is taken over in whatever mode it has (the operator
+  // left the choice to sluiced, which preferred `mode` for a fresh attach).
+  Status attach(uint32_t ifindex, XdpMode mode = XdpMode::kNativeOrGeneric,
+                bool keep_pinned_mode = false);
   // Detaches now, unpinning the link if it was pinned.
   Status detach(uint32_t ifindex);
   // Whether attach() took over a pinned link (true) or created the link (false).
