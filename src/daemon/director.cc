@@ -14,8 +14,6 @@ namespace {
 
 const log::Logger kLog("director");
 
-constexpr Nanos kNextHopRefresh = 2 * kSecond;
-
 net::Endpoint endpointOf(const uint8_t* addr, uint16_t port_be, uint8_t family) {
   net::Endpoint e;
   e.addr = family == SL_AF_V6 ? net::IpAddr::fromV6Bytes(addr) : net::IpAddr::fromV4Bytes(addr);
@@ -42,7 +40,6 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
                    ServiceListener* listener, const SharedTables* shared)
     : clock_(clock),
       limits_(effectiveLimits(limits, shared)),
-      next_hops_(next_hops),
       listener_(listener),
       own_counts_(shared ? 0 : limits_.max_dests),
       counts_(shared ? shared->counts.first(limits_.max_dests)
@@ -59,8 +56,7 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
       fast_config_(shared ? shared->fast_config : nullptr),
       conns_(shared ? conn::ConnTable(shared->conns, &accounting_, limits_.conn_seed)
                     : conn::ConnTable(limits_.conn_capacity, &accounting_, limits_.conn_seed)),
-      nh_wanted_(new std::atomic<uint8_t>[limits_.max_dests]) {
-  for (uint32_t i = 0; i < limits_.max_dests; ++i) nh_wanted_[i].store(0);
+      dest_writer_(clock, next_hops, dest_table_, limits_.max_dests) {
   // Shared stats may carry a previous daemon's packets (pinned maps): the stats this
   // daemon reports start at zero, so only what the fast path counts from now on is folded.
   for (uint32_t id = 0; id < limits_.max_dests; ++id) fast_stats_seen_[id] = fastStatsOf(id);
@@ -74,12 +70,7 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
     auto dp = std::make_unique<dp::Datapath>(conns_, dest_table_, stats_.writer(i));
     dp->setTimeouts(timeouts_);
     // Called on any worker: just flags (atomics), the control side does the netlink work.
-    dp->onUnresolved([this](uint32_t dest_id) {
-      if (dest_id < limits_.max_dests) {
-        nh_wanted_[dest_id].store(1, std::memory_order_relaxed);
-        nh_any_wanted_.store(true, std::memory_order_release);
-      }
-    });
+    dp->onUnresolved([this](uint32_t dest_id) { dest_writer_.want(dest_id); });
     datapaths_.push_back(std::move(dp));
   }
 }
@@ -94,7 +85,7 @@ Status Director::changed(Status s) {
   for (const auto& svc : snap->services())
     for (const auto& d : svc->dest_rt)
       accounting_.setLimits(d.dest_id, conn::DestLimits{d.cfg.u_threshold, d.cfg.l_threshold});
-  refreshNextHops();
+  dest_writer_.refresh(*snap);
   Status steered = listener_ ? listener_->servicesChanged(*snap) : Status{};
   Status saved = saveConfig();
   if (!steered)
@@ -260,36 +251,6 @@ std::vector<ctl::CounterInfo> Director::counters() const {
   return out;
 }
 
-// ---------------------------------------------------------------- next hops
-
-void Director::refreshNextHops() {
-  std::lock_guard lock(nh_mu_);
-  auto snap = services_.snapshot();
-  nh_seen_version_ = next_hops_.version();
-  nh_seen_snapshot_ = snap->version();
-  nh_last_refresh_ = clock_.now();
-  std::vector<bool> live(limits_.max_dests, false);
-  auto write = [&](const svc::DestRt& d) {
-    if (d.dest_id >= limits_.max_dests) return;
-    live[d.dest_id] = true;
-    sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), nullptr, nullptr, 0, !d.trashed);
-    if (auto nh = next_hops_.resolve(d.cfg.ep.addr)) {
-      e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &nh->smac, &nh->dmac, nh->ifindex,
-                             !d.trashed);
-    } else {
-      next_hops_.request(d.cfg.ep.addr);
-    }
-    std::optional<sl_dest> old = dest_table_.read(d.dest_id);
-    if (!old || std::memcmp(&*old, &e, sizeof e) != 0) dest_table_.write(d.dest_id, e);
-    nh_wanted_[d.dest_id].store(0, std::memory_order_relaxed);
-  };
-  for (const auto& svc : snap->services())
-    for (const auto& d : svc->dest_rt) write(d);
-  for (const auto& d : snap->trash()) write(d);
-  for (uint32_t id = 0; id < limits_.max_dests; ++id)
-    if (!live[id] && dest_table_.read(id)) dest_table_.clear(id);
-}
-
 sl_stats Director::fastStatsOf(uint32_t dest_id) const {
   sl_stats sum{};
   if (size_t(dest_id + 1) * fast_stat_slots_ > fast_stats_.size()) return sum;
@@ -325,12 +286,7 @@ void Director::housekeeping() {
   foldFastPathStats();
   stats_.estimate();
   if (services_.purgeTrash() > 0) (void)changed(Status{});
-  Nanos now = clock_.now();
-  bool wanted = nh_any_wanted_.exchange(false, std::memory_order_acquire);
-  if (wanted || next_hops_.version() != nh_seen_version_ ||
-      services_.snapshot()->version() != nh_seen_snapshot_ ||
-      now - nh_last_refresh_ > kNextHopRefresh)
-    refreshNextHops();
+  dest_writer_.maybeRefresh(*services_.snapshot());
 }
 
 }  // namespace sluice::daemon

@@ -33,6 +33,7 @@
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
 #include "abi/fastpath.h"
+#include "daemon/dest_writer.h"
 #include "io/packet_io.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"
@@ -56,25 +57,6 @@ struct SharedTables {
   std::span<sl_stats> fast_stats;       // counted by the fast path: per dest, per CPU slice
   uint32_t fast_stat_slots = 1;         // entry dest_id * fast_stat_slots + cpu
   sl_dp_config* fast_config = nullptr;  // the fast path's config record
-};
-
-// Where a real server's frames go: egress interface, its MAC, the next hop's MAC.
-struct NextHop {
-  uint32_t ifindex = 0;
-  net::MacAddr smac{};
-  net::MacAddr dmac{};
-};
-
-// How the director learns next hops (netlink in the daemon, a table in tests).
-class NextHopSource {
- public:
-  virtual ~NextHopSource() = default;
-  // nullopt: not resolvable now (no route, or no neighbour entry yet).
-  virtual std::optional<NextHop> resolve(const net::IpAddr& rs) = 0;
-  // Ask for resolution of `rs` (e.g. trigger ARP); the answer shows up in a later resolve().
-  virtual void request(const net::IpAddr& rs) = 0;
-  // Changes whenever resolve() may answer differently (neighbour table version).
-  virtual uint64_t version() const = 0;
 };
 
 // Told about every change to the set of virtual services (the XDP steering map). An error
@@ -158,12 +140,10 @@ class Director final : public ctl::Backend {
   // folding is part of reading, hence const (its state is mutable, under fold_mu_).
   void foldFastPathStats() const;
   sl_stats fastStatsOf(uint32_t dest_id) const;  // summed over the fast path's CPU slices
-  void refreshNextHops();
   ctl::ServiceInfo infoOf(const svc::ServiceState& s) const;
 
   const Clock& clock_;
   DirectorLimits limits_;
-  NextHopSource& next_hops_;
   ServiceListener* listener_;
 
   std::vector<sl_dest_counts> own_counts_;  // when nothing is shared
@@ -186,12 +166,7 @@ class Director final : public ctl::Backend {
   conn::TimeoutTable timeouts_;
   std::atomic<uint64_t> timeouts_version_{1};
 
-  std::mutex nh_mu_;  // one writer of dest_table_
-  uint64_t nh_seen_version_ = ~0ull;
-  uint64_t nh_seen_snapshot_ = ~0ull;
-  Nanos nh_last_refresh_ = 0;
-  std::unique_ptr<std::atomic<uint8_t>[]> nh_wanted_;  // per dest_id: a worker lacked it
-  std::atomic<bool> nh_any_wanted_{false};
+  DestWriter dest_writer_;  // the one writer of dest_table_
 
   std::mutex sink_mu_;  // serialises saves: state read and written under it
   ConfigSink sink_;
