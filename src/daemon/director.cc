@@ -12,8 +12,6 @@ namespace sluice::daemon {
 
 namespace {
 
-const log::Logger kLog("director");
-
 net::Endpoint endpointOf(const uint8_t* addr, uint16_t port_be, uint8_t family) {
   net::Endpoint e;
   e.addr = family == SL_AF_V6 ? net::IpAddr::fromV6Bytes(addr) : net::IpAddr::fromV4Bytes(addr);
