@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Checks the lab topology's veth/XDP facts with a real XDP_TX director (xdp_tx_probe.c, all
-# VIP traffic to rs1), independent of sluiced. Asserts: with the lab's stub XDP_PASS on the
-# director's peer, HTTP (v4, v6) and a 50 MiB download work through XDP_TX; without any
+# Checks the veth/XDP facts behind sluiced's --xdp-mode auto with a real native XDP_TX
+# director (xdp_tx_probe.c, all VIP traffic to rs1), independent of sluiced. The lab keeps
+# default settings, so this probe arranges what native XDP_TX on veth needs itself: tx
+# checksum offload off on every sender, and a stub XDP_PASS (xdp_pass.c) on the director's
+# peer. Asserts: with that stub, HTTP (v4, v6) and a 50 MiB download work through XDP_TX; without any
 # NAPI on the peer, XDP_TX frames are dropped. Reports (does not assert) GRO-only behaviour.
 # Needs root and clang. Not part of ./run test. Usage: xdp_tx_probe.sh
 set -uo pipefail
@@ -12,6 +14,13 @@ lab_init "${LAB_PREFIX:-sl-$$-}"
 lab_trap
 lab_up
 lab_start_servers
+for e in "$NS_CLIENT eth0" "$NS_ROUTER eth0" "$NS_ROUTER eth1" "$NS_DIR eth0" "$NS_RS1 eth0" \
+         "$NS_RS2 eth0" "$NS_SWITCH p-router" "$NS_SWITCH p-dir" "$NS_SWITCH p-rs1" "$NS_SWITCH p-rs2"; do
+  set -- $e
+  nsx "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || lab_die "ethtool tx off failed on $1/$2"
+done
+clang -O2 -target bpf -c "$HERE/xdp_pass.c" -o "$LAB_RUN/xdp_pass.o" || lab_die "clang failed (stub)"
+ip -n "$NS_SWITCH" link set dev p-dir xdpdrv obj "$LAB_RUN/xdp_pass.o" sec xdp || lab_die "stub attach failed"
 mac="$(ip -n "$NS_RS1" -j link show eth0 | "$LAB_PYTHON" -c 'import json,sys; print(",".join("0x"+b for b in json.load(sys.stdin)[0]["address"].split(":")))')"
 clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -DRS_MAC="$mac" \
   -c "$HERE/xdp_tx_probe.c" -o "$LAB_RUN/probe.o" || lab_die "clang failed"
