@@ -7,9 +7,9 @@
 // every iteration does the real rewrite. Each loop checks afterwards that every packet
 // was transmitted (or passed), so a broken path fails the run instead of timing a drop.
 //
-// The director is assembled as tests/support/dr_fixture.h does (ServiceTable, Stats,
-// DestTable, ConnTable, DestAccounting, next hops written directly); that fixture is a
-// gtest class, so a small equivalent lives here.
+// The director is the daemon's own assembly (daemon::Plane: ServiceTable, Stats, DestTable,
+// ConnTable, DestAccounting, Datapath) with its next hops written directly, as the golden
+// tests' fixture (tests/support/dr_fixture.h) builds it.
 #include <arpa/inet.h>
 
 #include <benchmark/benchmark.h>
@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "conn/conn_table.h"
 #include "conn/dest_counts.h"
+#include "daemon/plane.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
 #include "net/packet.h"
@@ -92,14 +93,7 @@ sluice::testing::Bytes tcpFrame(net::Family f, uint32_t flow, uint8_t flags,
 class Director {
  public:
   Director(net::Family f, const char* sched, uint32_t n_dests, size_t conn_capacity)
-      : counts_(kMaxDests),
-        limits_(kMaxDests),
-        accounting_(counts_, limits_),
-        stats_(clock_, 1, 16, kMaxDests),
-        table_(clock_, counts_, svc::TableLimits{16, kMaxDests}, &stats_),
-        dests_(kMaxDests),
-        conns_(conn_capacity, &accounting_),
-        dp_(conns_, dests_, stats_.writer(0)) {
+      : plane_(clock_, daemon::PlaneLimits{16, kMaxDests, conn_capacity}) {
     svc::ServiceConfig s;
     s.key = svc::ServiceKey{svc::Proto::kTcp, vip(f), kVport};
     s.scheduler = sched;
@@ -128,14 +122,11 @@ class Director {
 
  private:
   ManualClock clock_;
-  std::vector<sl_dest_counts> counts_;
-  std::vector<conn::DestLimits> limits_;
-  conn::DestAccounting accounting_;
-  svc::Stats stats_;
-  svc::ServiceTable table_;
-  dp::DestTable dests_;
-  conn::ConnTable conns_;
-  dp::Datapath dp_;
+  daemon::Plane plane_;  // the daemon's own assembly
+  svc::ServiceTable& table_ = plane_.services();
+  dp::DestTable& dests_ = plane_.dests();
+  conn::ConnTable& conns_ = plane_.conns();
+  dp::Datapath& dp_ = plane_.datapath();
   std::shared_ptr<const svc::Snapshot> snap_;
   bool ok_ = false;
 };

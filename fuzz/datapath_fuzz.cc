@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "conn/conn_table.h"
 #include "conn/dest_counts.h"
+#include "daemon/plane.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
 #include "svc/service_table.h"
@@ -34,14 +35,7 @@ void check(bool ok, const char* what) {
 
 struct Director {
   Director()
-      : counts(64),
-        limits(64),
-        accounting(counts, limits),
-        stats(clock, 1, 16, 64),
-        table(clock, counts, svc::TableLimits{16, 64}, &stats),
-        dests(64),
-        conns(1024, &accounting),
-        dp(conns, dests, stats.writer(0)) {
+      : plane(clock, daemon::PlaneLimits{16, 64, 1024}) {
     add("10.0.2.100", 80, svc::Proto::kTcp, "rr", false);
     add("10.0.2.100", 53, svc::Proto::kUdp, "sh", false);
     add("10.0.2.101", 0, svc::Proto::kTcp, "wlc", true);
@@ -76,14 +70,12 @@ struct Director {
   }
 
   ManualClock clock;
-  std::vector<sl_dest_counts> counts;
-  std::vector<conn::DestLimits> limits;
-  conn::DestAccounting accounting;
-  svc::Stats stats;
-  svc::ServiceTable table;
-  dp::DestTable dests;
-  conn::ConnTable conns;
-  dp::Datapath dp;
+  daemon::Plane plane;  // the daemon's own assembly
+  conn::DestAccounting& accounting = plane.accounting();
+  svc::ServiceTable& table = plane.services();
+  dp::DestTable& dests = plane.dests();
+  conn::ConnTable& conns = plane.conns();
+  dp::Datapath& dp = plane.datapath();
 };
 
 }  // namespace

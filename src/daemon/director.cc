@@ -39,21 +39,14 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
     : clock_(clock),
       limits_(effectiveLimits(limits, shared)),
       listener_(listener),
-      own_counts_(shared ? 0 : limits_.max_dests),
-      counts_(shared ? shared->counts.first(limits_.max_dests)
-                     : std::span<sl_dest_counts>(own_counts_)),
-      dest_limits_(limits_.max_dests),
-      accounting_(counts_, dest_limits_),
-      stats_(clock, std::max(1u, limits_.workers) + 1, limits_.max_services, limits_.max_dests),
-      services_(clock, counts_, svc::TableLimits{limits_.max_services, limits_.max_dests}, &stats_),
-      dest_table_(shared ? dp::DestTable(shared->dests.first(limits_.max_dests))
-                         : dp::DestTable(size_t(limits_.max_dests))),
+      plane_(clock,
+             PlaneLimits{limits_.max_services, limits_.max_dests, limits_.conn_capacity,
+                         limits_.conn_seed, std::max(1u, limits_.workers), 1},
+             shared ? PlaneStorage{shared->conns, shared->dests, shared->counts} : PlaneStorage{}),
       fast_stats_(shared ? shared->fast_stats : std::span<sl_stats>()),
       fast_stat_slots_(shared && shared->fast_stat_slots ? shared->fast_stat_slots : 1),
       fast_stats_seen_(limits_.max_dests),
       fast_config_(shared ? shared->fast_config : nullptr),
-      conns_(shared ? conn::ConnTable(shared->conns, &accounting_, limits_.conn_seed)
-                    : conn::ConnTable(limits_.conn_capacity, &accounting_, limits_.conn_seed)),
       dest_writer_(clock, next_hops, dest_table_, limits_.max_dests) {
   // Shared stats may carry a previous daemon's packets (pinned maps): the stats this
   // daemon reports start at zero, so only what the fast path counts from now on is folded.
@@ -64,12 +57,11 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
         limits_.max_dests,
         uint32_t(std::min<size_t>(fast_stat_slots_, fast_stats_.size() / limits_.max_dests)),
         timeouts_);
-  for (unsigned i = 0; i < std::max(1u, limits_.workers); ++i) {
-    auto dp = std::make_unique<dp::Datapath>(conns_, dest_table_, stats_.writer(i));
-    dp->setTimeouts(timeouts_);
+  for (unsigned i = 0; i < plane_.workers(); ++i) {
+    dp::Datapath& dp = plane_.datapath(i);
+    dp.setTimeouts(timeouts_);
     // Called on any worker: just flags (atomics), the control side does the netlink work.
-    dp->onUnresolved([this](uint32_t dest_id) { dest_writer_.want(dest_id); });
-    datapaths_.push_back(std::move(dp));
+    dp.onUnresolved([this](uint32_t dest_id) { dest_writer_.want(dest_id); });
   }
 }
 
@@ -233,7 +225,7 @@ std::vector<ctl::ConnInfo> Director::listConns() const {
 
 dp::Counters Director::slowPathCounters() const {
   dp::Counters sum;
-  for (const auto& dp : datapaths_) sum += dp->counters().snapshot();
+  for (unsigned i = 0; i < plane_.workers(); ++i) sum += plane_.datapath(i).counters().snapshot();
   return sum;
 }
 

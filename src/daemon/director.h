@@ -34,6 +34,7 @@
 #include "dp/dest_table.h"
 #include "abi/fastpath.h"
 #include "daemon/dest_writer.h"
+#include "daemon/plane.h"
 #include "io/packet_io.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"
@@ -100,7 +101,7 @@ class Director final : public ctl::Backend {
   // Call before the control socket serves requests: the source is read without a lock.
   // expire_nodest_conn: see Datapath::setExpireNodestConn. Before the worker starts.
   void setExpireNodestConn(bool on) {
-    for (auto& dp : datapaths_) dp->setExpireNodestConn(on);
+    for (unsigned i = 0; i < plane_.workers(); ++i) plane_.datapath(i).setExpireNodestConn(on);
   }
   void setFastCounterSource(FastCounterSource src) { fast_counters_ = std::move(src); }
 
@@ -110,9 +111,9 @@ class Director final : public ctl::Backend {
   void housekeeping();
 
   // --- for the workers (daemon/worker.h) ---
-  unsigned workers() const { return unsigned(datapaths_.size()); }
+  unsigned workers() const { return plane_.workers(); }
   // Worker `index`'s packet step; only that worker calls it.
-  dp::Datapath& datapath(unsigned index) { return *datapaths_.at(index); }
+  dp::Datapath& datapath(unsigned index) { return plane_.datapath(index); }
   conn::ConnTable& conns() { return conns_; }
   const Clock& clock() const { return clock_; }
   // Copies the current timeouts into `dp` when they changed since `seen` (the worker's
@@ -146,13 +147,14 @@ class Director final : public ctl::Backend {
   DirectorLimits limits_;
   ServiceListener* listener_;
 
-  std::vector<sl_dest_counts> own_counts_;  // when nothing is shared
-  std::span<sl_dest_counts> counts_;
-  std::vector<conn::DestLimits> dest_limits_;
-  conn::DestAccounting accounting_;
-  mutable svc::Stats stats_;  // writers 0..workers-1 are the workers', the last the fold's
-  svc::ServiceTable services_;
-  dp::DestTable dest_table_;
+  // Counts, stats, the model, the forwarding records, the connection table and the
+  // workers' Datapaths (stats writers 0..workers-1 are the workers', the last the fold's).
+  Plane plane_;
+  conn::DestAccounting& accounting_ = plane_.accounting();
+  svc::Stats& stats_ = plane_.stats();
+  svc::ServiceTable& services_ = plane_.services();
+  dp::DestTable& dest_table_ = plane_.dests();
+  conn::ConnTable& conns_ = plane_.conns();  // locks itself: see conn_table.h
   std::span<sl_stats> fast_stats_;
   uint32_t fast_stat_slots_;
   mutable std::vector<sl_stats> fast_stats_seen_;
@@ -160,8 +162,6 @@ class Director final : public ctl::Backend {
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
 
-  conn::ConnTable conns_;  // locks itself: see conn_table.h
-  std::vector<std::unique_ptr<dp::Datapath>> datapaths_;  // one per worker
   mutable std::mutex timeouts_mu_;  // guards timeouts_
   conn::TimeoutTable timeouts_;
   std::atomic<uint64_t> timeouts_version_{1};

@@ -30,24 +30,19 @@ using dp::Counter;
 constexpr uint32_t kCap = 4096;
 
 // A director's tables and step over some memory, configured like DrFixture's.
+// One setup: the daemon's own assembly (daemon::Plane) over the given storage.
 struct Side {
   Side(const Clock& clock, std::span<sl_conn> conns, std::span<sl_dest> dests,
        std::span<sl_dest_counts> counts)
-      : limits(kMaxDests),
-        accounting(counts, limits),
-        stats(clock, 1, 64, kMaxDests),
-        table(clock, counts, svc::TableLimits{64, kMaxDests}, &stats),
-        dest_table(dests),
-        conns(conns, &accounting),
-        dp(this->conns, dest_table, stats.writer(0)) {}
+      : plane(clock, daemon::PlaneLimits{64, kMaxDests}, daemon::PlaneStorage{conns, dests, counts}) {}
 
-  std::vector<conn::DestLimits> limits;
-  conn::DestAccounting accounting;
-  svc::Stats stats;
-  svc::ServiceTable table;
-  dp::DestTable dest_table;
-  conn::ConnTable conns;
-  dp::Datapath dp;
+  daemon::Plane plane;
+  conn::DestAccounting& accounting = plane.accounting();
+  svc::Stats& stats = plane.stats();
+  svc::ServiceTable& table = plane.services();
+  dp::DestTable& dest_table = plane.dests();
+  conn::ConnTable& conns = plane.conns();
+  dp::Datapath& dp = plane.datapath();
 };
 
 class DualPath : public ::testing::Test {

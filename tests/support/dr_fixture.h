@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "conn/conn_table.h"
 #include "conn/dest_counts.h"
+#include "daemon/plane.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
 #include "support/packet_builder.h"
@@ -67,15 +68,8 @@ inline Bytes error6(const net::MacAddr& src, const net::MacAddr& dst, const Byte
 
 class DrFixture : public ::testing::Test {
  protected:
-  DrFixture()
-      : counts_(kMaxDests),
-        limits_(kMaxDests),
-        accounting_(counts_, limits_),
-        stats_(clock_, 1, 64, kMaxDests),
-        table_(clock_, counts_, svc::TableLimits{64, kMaxDests}, &stats_),
-        dests_(kMaxDests),
-        conns_(4096, &accounting_),
-        dp_(conns_, dests_, stats_.writer(0)) {
+  // The daemon's own assembly (daemon::Plane) over heap storage: one worker.
+  DrFixture() : plane_(clock_, daemon::PlaneLimits{64, kMaxDests, 4096}) {
     dp_.onUnresolved([this](uint32_t) { ++resolve_requests_; });
   }
 
@@ -173,14 +167,13 @@ class DrFixture : public ::testing::Test {
   }
 
   ManualClock clock_;
-  std::vector<sl_dest_counts> counts_;
-  std::vector<conn::DestLimits> limits_;
-  conn::DestAccounting accounting_;
-  svc::Stats stats_;
-  svc::ServiceTable table_;
-  dp::DestTable dests_;
-  conn::ConnTable conns_;
-  dp::Datapath dp_;
+  daemon::Plane plane_;
+  conn::DestAccounting& accounting_ = plane_.accounting();
+  svc::Stats& stats_ = plane_.stats();
+  svc::ServiceTable& table_ = plane_.services();
+  dp::DestTable& dests_ = plane_.dests();
+  conn::ConnTable& conns_ = plane_.conns();
+  dp::Datapath& dp_ = plane_.datapath();
   std::vector<uint32_t> rs1_ids_, rs2_ids_;
   int resolve_requests_ = 0;
 };
