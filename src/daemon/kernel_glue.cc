@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "common/log.h"
+#include "io/afxdp.h"
+#include "io/xdp_mode.h"
 
 namespace sluice::daemon {
 
@@ -108,6 +110,31 @@ Status SteerSync::servicesChanged(const svc::Snapshot& snap) {
   return makeError("the XDP steering map refused it ({}): the kernel stack gets these packets "
                    "instead of sluiced",
                    fmt::join(refused, "; "));
+}
+
+Status attachSteering(io::SteerProgram& prog, const io::LinkInfo& l, io::XdpMode requested) {
+  const io::LinkFacts facts = io::readLinkFacts(l.name);
+  const uint32_t frame = io::AfXdpOptions{}.frame_size;
+  io::ModeChoice choice = io::chooseXdpMode(requested, facts, frame);
+  // The checksum test must be on before the first frame arrives in native mode on veth.
+  if (choice.csum_check) prog.config()->csum_check = 1;
+  if (Status st = prog.attach(l.ifindex, choice.mode, requested == io::XdpMode::kNativeOrGeneric);
+      !st)
+    return st;
+  const io::XdpMode mode = prog.attachedMode(l.ifindex).value_or(io::XdpMode::kGeneric);
+  if (prog.tookOverLink(l.ifindex) && mode != choice.mode) {
+    // A pinned link keeps the mode it was made in: judge that mode, not the preferred one.
+    choice = io::chooseXdpMode(mode, facts, frame);
+    choice.why = "the pinned link's mode, kept across the restart";
+    if (choice.csum_check) prog.config()->csum_check = 1;
+  }
+  kSteerLog.info("{}: {}", l.name, choice.why);
+  for (const auto& w : choice.warnings) kSteerLog.warn("{}", w);
+  kSteerLog.info("XDP {} {} (ifindex {}, {} mode)",
+            prog.tookOverLink(l.ifindex) ? "program swapped into the pinned link of"
+                                         : "attached to",
+            l.name, l.ifindex, mode == io::XdpMode::kNative ? "native" : "generic");
+  return {};
 }
 
 }  // namespace sluice::daemon

@@ -52,4 +52,11 @@ class SteerSync final : public ServiceListener {
   std::set<net::IpAddr> vips_;
 };
 
+// Attaches the steering program to one data-plane interface in the mode io::chooseXdpMode
+// picks for it from the operator's --xdp-mode (auto: generic on veth, native elsewhere),
+// turns the fast path's half-done-checksum test on where that mode needs it, and logs the
+// mode, why, and every warning with its fix. A pinned link taken over under auto keeps its
+// mode, and that mode is what is judged.
+Status attachSteering(io::SteerProgram& prog, const io::LinkInfo& link, io::XdpMode requested);
+
 }  // namespace sluice::daemon

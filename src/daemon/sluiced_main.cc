@@ -35,7 +35,6 @@
 #include "io/netlink.h"
 #include "io/queues.h"
 #include "io/xdp_loader.h"
-#include "io/xdp_mode.h"
 
 using namespace sluice;
 
@@ -194,48 +193,13 @@ int main(int argc, char** argv) {
     base.conn_seed = (*steer)->config()->conn_seed;
     base.conn_capacity = uint32_t((*steer)->conns().size());
     base.pin_dir = paths->pin_dir;
-    std::string file = paths->state_file;
-    director.setConfigSink([base, file](const svc::TableState& t, const svc::Timeouts& to) -> Status {
-      daemon::SavedState s = base;
-      s.table = t;
-      s.timeouts = to;
-      if (auto st = daemon::writeStateFile(file, s); !st) {
-        // A stale file would restore wrong ids after a restart; none makes it refuse.
-        unlink(file.c_str());
-        kLog.error("{}", st.error().message);
-        return makeError("the change is in effect, but the state file could not be written "
-                         "({}); it was removed, so a restart will refuse the pinned state",
-                         st.error().message);
-      }
-      return {};
-    });
+    director.setConfigSink(daemon::stateFileSink(base, paths->state_file));
     if (auto st = director.saveConfig(); !st) return fail(st.error().message);
   }
 
-  for (const auto& l : links) {
-    const io::LinkFacts facts = io::readLinkFacts(l.name);
-    const uint32_t frame = io::AfXdpOptions{}.frame_size;
-    io::ModeChoice choice = io::chooseXdpMode(opts->xdp_mode, facts, frame);
-    // The checksum test must be on before the first frame arrives in native mode on veth.
-    if (choice.csum_check) (*steer)->config()->csum_check = 1;
-    if (auto st = (*steer)->attach(l.ifindex, choice.mode,
-                                   opts->xdp_mode == io::XdpMode::kNativeOrGeneric);
-        !st)
+  for (const auto& l : links)
+    if (auto st = daemon::attachSteering(**steer, l, opts->xdp_mode); !st)
       return fail(fmt::format("attaching XDP to {}: {}", l.name, st.error().message));
-    const io::XdpMode mode = (*steer)->attachedMode(l.ifindex).value_or(io::XdpMode::kGeneric);
-    if ((*steer)->tookOverLink(l.ifindex) && mode != choice.mode) {
-      // A pinned link keeps the mode it was made in: judge that mode, not the preferred one.
-      choice = io::chooseXdpMode(mode, facts, frame);
-      choice.why = "the pinned link's mode, kept across the restart";
-      if (choice.csum_check) (*steer)->config()->csum_check = 1;
-    }
-    kLog.info("{}: {}", l.name, choice.why);
-    for (const auto& w : choice.warnings) kLog.warn("{}", w);
-    kLog.info("XDP {} {} (ifindex {}, {} mode)",
-              (*steer)->tookOverLink(l.ifindex) ? "program swapped into the pinned link of"
-                                                : "attached to",
-              l.name, l.ifindex, mode == io::XdpMode::kNative ? "native" : "generic");
-  }
 
   // One PacketIo per worker over its share of the queues (worker_plan.h).
   std::vector<std::unique_ptr<io::AfXdpIo>> xsks;

@@ -9,10 +9,14 @@
 #include <cstring>
 #include <cstdlib>
 
+#include "common/log.h"
 #include "ctl/json_codec.h"
 
 namespace sluice::daemon {
+
 namespace {
+
+const log::Logger kLog("state");
 
 using ctl::Json;
 
@@ -183,6 +187,25 @@ Result<std::optional<SavedState>> readStateFile(const std::string& path) {
   auto s = decodeState(text);
   if (!s) return makeError("{}: {}", path, s.error().message);
   return std::optional<SavedState>(std::move(*s));
+}
+
+std::function<Status(const svc::TableState&, const svc::Timeouts&)> stateFileSink(
+    SavedState base, std::string file) {
+  return [base = std::move(base), file = std::move(file)](const svc::TableState& t,
+                                                          const svc::Timeouts& to) -> Status {
+    SavedState s = base;
+    s.table = t;
+    s.timeouts = to;
+    if (auto st = writeStateFile(file, s); !st) {
+      // A stale file would restore wrong ids after a restart; none makes it refuse.
+      unlink(file.c_str());
+      kLog.error("{}", st.error().message);
+      return makeError("the change is in effect, but the state file could not be written "
+                       "({}); it was removed, so a restart will refuse the pinned state",
+                       st.error().message);
+    }
+    return {};
+  };
 }
 
 }  // namespace sluice::daemon

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,5 +39,12 @@ Result<SavedState> decodeState(std::string_view text);
 Status writeStateFile(const std::string& path, const SavedState& s);
 // nullopt when the file does not exist; an error when it exists but cannot be used.
 Result<std::optional<SavedState>> readStateFile(const std::string& path);
+
+// The Director's config sink for --state-dir: every change rewrites `file` (atomically)
+// with `base` plus the new configuration. If the write fails the file is removed (a stale
+// one would restore wrong ids; none makes a restart refuse the pinned state) and the error
+// says so to the operator whose change caused it.
+std::function<Status(const svc::TableState&, const svc::Timeouts&)> stateFileSink(
+    SavedState base, std::string file);
 
 }  // namespace sluice::daemon

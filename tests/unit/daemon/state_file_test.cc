@@ -120,6 +120,29 @@ TEST(StateFile, WriteReplacesAtomicallyAndReadsBack) {
   expectSame(s, **r);
 }
 
+// The Director's sink: every change rewrites the file with the base (seed, size, pins) and
+// the new configuration; a write that fails removes the file (a stale one would restore
+// wrong ids) and says so to the operator.
+TEST(StateFile, SinkWritesEveryChangeAndRemovesTheFileWhenItCannot) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state.json";
+  SavedState base = sample();
+  auto sink = stateFileSink(base, path);
+  SavedState next = sample();
+  next.table.services.pop_back();
+  ASSERT_TRUE(sink(next.table, next.timeouts).ok());
+  auto r = readStateFile(path);
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->table.services.size(), next.table.services.size());
+  EXPECT_EQ((*r)->conn_seed, base.conn_seed);
+  // A directory where the temp file must go makes the write fail.
+  ASSERT_EQ(mkdir((path + ".tmp").c_str(), 0700), 0);
+  Status st = sink(base.table, base.timeouts);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("could not be written"), std::string::npos) << st.error().message;
+  EXPECT_NE(access(path.c_str(), F_OK), 0) << "the stale file was removed";
+}
+
 TEST(StateFile, UnusableFilesAreErrorsNamingTheProblem) {
   TempDir dir;
   std::string path = dir.path() + "/state.json";
