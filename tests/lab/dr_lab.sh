@@ -58,6 +58,9 @@ if ! lab_start_daemon "$BUILD"; then
 fi
 verdict "sluiced attached XDP to the director's eth0" check_contains "ip link show eth0" \
   "$(ip -n "$NS_DIR" -d link show eth0)" "prog/xdp"
+# --xdp-mode auto on a veth as it comes: generic mode, and the log says why.
+verdict "sluiced chose generic mode on the veth and said why" check_contains "sluiced's log" \
+  "$(lab_daemon_log)" "eth0: generic mode: the driver is veth" "generic mode)"
 
 say "rr: 10 requests alternate RS1, RS2"
 adm -C
