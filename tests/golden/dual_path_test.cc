@@ -178,8 +178,9 @@ class DualPath : public ::testing::Test {
       EXPECT_EQ(va.ifindex, vb.ifindex);
       EXPECT_TRUE(framesEqual(fa, fb)) << frameDiff(fa, fb);
     }
-    if (va.action == Action::kDrop)
+    if (va.action == Action::kDrop) {
       EXPECT_EQ(va.reason, vb.reason) << dp::counterName(va.reason) << " vs " << dp::counterName(vb.reason);
+    }
     expectSameState();
     return !punted;
   }
