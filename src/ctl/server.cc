@@ -208,7 +208,9 @@ void CtlServer::run() {
           ::close(cfd);
           continue;
         }
-        clients.push_back(ClientConn{cfd});
+        ClientConn c;
+        c.fd = cfd;
+        clients.push_back(std::move(c));
       }
     }
   }

@@ -517,8 +517,12 @@ class DrIcmpGolden : public DrGolden {
     Bytes f = in;
     dp::Verdict v = dp_.process(f, *table_.snapshot(), clock_.now());
     EXPECT_EQ(int(v.action), int(want));
-    if (want == Action::kDrop) EXPECT_EQ(v.reason, counter) << dp::counterName(v.reason);
-    if (want == Action::kPass) EXPECT_EQ(f, in) << "a passed frame is untouched";
+    if (want == Action::kDrop) {
+      EXPECT_EQ(v.reason, counter) << dp::counterName(v.reason);
+    }
+    if (want == Action::kPass) {
+      EXPECT_EQ(f, in) << "a passed frame is untouched";
+    }
     EXPECT_EQ(dp_.counters()[counter], before[counter] + 1) << dp::counterName(counter);
     EXPECT_EQ(dp_.counters()[Counter::kIcmpForwarded], before[Counter::kIcmpForwarded]);
   }
