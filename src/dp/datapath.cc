@@ -66,13 +66,13 @@ Datapath::Pending Datapath::prepare(std::span<const uint8_t> frame) const noexce
   return pd;
 }
 
-Verdict Datapath::process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now,
+Verdict Datapath::process(std::span<uint8_t> frame, const SnapshotView& snap, Nanos now,
                           size_t room) noexcept {
   Pending pd = prepare(frame);
   return finish(frame, room, pd, snap, now);
 }
 
-void Datapath::processBatch(std::span<const std::span<uint8_t>> frames, const svc::Snapshot& snap,
+void Datapath::processBatch(std::span<const std::span<uint8_t>> frames, const SnapshotView& snap,
                             Nanos now, Verdict* out, const uint32_t* room) noexcept {
   // Two passes, as VPP's lb node does: parse and hash every frame and prefetch both of
   // its buckets, then decide each one. In a large table the buckets are cache misses, and
@@ -90,7 +90,7 @@ void Datapath::processBatch(std::span<const std::span<uint8_t>> frames, const sv
 }
 
 Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& pd,
-                         const svc::Snapshot& snap, Nanos now) noexcept {
+                         const SnapshotView& snap, Nanos now) noexcept {
   counters_.inc(Counter::kRxPackets);
   const net::ParseResult& pr = pd.pr;
   if (pr.status == net::ParseStatus::kNotIp) {
@@ -129,7 +129,7 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
     c = reopen(key, pd.hash, p, now);
   }
   if (!c) {
-    const svc::ServiceRt* svc = snap.findService(p.proto, p.daddr, p.dport);
+    const ServiceView* svc = snap.serviceView(p.proto, p.daddr, p.dport);
     if (!svc) {
       counters_.inc(Counter::kPassPackets);
       return Verdict{Action::kPass};
@@ -226,18 +226,17 @@ sl_conn* Datapath::lockedLookup(const sl_conn_key& key, uint64_t hash, Nanos now
 }
 
 sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
-                                 const svc::Snapshot& snap, const svc::ServiceRt& svc, Nanos now,
+                                 const SnapshotView& snap, const ServiceView& svc, Nanos now,
                                  Counter* why) noexcept {
-  const svc::ServiceConfig& cfg = svc.cfg;
   sl_conn* tmpl = nullptr;
   sl_conn_key tkey{};
-  if (cfg.persistent) {
-    tkey = conn::templateKey(key, cfg.persistence_prefix, cfg.key.port == 0);
+  if (svc.persistent) {
+    tkey = conn::templateKey(key, svc.persistence_prefix, svc.any_port);
     tmpl = conn::findTemplate(conns_, tkey, now);
     if (tmpl) {
       // ip_vs_check_template: a template whose real server was deleted is dropped and
       // the client is scheduled afresh. A quiescent (weight 0) server keeps its clients.
-      const svc::DestRt* d = snap.findDest(tmpl->dest_id);
+      const DestView* d = snap.destView(tmpl->dest_id);
       if (!d || d->trashed || d->svc_id != svc.svc_id) {
         conn::ConnTable::lockEntry(*tmpl);  // keys change only under their entry's lock
         conn::invalidateTemplate(*tmpl);
@@ -259,12 +258,11 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
       *why = Counter::kNoRealServer;
       return nullptr;
     }
-    const svc::DestRt& d = svc.dest_rt[size_t(idx)];
-    dest_id = d.dest_id;
-    fwd = uint8_t(d.cfg.fwd);
-    if (cfg.persistent) {
+    dest_id = svc.dests[size_t(idx)].dest_id;
+    fwd = svc.fwd[size_t(idx)];
+    if (svc.persistent) {
       tmpl = conn::createTemplate(conns_, tkey, conn::Binding{svc.svc_id, dest_id, fwd},
-                                  cfg.persistence_timeout, now);
+                                  svc.persistence_timeout, now);
       if (!tmpl) {
         *why = Counter::kConnTableFull;
         return nullptr;
@@ -278,7 +276,7 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
     *why = Counter::kConnTableFull;
     return nullptr;
   }
-  if (cfg.one_packet && p.proto == net::kProtoUdp) {
+  if (svc.one_packet && p.proto == net::kProtoUdp) {
     conn::ConnTable::lockEntry(*c);
     c->flags |= SL_CONN_F_ONE_PACKET;
     conn::ConnTable::unlockEntry(*c);
@@ -293,7 +291,7 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
 // the director has no socket to give it to. Forwarded by the connection's method like its
 // packets (the connection's state is not touched: an error is not the client speaking).
 Verdict Datapath::icmpError(std::span<uint8_t> frame, const Pending& pd,
-                            const svc::Snapshot& snap, Nanos now) noexcept {
+                            const SnapshotView& snap, Nanos now) noexcept {
   const net::Parsed& p = pd.pr.pkt;
   // Errors to the host's own addresses are the host's business, even malformed ones.
   if (!snap.isVip(p.daddr)) return pass();

@@ -25,7 +25,7 @@
 #include "dp/dest_table.h"
 #include "net/icmp_quote.h"
 #include "net/packet.h"
-#include "svc/snapshot.h"
+#include "dp/snapshot_view.h"
 #include "svc/stats.h"
 
 namespace sluice::dp {
@@ -66,12 +66,12 @@ class Datapath {
 
   // `room`: bytes the frame's buffer has after frame.end(), which the step may use to
   // answer in place (an ICMP error is longer than a bare SYN).
-  Verdict process(std::span<uint8_t> frame, const svc::Snapshot& snap, Nanos now,
+  Verdict process(std::span<uint8_t> frame, const SnapshotView& snap, Nanos now,
                   size_t room = 0) noexcept;
   // The same for a batch, with the connection-table buckets of every frame prefetched
   // before the first is decided; out[i] is frames[i]'s verdict, room[i] (if given) its room.
   static constexpr size_t kMaxBatch = 64;
-  void processBatch(std::span<const std::span<uint8_t>> frames, const svc::Snapshot& snap,
+  void processBatch(std::span<const std::span<uint8_t>> frames, const SnapshotView& snap,
                     Nanos now, Verdict* out, const uint32_t* room = nullptr) noexcept;
 
   Counters& counters() noexcept { return counters_; }
@@ -91,7 +91,7 @@ class Datapath {
   };
   Pending prepare(std::span<const uint8_t> frame) const noexcept;
   Verdict finish(std::span<uint8_t> frame, size_t room, const Pending& pd,
-                 const svc::Snapshot& snap, Nanos now) noexcept;
+                 const SnapshotView& snap, Nanos now) noexcept;
   Verdict drop(Counter c) noexcept {
     counters_.inc(c);
     return Verdict{Action::kDrop, 0, c};
@@ -100,10 +100,10 @@ class Datapath {
     counters_.inc(Counter::kPassPackets);
     return Verdict{Action::kPass};
   }
-  Verdict icmpError(std::span<uint8_t> frame, const Pending& pd, const svc::Snapshot& snap,
+  Verdict icmpError(std::span<uint8_t> frame, const Pending& pd, const SnapshotView& snap,
                     Nanos now) noexcept;
-  sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const svc::Snapshot& snap,
-                         const svc::ServiceRt& svc, Nanos now, Counter* why) noexcept;
+  sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const SnapshotView& snap,
+                         const ServiceView& svc, Nanos now, Counter* why) noexcept;
   // What forward() needs of a connection, copied out under the entry's lock.
   struct Bound {
     uint32_t svc_id;

@@ -75,6 +75,43 @@ Snapshot::Snapshot(uint64_t version, std::vector<std::shared_ptr<const ServiceRt
     for (const DestRt& d : s->dest_rt) place(by_dest_id_, d.dest_id, &d);
   }
   for (const DestRt& d : trash_) place(by_dest_id_, d.dest_id, &d);
+
+  // The packet step's view. Reserved whole first: the views hold spans into fwd_.
+  size_t ndests = 0;
+  for (const auto& s : services_) ndests += s->dest_rt.size();
+  fwd_.reserve(ndests);
+  views_.reserve(services_.size());
+  for (const auto& s : services_) {
+    dp::ServiceView v;
+    v.svc_id = s->svc_id;
+    v.persistent = s->cfg.persistent;
+    v.any_port = s->cfg.key.port == 0;
+    v.one_packet = s->cfg.one_packet;
+    v.persistence_prefix = s->cfg.persistence_prefix;
+    v.persistence_timeout = s->cfg.persistence_timeout;
+    v.scheduler = s->scheduler.get();
+    v.dests = s->dests;
+    const size_t first = fwd_.size();
+    for (const DestRt& d : s->dest_rt) fwd_.push_back(uint8_t(d.cfg.fwd));
+    v.fwd = std::span<const uint8_t>(fwd_.data() + first, s->dest_rt.size());
+    views_.push_back(v);
+  }
+  view_by_svc_id_.assign(by_svc_id_.size(), nullptr);
+  for (const dp::ServiceView& v : views_) view_by_svc_id_[v.svc_id] = &v;
+  dest_views_.resize(by_dest_id_.size());
+  for (size_t id = 0; id < by_dest_id_.size(); ++id)
+    if (const DestRt* d = by_dest_id_[id])
+      dest_views_[id] = dp::DestView{d->dest_id, d->svc_id, d->trashed};
+}
+
+const dp::ServiceView* Snapshot::serviceView(uint8_t proto, const net::IpAddr& vip,
+                                             uint16_t vport) const noexcept {
+  const ServiceRt* s = findService(proto, vip, vport);
+  return s && s->svc_id < view_by_svc_id_.size() ? view_by_svc_id_[s->svc_id] : nullptr;
+}
+
+const dp::DestView* Snapshot::destView(uint32_t dest_id) const noexcept {
+  return dest_id < by_dest_id_.size() && by_dest_id_[dest_id] ? &dest_views_[dest_id] : nullptr;
 }
 
 const ServiceRt* Snapshot::findService(uint8_t proto, const net::IpAddr& vip,

@@ -21,6 +21,7 @@
 #include "common/result.h"
 #include "abi/records.h"
 #include "net/addr.h"
+#include "dp/snapshot_view.h"
 #include "sched/scheduler.h"
 #include "svc/model.h"
 
@@ -62,7 +63,7 @@ Result<std::shared_ptr<const ServiceRt>> makeServiceRt(uint32_t svc_id, const Se
                                                       std::vector<DestRt> dests,
                                                       const ServiceRt* previous);
 
-class Snapshot {
+class Snapshot final : public dp::SnapshotView {
  public:
   Snapshot() = default;  // empty: no services
   // `services` in listing order; `trash` are dests deleted but still referenced.
@@ -82,7 +83,11 @@ class Snapshot {
   const ServiceRt* lookup(uint32_t mark, uint8_t proto, const net::IpAddr& vip,
                           uint16_t vport) const noexcept;
   // True when some <proto/port> service listens on this address (VIP or not: PASS).
-  bool isVip(const net::IpAddr& addr) const noexcept;
+  bool isVip(const net::IpAddr& addr) const noexcept override;
+  // dp::SnapshotView: the packet step's plain view of the same services and dests.
+  const dp::ServiceView* serviceView(uint8_t proto, const net::IpAddr& vip,
+                                     uint16_t vport) const noexcept override;
+  const dp::DestView* destView(uint32_t dest_id) const noexcept override;
 
   const ServiceRt* findServiceById(uint32_t svc_id) const noexcept;
   // Any dest a connection may name: live ones and trashed ones (deleted from their
@@ -111,6 +116,11 @@ class Snapshot {
   std::unordered_map<net::IpAddr, uint32_t, net::IpAddrHash> vips_;  // addr -> service count
   std::vector<const ServiceRt*> by_svc_id_;
   std::vector<const DestRt*> by_dest_id_;
+  // The packet step's view (dp/snapshot_view.h), built once with the snapshot.
+  std::vector<dp::ServiceView> views_;                  // parallel to services_
+  std::vector<const dp::ServiceView*> view_by_svc_id_;
+  std::vector<uint8_t> fwd_;                            // every service's dest methods
+  std::vector<dp::DestView> dest_views_;                // by dest id
 };
 
 // The one place a snapshot is published. publish() from the control plane; readers on any

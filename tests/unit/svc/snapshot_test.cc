@@ -30,6 +30,50 @@ class SnapshotTest : public ::testing::Test {
   uint32_t svcId(const ServiceKey& k) { return table_.get(k)->svc_id; }
 };
 
+// The packet step's view (dp::SnapshotView) of the same snapshot: plain copies of what it
+// needs, the scheduler and its real servers in the same order, deleted dests marked.
+TEST_F(SnapshotTest, ThePacketStepsViewMatchesTheServices) {
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 0), "rr");
+  c.persistent = true;
+  c.persistence_timeout = 120;
+  c.persistence_prefix = 24;
+  add(c);
+  addDest(c.key, destCfg("192.168.0.1:80"));
+  addDest(c.key, destCfg("192.168.0.2:80"));
+  for (auto& n : counts_) n.active = 1;  // a connection each: the deleted one goes to the trash
+  ASSERT_TRUE(table_.delDest(c.key, table_.get(c.key)->dests[0].cfg.ep).ok());
+  auto s = table_.snapshot();
+  const dp::SnapshotView& view = *s;
+  const ServiceRt* rt = s->findService(kTcp, ip("10.0.0.1"), 8080);
+  const dp::ServiceView* v = view.serviceView(kTcp, ip("10.0.0.1"), 8080);
+  ASSERT_NE(rt, nullptr);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->svc_id, rt->svc_id);
+  EXPECT_TRUE(v->persistent);
+  EXPECT_TRUE(v->any_port);
+  EXPECT_EQ(v->persistence_prefix, 24u);
+  EXPECT_EQ(v->persistence_timeout, 120u);
+  ASSERT_EQ(v->dests.size(), rt->dest_rt.size());
+  ASSERT_EQ(v->fwd.size(), rt->dest_rt.size());
+  for (size_t i = 0; i < rt->dest_rt.size(); ++i) {
+    EXPECT_EQ(v->dests[i].dest_id, rt->dest_rt[i].dest_id);
+    EXPECT_EQ(v->fwd[i], uint8_t(rt->dest_rt[i].cfg.fwd));
+    const dp::DestView* d = view.destView(rt->dest_rt[i].dest_id);
+    ASSERT_NE(d, nullptr);
+    EXPECT_FALSE(d->trashed);
+    EXPECT_EQ(d->svc_id, rt->svc_id);
+  }
+  EXPECT_EQ(v->scheduler, rt->scheduler.get()) << "the same scheduler";
+  ASSERT_EQ(s->trash().size(), 1u);
+  for (const DestRt& t : s->trash()) {
+    const dp::DestView* d = view.destView(t.dest_id);
+    ASSERT_NE(d, nullptr);
+    EXPECT_TRUE(d->trashed);
+  }
+  EXPECT_EQ(view.serviceView(kTcp, ip("10.0.0.2"), 80), nullptr);
+  EXPECT_EQ(view.destView(999), nullptr);
+}
+
 TEST_F(SnapshotTest, ExactMatchByProtocolAddressAndPort) {
   add(svcCfg(tcpKey("10.0.0.1", 80)));
   add(svcCfg(udpKey("10.0.0.1", 80)));
