@@ -26,7 +26,7 @@
 #include "net/icmp_quote.h"
 #include "net/packet.h"
 #include "dp/snapshot_view.h"
-#include "svc/stats.h"
+#include "dp/stats_writer.h"
 
 namespace sluice::dp {
 
@@ -50,7 +50,7 @@ class Datapath {
   // resolved yet; the control plane then asks the kernel to resolve it.
   using ResolveRequest = std::function<void(uint32_t dest_id)>;
 
-  Datapath(conn::ConnTable& conns, const DestTable& dests, svc::Stats::Writer stats)
+  Datapath(conn::ConnTable& conns, const DestTable& dests, StatsWriter stats)
       : conns_(conns), dests_(dests), stats_(stats) {}
 
   void setTimeouts(const conn::TimeoutTable& t) noexcept { timeouts_ = t; }
@@ -127,7 +127,7 @@ class Datapath {
 
   conn::ConnTable& conns_;
   const DestTable& dests_;
-  svc::Stats::Writer stats_;
+  StatsWriter stats_;
   conn::TimeoutTable timeouts_;
   ResolveRequest resolve_;
   bool expire_nodest_conn_ = false;
