@@ -69,6 +69,10 @@ Director::~Director() = default;
 
 // ---------------------------------------------------------------- mutations
 
+// The side effects of every applied operation, in order: the real servers' thresholds, the
+// forwarding records (DestWriter), the XDP steering map (ServiceListener) and the state file
+// (ConfigSink). Each reports a Status; a refusal fails the operation with its reason, after
+// the others ran, so the configuration and its side effects never silently disagree.
 Status Director::changed(Status s) {
   if (!s) return s;
   auto snap = services_.snapshot();
@@ -111,22 +115,20 @@ Status Director::saveConfig() {
   return sink_(services_.exportState(), timeouts());
 }
 
-Status Director::addService(const svc::ServiceConfig& s) {
-  return changed(services_.addService(s));
-}
-Status Director::editService(const svc::ServiceConfig& s) {
-  return changed(services_.editService(s));
-}
-Status Director::delService(const svc::ServiceKey& k) { return changed(services_.delService(k)); }
-Status Director::clear() { return changed(services_.clear()); }
+Status Director::apply(const svc::Op& op) { return changed(svc::apply(services_, op)); }
+
+Status Director::addService(const svc::ServiceConfig& s) { return apply(svc::AddService{s}); }
+Status Director::editService(const svc::ServiceConfig& s) { return apply(svc::EditService{s}); }
+Status Director::delService(const svc::ServiceKey& k) { return apply(svc::DelService{k}); }
+Status Director::clear() { return apply(svc::ClearServices{}); }
 Status Director::addDest(const svc::ServiceKey& k, const svc::DestConfig& d) {
-  return changed(services_.addDest(k, d));
+  return apply(svc::AddDest{k, d});
 }
 Status Director::editDest(const svc::ServiceKey& k, const svc::DestConfig& d) {
-  return changed(services_.editDest(k, d));
+  return apply(svc::EditDest{k, d});
 }
 Status Director::delDest(const svc::ServiceKey& k, const net::Endpoint& rs) {
-  return changed(services_.delDest(k, rs));
+  return apply(svc::DelDest{k, rs});
 }
 
 Status Director::zero(const std::optional<svc::ServiceKey>& k) {

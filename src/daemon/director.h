@@ -36,6 +36,7 @@
 #include "daemon/dest_writer.h"
 #include "daemon/plane.h"
 #include "io/packet_io.h"
+#include "svc/ops.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"
 
@@ -81,6 +82,11 @@ class Director final : public ctl::Backend {
   ~Director() override;
 
   // --- ctl::Backend (control thread) ---
+  // The one mutation path: every change to the services (each ctl::Backend command below,
+  // and a reload, a health verdict or a sync message as they come) is an operation applied
+  // here, followed by its side effects (changed()).
+  Status apply(const svc::Op& op);
+
   Status addService(const svc::ServiceConfig& s) override;
   Status editService(const svc::ServiceConfig& s) override;
   Status delService(const svc::ServiceKey& k) override;
