@@ -23,11 +23,6 @@ constexpr size_t kTcpMinHdrLen = 20;
 constexpr size_t kUdpHdrLen = 8;
 constexpr size_t kPortsQuoteLen = 8;  // RFC 792: "the first 64 bits of the data"
 
-constexpr uint8_t kIp6HopByHop = 0;
-constexpr uint8_t kIp6Routing = 43;
-constexpr uint8_t kIp6Fragment = 44;
-constexpr uint8_t kIp6Ah = 51;
-constexpr uint8_t kIp6DestOpts = 60;
 constexpr size_t kIp6MinExtLen = 8;
 
 void drop(QuoteResult& r, Counter c) noexcept {
@@ -94,19 +89,10 @@ void parseQuotedIpv6(QuoteResult& r, const uint8_t* d, size_t off, size_t end) n
   uint8_t next = ip[6];
   bool whole = true;
   for (unsigned n = 0;; ++n) {
-    const bool is_ext = next == kIp6HopByHop || next == kIp6Routing || next == kIp6DestOpts ||
-                        next == kIp6Fragment || next == kIp6Ah;
-    if (!is_ext) break;
+    if (!isIpv6ExtHeader(next)) break;
     if (n == kMaxIpv6ExtHeaders) return drop(r, Counter::kIcmpQuoteBadHeader);
     if (end - at < kIp6MinExtLen) return drop(r, Counter::kIcmpQuoteTruncated);
-    size_t len;
-    if (next == kIp6Fragment) {
-      len = kIp6MinExtLen;
-    } else if (next == kIp6Ah) {
-      len = (size_t(d[at + 1]) + 2) * 4;
-    } else {
-      len = (size_t(d[at + 1]) + 1) * 8;
-    }
+    const size_t len = ipv6ExtHeaderLen(next, d + at);
     if (end - at < len) return drop(r, Counter::kIcmpQuoteTruncated);
     if (next == kIp6Fragment) {
       const uint16_t frag = load16be(d + at + 2);

@@ -23,14 +23,8 @@ constexpr size_t kTcpMinHdrLen = 20;
 constexpr size_t kUdpHdrLen = 8;
 constexpr size_t kIcmpHdrLen = 8;  // type, code, checksum and the 4-byte rest (echo id/seq)
 
-constexpr uint8_t kIp6HopByHop = 0;
-constexpr uint8_t kIp6Routing = 43;
-constexpr uint8_t kIp6Fragment = 44;
 constexpr uint8_t kIp6Esp = 50;
-constexpr uint8_t kIp6Ah = 51;
 constexpr uint8_t kIp6NoNext = 59;
-constexpr uint8_t kIp6DestOpts = 60;
-constexpr size_t kIp6FragHdrLen = 8;
 
 // The parse steps fill one ParseResult in place and return nothing, so the whole result is
 // built once, in parseFrame's return slot.
@@ -135,19 +129,10 @@ void parseIpv6(ParseResult& r, const uint8_t* d, size_t size) noexcept {
   size_t off = l3 + kIpv6HdrLen;
   uint8_t next = ip[6];
   for (unsigned n = 0;; ++n) {
-    const bool is_ext = next == kIp6HopByHop || next == kIp6Routing || next == kIp6DestOpts ||
-                        next == kIp6Fragment || next == kIp6Ah;
-    if (!is_ext) break;
+    if (!isIpv6ExtHeader(next)) break;
     if (n == kMaxIpv6ExtHeaders) return drop(r, Counter::kIpv6ExtTooMany);
     if (end - off < 2) return drop(r, Counter::kIpv6ExtTruncated);
-    size_t len;
-    if (next == kIp6Fragment) {
-      len = kIp6FragHdrLen;
-    } else if (next == kIp6Ah) {
-      len = (size_t(d[off + 1]) + 2) * 4;
-    } else {
-      len = (size_t(d[off + 1]) + 1) * 8;
-    }
+    const size_t len = ipv6ExtHeaderLen(next, d + off);
     if (end - off < len) return drop(r, Counter::kIpv6ExtTruncated);
     const uint8_t hdr_next = d[off];
     if (next == kIp6Fragment) {

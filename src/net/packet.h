@@ -30,6 +30,25 @@ constexpr uint8_t kTcpPsh = 0x08;
 constexpr uint8_t kTcpAck = 0x10;
 
 constexpr unsigned kMaxVlanDepth = 2;     // 802.1ad outer + 802.1Q inner
+
+// IPv6 extension headers, as both the frame parser and the ICMP quote parser walk them.
+constexpr uint8_t kIp6HopByHop = 0;
+constexpr uint8_t kIp6Routing = 43;
+constexpr uint8_t kIp6Fragment = 44;
+constexpr uint8_t kIp6Ah = 51;
+constexpr uint8_t kIp6DestOpts = 60;
+constexpr size_t kIp6FragHdrLen = 8;
+constexpr bool isIpv6ExtHeader(uint8_t next) noexcept {
+  return next == kIp6HopByHop || next == kIp6Routing || next == kIp6DestOpts ||
+         next == kIp6Fragment || next == kIp6Ah;
+}
+// The length of extension header `next` whose first two bytes are at `hdr` (AH counts in
+// 4-byte units less 2, the others in 8-byte units less 1; a fragment header is 8).
+constexpr size_t ipv6ExtHeaderLen(uint8_t next, const uint8_t* hdr) noexcept {
+  if (next == kIp6Fragment) return kIp6FragHdrLen;
+  if (next == kIp6Ah) return (size_t(hdr[1]) + 2) * 4;
+  return (size_t(hdr[1]) + 1) * 8;
+}
 constexpr unsigned kMaxIpv6ExtHeaders = 8;
 
 struct Parsed {
