@@ -328,11 +328,17 @@ lab_curl() {
 # lab_ask URL [curl args]: prints the real server number (1, 2) that answered, or ERR<n>
 # with curl's exit code (7: refused, e.g. a kernel RST; 28: timed out, e.g. dropped;
 # 137: killed by the outer timeout), or ERRbody for an answer that is not "RS n".
+#
+# Each request leaves from a source port never used before in this run (lab_fresh_port). A
+# director, like IPVS with conn_reuse_mode=1, sends a SYN that reuses the ports of a
+# connection it still holds in FIN_WAIT (two minutes) to that connection's real server
+# instead of scheduling it; with the kernel's ephemeral ports that happens now and then,
+# and exact scheduler counts (wrr 3:1, sh stickiness) would then be off by chance.
 lab_ask() {
   local url="$1"; shift
   local body rc
   if [ -f "$LAB_RUN/skip" ]; then echo SKIP; return; fi
-  body="$(LAB_CURL_MAX=4 lab_curl "$@" "$url" 2>/dev/null)"; rc=$?
+  body="$(LAB_CURL_MAX=4 lab_curl --local-port "$(lab_fresh_port)" "$@" "$url" 2>/dev/null)"; rc=$?
   if [ "$rc" = 0 ]; then
     case "$body" in
       "RS 1") echo 1; echo 0 >"$LAB_RUN/errs"; return ;;
@@ -347,6 +353,15 @@ lab_ask() {
   echo "$errs" >"$LAB_RUN/errs"
   [ "$errs" -ge 3 ] && touch "$LAB_RUN/skip"
   return 0
+}
+
+# lab_fresh_port [COUNT]: the first of COUNT client source ports not used before in this run,
+# below the kernel's ephemeral range (32768-60999) so they never meet the ports it picks.
+lab_fresh_port() {
+  local n="${1:-1}" f="$LAB_RUN/next_port" p
+  p="$(cat "$f" 2>/dev/null || echo 10000)"
+  echo $((p + n)) >"$f"
+  echo "$p"
 }
 
 lab_fresh_scenario() { rm -f "$LAB_RUN/skip" "$LAB_RUN/errs"; }

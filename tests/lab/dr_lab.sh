@@ -145,10 +145,10 @@ adm -A -u "$VIP4:5300" -s rr && adm -a -u "$VIP4:5300" -r "$RS1_4:5300" -g && ad
 # The sender leaves each datagram's checksum to the veth ("hardware"); a director that
 # forwards it unfinished gets no answer at all (bad udp cksum at the real server).
 verdict "UDP rr answers all 40 datagrams, 20/20" check_counts \
-  "$(nsx "$NS_CLIENT" timeout -s KILL 90 "$LAB_PYTHON" "$LAB_ROOT/lab/udp_ask.py" "$VIP4" 5300 40 1)" 40 20 20
+  "$(nsx "$NS_CLIENT" timeout -s KILL 90 "$LAB_PYTHON" "$LAB_ROOT/lab/udp_ask.py" "$VIP4" 5300 40 1 "$(lab_fresh_port 40)")" 40 20 20
 adm -A -u "[$VIP6]:5300" -s rr && adm -a -u "[$VIP6]:5300" -r "[$RS1_6]:5300" -g && adm -a -u "[$VIP6]:5300" -r "[$RS2_6]:5300" -g
 verdict "UDP over IPv6 answers all 10 datagrams, 5/5" check_counts \
-  "$(nsx "$NS_CLIENT" timeout -s KILL 30 "$LAB_PYTHON" "$LAB_ROOT/lab/udp_ask.py" "$VIP6" 5300 10 1)" 10 5 5
+  "$(nsx "$NS_CLIENT" timeout -s KILL 30 "$LAB_PYTHON" "$LAB_ROOT/lab/udp_ask.py" "$VIP6" 5300 10 1 "$(lab_fresh_port 10)")" 10 5 5
 verdict "the daemon finished the senders' half-done checksums" check_at_least "csum_partial_finished (slow path)" \
   "$(counter_value "$(lab_adm --counters 2>&1)" csum_partial_finished slow)" 40
 
