@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/log.h"
 #include "dp/fastpath_config.h"
 
 namespace sluice::daemon {

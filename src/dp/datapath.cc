@@ -94,8 +94,7 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   counters_.inc(Counter::kRxPackets);
   const net::ParseResult& pr = pd.pr;
   if (pr.status == net::ParseStatus::kNotIp) {
-    counters_.inc(Counter::kPassPackets);
-    return Verdict{Action::kPass};
+    return pass();
   }
   if (pr.status == net::ParseStatus::kDrop) return drop(pr.drop);
   const net::Parsed& p = pr.pkt;
@@ -103,13 +102,11 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   if (pd.icmp_error) return icmpError(frame, pd, snap, now);
   // Only TCP and UDP to a virtual service are ours; everything else belongs to the host.
   if (p.proto != net::kProtoTcp && p.proto != net::kProtoUdp) {
-    counters_.inc(Counter::kPassPackets);
-    return Verdict{Action::kPass};
+    return pass();
   }
   if (p.fragment) {
     if (!snap.isVip(p.daddr)) {
-      counters_.inc(Counter::kPassPackets);
-      return Verdict{Action::kPass};
+      return pass();
     }
     // Reassembly is not done here yet: a fragmented datagram to a VIP cannot be
     // matched to its connection without its ports.
@@ -131,16 +128,14 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   if (!c) {
     const ServiceView* svc = snap.serviceView(p.proto, p.daddr, p.dport);
     if (!svc) {
-      counters_.inc(Counter::kPassPackets);
-      return Verdict{Action::kPass};
+      return pass();
     }
     // Only a SYN opens a TCP connection (IPVS without sloppy_tcp). Anything else goes to
     // the kernel, which answers it with a reset, as it would without a director: the
     // client learns at once that its connection is gone instead of retransmitting.
     if (tcp && !sl_opens_connection(p.tcp_flags)) {
       counters_.inc(Counter::kNoConnNotSyn);
-      counters_.inc(Counter::kPassPackets);
-      return Verdict{Action::kPass};
+      return pass();
     }
     // The miss path of a packet that may open a connection, under the writer lock: the
     // key is looked up again there, so another worker that just created it is found
