@@ -1,22 +1,17 @@
-// The traffic generator. bench/bpf/gen.bpf.c runs through BPF_PROG_TEST_RUN with
-// BPF_F_TEST_XDP_LIVE_FRAMES on the generator's veth: each repetition writes one frame and
-// transmits it (XDP_TX), about 5-6 Mpps on one core here. Each call ends in an RCU grace
-// period (~25 ms), so calls are sized to ~0.5 s from the rate the first call achieved.
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/udp.h>
-
+// The traffic generator (subcommand `gen`): builds the template frame, picks how to send it
+// (--generator live|packet|auto, see gen.h), runs until --seconds or SIGTERM, and prints one
+// JSON object: sent, seconds, pps, calls, spans (what bench/report.py reads), and which
+// generator ran and why. `auto` tries live frames first and falls back to AF_PACKET when the
+// kernel refuses them; `--probe 1` only makes that choice and prints it, so bench/run.sh can
+// decide once per run and record it.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
-#include <vector>
 
-#include "../bpf/bench_abi.h"
-#include "common.h"
+#include "gen.h"
 
 namespace bench {
 
@@ -37,7 +32,7 @@ void buildFrame(bench_gen_state& s, const Mac& dmac, const Mac& smac, uint32_t s
   ip->ttl = 64;
   ip->protocol = IPPROTO_UDP;
   ip->saddr = htonl(saddr);
-  ip->daddr = htonl(daddr);  // checksum: the program computes it per packet
+  ip->daddr = htonl(daddr);  // checksum: computed per packet
   auto* udp = reinterpret_cast<udphdr*>(f + sizeof(ethhdr) + sizeof(iphdr));
   udp->source = htons(1024);
   udp->dest = htons(dport);
@@ -46,13 +41,26 @@ void buildFrame(bench_gen_state& s, const Mac& dmac, const Mac& smac, uint32_t s
   std::memcpy(f + sizeof(ethhdr) + sizeof(iphdr) + sizeof(udphdr), "sluice-bench", 12);
 }
 
+uint64_t txDropped(const std::string& iface) {
+  std::ifstream f("/sys/class/net/" + iface + "/statistics/tx_dropped");
+  uint64_t v = 0;
+  f >> v;
+  return v;
+}
+
+std::string packetName(const std::string& io) {
+  return io == "ring" ? "AF_PACKET TX_RING" : "AF_PACKET sendmmsg";
+}
+
 }  // namespace
 
 // gen --bpf-dir D --iface IF --dmac MAC --src IP --dst IP --dport N --mode random|cycle|unique
-//     [--flows N] [--seconds S]
+//     [--flows N] [--seconds S] [--generator auto|live|packet] [--packet-io ring|mmsg]
+//     [--batch N] [--probe 1]
 int runGen(const Args& a) {
-  std::string iface = a.str("iface");
-  bench_gen_state s{};
+  GenSetup g;
+  g.iface = a.str("iface");
+  bench_gen_state& s = g.state;
   std::string mode = a.str("mode", "random");
   if (mode == "random") s.mode = BENCH_GEN_RANDOM;
   else if (mode == "cycle") s.mode = BENCH_GEN_CYCLE;
@@ -65,53 +73,63 @@ int runGen(const Args& a) {
   // New-flow mode starts at a random point of its 2^32-flow space, so flows left in the
   // director's table by an earlier run are not met again.
   s.ctr = s.mode == BENCH_GEN_UNIQUE ? (std::random_device{}() & 0xffffffffu) : 0;
-  buildFrame(s, parseMac(a.str("dmac")), ifaceMac(iface), s.saddr_base, parseIpv4(a.str("dst")),
+  buildFrame(s, parseMac(a.str("dmac")), ifaceMac(g.iface), s.saddr_base, parseIpv4(a.str("dst")),
              uint16_t(a.num("dport", 5000)));
+  std::string which = a.str("generator", "auto");
+  if (which != "auto" && which != "live" && which != "packet")
+    die("--generator must be auto, live or packet");
+  std::string io = a.str("packet-io", "ring");
+  uint64_t batch = a.num("batch", 256);
+  if (batch == 0 || batch > 4096) die("--batch must be 1..4096");
+  bool probe = a.num("probe", 0) != 0;
   double seconds = a.real("seconds", 5);
 
-  bpf_object* obj = loadObject(a.str("bpf-dir"), "gen", &s, sizeof s);
-  int prog_fd = bpf_program__fd(program(obj, "bench_gen"));
-
-  xdp_md ctx{};
-  ctx.ingress_ifindex = ifaceIndex(iface);
-  ctx.data_end = BENCH_FRAME_LEN;  // the kernel insists: data_end == frame length
-  uint8_t frame[BENCH_FRAME_LEN];
-  std::memcpy(frame, s.frame, sizeof frame);  // the program rewrites it anyway
-
   installStopHandlers();
-  uint64_t start = nowNs(), deadline = start + uint64_t(seconds * 1e9);
-  uint64_t sent = 0, calls = 0, repeat = 1u << 16;
-  struct Span {
-    uint64_t t0, t1, n;
-  };
-  std::vector<Span> spans;  // so the caller can work out the rate offered inside its window
-  while (!g_stop.load() && nowNs() < deadline) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof frame,
-                .ctx_in = &ctx, .ctx_size_in = sizeof ctx, .repeat = int(repeat),
-                .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-    uint64_t t0 = nowNs();
-    if (int e = bpf_prog_test_run_opts(prog_fd, &opts); e) {
-      if (e == -EINTR) break;  // SIGTERM during a call: the caller is done with us
-      die("BPF_PROG_TEST_RUN (live frames) failed: %s", std::strerror(-e));
+  uint64_t start = nowNs();
+  g.deadline_ns = start + uint64_t(seconds * 1e9);
+  uint64_t dropped0 = txDropped(g.iface);
+  GenResult r;
+  std::string name = "live XDP frames (BPF_PROG_TEST_RUN)", note;
+  if (which != "packet") {
+    GenOutcome o = runLiveGen(a.str("bpf-dir"), g, r, probe);
+    if (o.refused) {
+      if (which == "live") die("BPF_PROG_TEST_RUN (live frames) refused: %s", std::strerror(o.err));
+      note = std::string("live XDP frames refused: ") + std::strerror(o.err);
+      which = "packet";
     }
-    uint64_t t1 = nowNs(), dt = std::max<uint64_t>(t1 - t0, 1);
-    spans.push_back({t0, t1, repeat});
-    sent += repeat;
-    ++calls;
-    // ~0.5 s per call, but never past the deadline by more than a little.
-    uint64_t left = deadline > nowNs() ? deadline - nowNs() : 0;
-    double rate = double(repeat) / double(dt);  // per ns
-    uint64_t want = uint64_t(rate * double(std::min<uint64_t>(500000000ull, left + 50000000ull)));
-    repeat = std::clamp<uint64_t>(want, 4096, 1u << 26);
+  }
+  if (which == "packet") {
+    name = packetName(io);
+    if (!probe) runPacketGen(g, io, uint32_t(batch), r);
+  }
+  if (probe && which == "packet") {
+    // The twin must write what gen.bpf.c writes, in every mode, before it stands in for it.
+    for (uint32_t m : {BENCH_GEN_RANDOM, BENCH_GEN_CYCLE, BENCH_GEN_UNIQUE}) {
+      bench_gen_state t = s;
+      t.mode = m;
+      t.nflows = 7;  // cycle: wraps within the check
+      t.ctr = m == BENCH_GEN_UNIQUE ? BENCH_UNIQUE_PORTS - 100 : 0;  // unique: crosses an address
+      if (std::string e = checkTwin(a.str("bpf-dir"), t, 300); !e.empty())
+        die("the AF_PACKET generator's frames do not match gen.bpf.c's (mode %u): %s", m, e.c_str());
+    }
+    note += note.empty() ? "" : "; ";
+    note += "frames checked equal to gen.bpf.c's";
+  }
+  if (probe) {
+    std::printf("{\"generator\": \"%s\", \"kind\": \"%s\", \"note\": \"%s\"}\n", name.c_str(),
+                which == "packet" ? "packet" : "live", note.c_str());
+    return 0;
   }
   double el = double(nowNs() - start) / 1e9;
-  std::printf("{\"sent\": %llu, \"seconds\": %.3f, \"pps\": %.0f, \"calls\": %llu, \"spans\": [",
-              (unsigned long long)sent, el, double(sent) / el, (unsigned long long)calls);
-  for (size_t i = 0; i < spans.size(); ++i)
-    std::printf("%s[%llu, %llu, %llu]", i ? ", " : "", (unsigned long long)spans[i].t0,
-                (unsigned long long)spans[i].t1, (unsigned long long)spans[i].n);
+  std::printf("{\"generator\": \"%s\", \"note\": \"%s\", \"sent\": %llu, \"dropped\": %llu, "
+              "\"seconds\": %.3f, \"pps\": %.0f, \"calls\": %llu, \"spans\": [",
+              name.c_str(), note.c_str(), (unsigned long long)r.sent,
+              (unsigned long long)(txDropped(g.iface) - dropped0), el, double(r.sent) / el,
+              (unsigned long long)r.calls);
+  for (size_t i = 0; i < r.spans.size(); ++i)
+    std::printf("%s[%llu, %llu, %llu]", i ? ", " : "", (unsigned long long)r.spans[i].t0,
+                (unsigned long long)r.spans[i].t1, (unsigned long long)r.spans[i].n);
   std::printf("]}\n");
-  bpf_object__close(obj);
   return 0;
 }
 
