@@ -127,7 +127,8 @@ def summarise(out_dir):
           f"commit {meta['commit']}, load average at start {meta['loadavg_at_start']}. "
           f"{meta['runs']} run(s), {meta['warmup_s']} s warm-up + {meta['window_s']} s window each, "
           f"64-byte UDP frames. Director on CPU {meta['director_cpu']}, generator and sink on CPU "
-          f"{meta['generator_cpu']}. Scheduling: {sched_text(meta)}.", "",
+          f"{meta['generator_cpu']}. Scheduling: {sched_text(meta)}. "
+          f"Generator: {meta.get('generator', 'live XDP frames (BPF_PROG_TEST_RUN)')}.", "",
           "Rate = packets delivered to the sink / director CPU seconds (its NAPI threads + every "
           "process in its namespace). Ratios are taken within each run, median over runs. "
           "Run-to-run noise on this machine is up to ±20 %.", "",

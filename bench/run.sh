@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh BUILD_DIR [--runs N] [--engines a,b,...] [--quick] [--warmup S] [--window S]
-#                        [--out DIR] [--rt]
+#                        [--out DIR] [--rt] [--gen auto|live|packet]
 # The packet-rate benchmark behind `./run bench`: generator -> director -> sink in three
 # network namespaces, one engine at a time in the director, each measured as packets
 # delivered to the sink per second of director CPU. See bench/README.md for the method and
@@ -22,6 +22,9 @@ WARMUP=1
 WINDOW=4
 OUT=""
 SCHED_MODE="${BENCH_SCHED:-nice}"
+GEN_WANT="${BENCH_GEN:-auto}"      # live: BPF live frames; packet: AF_PACKET; auto: live if allowed
+GEN_IO="${BENCH_GEN_IO:-mmsg}"     # the AF_PACKET generator's send path: mmsg (faster here) or ring
+GEN_BATCH="${BENCH_GEN_BATCH:-256}"
 while (($#)); do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
@@ -31,12 +34,15 @@ while (($#)); do
     --window) WINDOW="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --rt) SCHED_MODE=rt; shift ;;
+    --gen) GEN_WANT="$2"; shift 2 ;;
     -h|--help) sed -n '2,3p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a positive number" >&2; exit 2; }
 [[ "$ENGINES" =~ ^[a-f](,[a-f])*$ ]] || { echo "bench: --engines is a list of a..f, e.g. a,e,f" >&2; exit 2; }
+[[ "$GEN_WANT" =~ ^(auto|live|packet)$ ]] || { echo "bench: --gen / BENCH_GEN is auto, live or packet" >&2; exit 2; }
+[[ "$GEN_IO" =~ ^(mmsg|ring)$ ]] || { echo "bench: BENCH_GEN_IO is mmsg or ring" >&2; exit 2; }
 IFS=, read -r -a ENGINE_LIST <<<"$ENGINES"
 
 bench_log() { echo "bench: $*" >&2; }
@@ -228,6 +234,21 @@ egress_drops() {
   echo $((x + t))
 }
 
+# Which generator runs, decided once: live XDP frames where the kernel allows them (or with
+# --gen live), else the AF_PACKET generator, whose frames the probe first checks byte for byte
+# against gen.bpf.c's. Sets GEN_KIND (live|packet) and GEN_TEXT (for the results).
+choose_generator() {
+  local p
+  p="$(ip netns exec "$NS_GEN" timeout -s KILL 20 "$TOOL" gen --bpf-dir "$TOOL_DIR" --iface "$IF_G" \
+    --dmac "$MAC_I" --src "$GEN_ADDR" --dst "$VIP" --dport "$VPORT" --generator "$GEN_WANT" \
+    --packet-io "$GEN_IO" --probe 1)" || bench_die "no generator works here (--gen $GEN_WANT)"
+  GEN_KIND="$("$LAB_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["kind"])' "$p")"
+  GEN_TEXT="$("$LAB_PYTHON" -c 'import json,sys; d = json.loads(sys.argv[1])
+print(d["generator"] + (" (" + d["note"] + ")" if d["note"] else ""))' "$p")"
+  [ "$GEN_KIND" = packet ] && GEN_TEXT="$GEN_TEXT, batches of $GEN_BATCH"
+  bench_log "generator: $GEN_TEXT"
+}
+
 # ---------------------------------------------------------------- engines
 ENGINE_PID=""
 SLUICE_SOCK=""
@@ -350,10 +371,11 @@ measure() {
   ip netns exec "$NS_GEN" "${GEN_SCHED[@]}" taskset -c "$GEN_CPU" timeout -s KILL "$limit" "$TOOL" gen \
     --bpf-dir "$TOOL_DIR" --iface "$IF_G" --dmac "$MAC_I" --src "$GEN_SRC" --dst "$VIP" \
     --dport "$VPORT" --mode "$GEN_MODE" --flows "$GEN_FLOWS" --seconds "$gen_secs" \
+    --generator "$GEN_KIND" --packet-io "$GEN_IO" --batch "$GEN_BATCH" \
     >"$RUN/g.json" 2>"$RUN/g.err" &
   gpid=$!; LAB_PIDS+=("$gpid")
   wait "$mpid"; rc=$?
-  kill -TERM "$gpid" 2>/dev/null   # the generator stops at its next call (<= 0.5 s)
+  kill -TERM "$gpid" 2>/dev/null   # the generator stops at its next call or batch (<= 0.5 s)
   wait "$gpid"
   notes="$(engine_notes "$e" "$r")"
   local drops=$(( $(egress_drops) - drops0 ))
@@ -378,6 +400,7 @@ if [ "$SCHED_MODE" = nice ] && awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; th
   bench_log "  --rt (SCHED_FIFO for the director's and sink's threads) measures as if the cores were free."
 fi
 topology_up
+choose_generator
 
 {
   echo "{\"date\": \"$(date -Is)\", \"host\": \"$(hostname -s)\", \"kernel\": \"$(uname -r)\","
@@ -386,6 +409,7 @@ topology_up
   echo " \"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"runs\": $RUNS,"
   echo " \"scheduling\": \"$SCHED_MODE\", \"user_napi_nice\": $USER_NAPI_NICE,"
   echo " \"warmup_s\": $WARMUP, \"window_s\": $WINDOW, \"director_cpu\": $DIR_CPU, \"generator_cpu\": $GEN_CPU,"
+  echo " \"generator\": \"$GEN_TEXT\", \"generator_kind\": \"$GEN_KIND\","
   echo " \"frame_bytes\": 64, \"engines\": {"
   sep=""
   for e in "${ENGINE_LIST[@]}"; do

@@ -4,6 +4,8 @@
 // generator ran and why. `auto` tries live frames first and falls back to AF_PACKET when the
 // kernel refuses them; `--probe 1` only makes that choice and prints it, so bench/run.sh can
 // decide once per run and record it.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -39,6 +41,12 @@ void buildFrame(bench_gen_state& s, const Mac& dmac, const Mac& smac, uint32_t s
   udp->len = htons(BENCH_FRAME_LEN - sizeof(ethhdr) - sizeof(iphdr));
   udp->check = 0;  // IPv4 UDP without a checksum is valid
   std::memcpy(f + sizeof(ethhdr) + sizeof(iphdr) + sizeof(udphdr), "sluice-bench", 12);
+}
+
+double cpuSeconds() {  // this process, user + system: what the generator's core spent
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 uint64_t txDropped(const std::string& iface) {
@@ -120,12 +128,13 @@ int runGen(const Args& a) {
                 which == "packet" ? "packet" : "live", note.c_str());
     return 0;
   }
-  double el = double(nowNs() - start) / 1e9;
+  double el = double(nowNs() - start) / 1e9, cpu = cpuSeconds();
   std::printf("{\"generator\": \"%s\", \"note\": \"%s\", \"sent\": %llu, \"dropped\": %llu, "
-              "\"seconds\": %.3f, \"pps\": %.0f, \"calls\": %llu, \"spans\": [",
+              "\"seconds\": %.3f, \"pps\": %.0f, \"cpu_s\": %.3f, \"pps_per_cpu_s\": %.0f, "
+              "\"calls\": %llu, \"spans\": [",
               name.c_str(), note.c_str(), (unsigned long long)r.sent,
-              (unsigned long long)(txDropped(g.iface) - dropped0), el, double(r.sent) / el,
-              (unsigned long long)r.calls);
+              (unsigned long long)(txDropped(g.iface) - dropped0), el, double(r.sent) / el, cpu,
+              cpu > 0 ? double(r.sent) / cpu : 0.0, (unsigned long long)r.calls);
   for (size_t i = 0; i < r.spans.size(); ++i)
     std::printf("%s[%llu, %llu, %llu]", i ? ", " : "", (unsigned long long)r.spans[i].t0,
                 (unsigned long long)r.spans[i].t1, (unsigned long long)r.spans[i].n);

@@ -3,8 +3,8 @@
 // bytes: `live` runs bench/bpf/gen.bpf.c through BPF_PROG_TEST_RUN with live frames; `packet`
 // sends from an AF_PACKET socket and varies the frames in user space with the C++ twin of
 // that program (stampFrame below). Trade-off: the per-packet rule exists twice, in BPF and in
-// C++, kept next to each other's description in bench_abi.h, rather than a slower `packet`
-// generator that would rewrite frames through a BPF program on an extra veth hop.
+// C++; checkTwin (gen_check.cc) compares them byte for byte before the twin is used, which is
+// cheaper than rewriting frames through the BPF program on an extra veth hop.
 #pragma once
 
 #include <arpa/inet.h>

@@ -1,16 +1,14 @@
 // The AF_PACKET generator, for kernels that refuse live XDP frames: the same frames as
 // bench/bpf/gen.bpf.c (stampFrame in gen.h) sent from an AF_PACKET socket on the generator's
 // veth, past the qdisc layer (PACKET_QDISC_BYPASS: straight to veth_xmit). Two ways:
-//   ring  PACKET_TX_RING (TPACKET_V2): write a batch of frames into the mapped ring, one
-//         blocking sendto() sends them all (the kernel walks the ring), so one syscall per
-//         batch and no copy from user space beyond writing the ring;
-//   mmsg  sendmmsg() of a batch, each frame copied into its own skb.
+//   mmsg  sendmmsg() of a batch, each frame copied into its own skb (the default);
+//   ring  PACKET_TX_RING (TPACKET_V2): write a batch into the mapped ring, one sendto()
+//         sends them all. Slower here (0.55-0.85x of mmsg on one generator core: each frame
+//         becomes page fragments of the ring, which costs more on both sides than a 60-byte
+//         copy), and the ring slot is reusable once its skb is released, which may be before
+//         the director has read it; the 16 k-frame ring makes that reuse come late.
 // Trade-off: unlike the live generator, each frame becomes an skb before the director sees it
-// (veth then hands the director an skb, not an xdp_frame); bench/README.md says what that
-// changes. The ring's frames are attached to their skbs as page fragments, not copied, and
-// veth releases the ring slot when the frame crosses into the director's namespace, before
-// the director has read it; the ring is made large (16 k frames) so a slot is written again
-// only long after its last frame was consumed.
+// (veth hands the director an skb, not an xdp_frame); bench/README.md says what that changes.
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <poll.h>
@@ -110,10 +108,12 @@ void runRing(GenSetup& g, uint32_t batch, GenResult& r) {
       __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
       head = head + 1 == kFrames ? 0 : head + 1;
     }
-    // Blocking: the kernel sends every frame marked for sending, then returns. ENOBUFS: the
-    // director's veth ring was full and one frame was dropped there (veth counts it); the
-    // kernel marks that slot for sending again, so the next kick retries it.
-    if (sendto(fd, nullptr, 0, 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst) < 0 &&
+    // The kernel sends every frame marked for sending, then returns. MSG_DONTWAIT: without
+    // it the call also waits until every skb it made was freed, i.e. until the director has
+    // consumed the batch, and generator and director take turns instead of overlapping.
+    // ENOBUFS: the director's veth ring was full and one frame was dropped there (veth counts
+    // it); the kernel marks that slot for sending again, so the next kick retries it.
+    if (sendto(fd, nullptr, 0, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&dst), sizeof dst) < 0 &&
         errno != ENOBUFS && errno != EAGAIN && errno != EINTR)
       die("sendto (TX ring): %s", std::strerror(errno));
     ++r.calls;
