@@ -23,7 +23,7 @@ WINDOW=4
 OUT=""
 SCHED_MODE="${BENCH_SCHED:-nice}"
 GEN_WANT="${BENCH_GEN:-auto}"      # live: BPF live frames; packet: AF_PACKET; auto: live if allowed
-GEN_IO="${BENCH_GEN_IO:-mmsg}"     # the AF_PACKET generator's send path: mmsg (faster here) or ring
+GEN_IO="${BENCH_GEN_IO:-mmsg}"     # the fallback generator: sendmmsg (fastest here), ring (TX_RING) or xsk (AF_XDP)
 GEN_BATCH="${BENCH_GEN_BATCH:-256}"
 while (($#)); do
   case "$1" in
@@ -42,7 +42,7 @@ done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a positive number" >&2; exit 2; }
 [[ "$ENGINES" =~ ^[a-f](,[a-f])*$ ]] || { echo "bench: --engines is a list of a..f, e.g. a,e,f" >&2; exit 2; }
 [[ "$GEN_WANT" =~ ^(auto|live|packet)$ ]] || { echo "bench: --gen / BENCH_GEN is auto, live or packet" >&2; exit 2; }
-[[ "$GEN_IO" =~ ^(mmsg|ring)$ ]] || { echo "bench: BENCH_GEN_IO is mmsg or ring" >&2; exit 2; }
+[[ "$GEN_IO" =~ ^(mmsg|ring|xsk)$ ]] || { echo "bench: BENCH_GEN_IO is mmsg, ring or xsk" >&2; exit 2; }
 IFS=, read -r -a ENGINE_LIST <<<"$ENGINES"
 
 bench_log() { echo "bench: $*" >&2; }

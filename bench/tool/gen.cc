@@ -57,13 +57,13 @@ uint64_t txDropped(const std::string& iface) {
 }
 
 std::string packetName(const std::string& io) {
-  return io == "ring" ? "AF_PACKET TX_RING" : "AF_PACKET sendmmsg";
+  return io == "ring" ? "AF_PACKET TX_RING" : io == "xsk" ? "AF_XDP TX (copy mode)" : "AF_PACKET sendmmsg";
 }
 
 }  // namespace
 
 // gen --bpf-dir D --iface IF --dmac MAC --src IP --dst IP --dport N --mode random|cycle|unique
-//     [--flows N] [--seconds S] [--generator auto|live|packet] [--packet-io ring|mmsg]
+//     [--flows N] [--seconds S] [--generator auto|live|packet] [--packet-io mmsg|ring|xsk]
 //     [--batch N] [--probe 1]
 int runGen(const Args& a) {
   GenSetup g;
@@ -86,7 +86,7 @@ int runGen(const Args& a) {
   std::string which = a.str("generator", "auto");
   if (which != "auto" && which != "live" && which != "packet")
     die("--generator must be auto, live or packet");
-  std::string io = a.str("packet-io", "ring");
+  std::string io = a.str("packet-io", "mmsg");
   uint64_t batch = a.num("batch", 256);
   if (batch == 0 || batch > 4096) die("--batch must be 1..4096");
   bool probe = a.num("probe", 0) != 0;

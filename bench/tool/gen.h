@@ -45,8 +45,38 @@ struct GenOutcome {
 };
 
 GenOutcome runLiveGen(const std::string& bpf_dir, GenSetup& g, GenResult& r, bool probe_only);
-// io: "ring" (PACKET_TX_RING) or "mmsg" (sendmmsg); both with PACKET_QDISC_BYPASS.
+// io: "mmsg" (sendmmsg) or "ring" (PACKET_TX_RING), both with PACKET_QDISC_BYPASS, or "xsk"
+// (runXskGen).
 GenOutcome runPacketGen(GenSetup& g, const std::string& io, uint32_t batch, GenResult& r);
+// AF_XDP TX socket in copy mode on g.iface (gen_xsk.cc).
+void runXskGen(GenSetup& g, uint32_t batch, GenResult& r);
+
+// Collects sending stretches into spans of ~50 ms, so the JSON stays small.
+class SpanRecorder {
+ public:
+  explicit SpanRecorder(GenResult& r) : r_(r) {}
+  void add(uint64_t t0, uint64_t t1, uint64_t n) {
+    if (n == 0) return;
+    if (open_ && t0 - cur_.t0 < 50'000'000) {
+      cur_.t1 = t1;
+      cur_.n += n;
+      return;
+    }
+    flush();
+    cur_ = {t0, t1, n};
+    open_ = true;
+  }
+  void flush() {
+    if (open_) r_.spans.push_back(cur_);
+    open_ = false;
+  }
+
+ private:
+  GenResult& r_;
+  GenSpan cur_{};
+  bool open_ = false;
+};
+
 // Compares n frames of stampFrame with gen.bpf.c's for these settings; "" when all match.
 std::string checkTwin(const std::string& bpf_dir, const bench_gen_state& settings, uint32_t n);
 

@@ -1,17 +1,17 @@
 // The AF_PACKET generator, for kernels that refuse live XDP frames: the same frames as
 // bench/bpf/gen.bpf.c (stampFrame in gen.h) sent from an AF_PACKET socket on the generator's
 // veth, past the qdisc layer (PACKET_QDISC_BYPASS: straight to veth_xmit). Two ways:
-//   mmsg  sendmmsg() of a batch, each frame copied into its own skb (the default);
+//   mmsg  sendmmsg() of a batch, each frame copied into its own skb (the default: fastest
+//         here). Blocking: when the socket's send buffer is full of skbs the director has
+//         not freed yet, the generator waits for it instead of overrunning its veth ring;
 //   ring  PACKET_TX_RING (TPACKET_V2): write a batch into the mapped ring, one sendto()
-//         sends them all. Slower here (0.55-0.85x of mmsg on one generator core: each frame
-//         becomes page fragments of the ring, which costs more on both sides than a 60-byte
-//         copy), and the ring slot is reusable once its skb is released, which may be before
-//         the director has read it; the 16 k-frame ring makes that reuse come late.
+//         sends them all. Slower here (0.5-0.8x of mmsg per generator core: each frame goes
+//         out as page fragments of the ring, which costs more than copying 60 bytes). A slot
+//         comes back when its skb is freed, downstream; the 16 k-frame ring keeps reuse late.
 // Trade-off: unlike the live generator, each frame becomes an skb before the director sees it
 // (veth hands the director an skb, not an xdp_frame); bench/README.md says what that changes.
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,33 +25,6 @@
 namespace bench {
 
 namespace {
-
-constexpr uint64_t kSpanNs = 50'000'000;  // merge kicks into spans of ~50 ms for the JSON
-
-class SpanRecorder {
- public:
-  explicit SpanRecorder(GenResult& r) : r_(r) {}
-  void add(uint64_t t0, uint64_t t1, uint64_t n) {
-    if (n == 0) return;
-    if (open_ && t0 - cur_.t0 < kSpanNs) {
-      cur_.t1 = t1;
-      cur_.n += n;
-      return;
-    }
-    flush();
-    cur_ = {t0, t1, n};
-    open_ = true;
-  }
-  void flush() {
-    if (open_) r_.spans.push_back(cur_);
-    open_ = false;
-  }
-
- private:
-  GenResult& r_;
-  GenSpan cur_{};
-  bool open_ = false;
-};
 
 int openSocket(const std::string& iface, sockaddr_ll& dst) {
   int fd = socket(AF_PACKET, SOCK_RAW, 0);  // protocol 0: receives nothing
@@ -167,9 +140,15 @@ void runMmsg(GenSetup& g, uint32_t batch, GenResult& r) {
 }  // namespace
 
 GenOutcome runPacketGen(GenSetup& g, const std::string& io, uint32_t batch, GenResult& r) {
-  if (io == "ring") runRing(g, batch, r);
-  else if (io == "mmsg") runMmsg(g, batch, r);
-  else die("--packet-io must be ring or mmsg");
+  if (io == "ring") {
+    runRing(g, batch, r);
+  } else if (io == "mmsg") {
+    runMmsg(g, batch, r);
+  } else if (io == "xsk") {
+    runXskGen(g, batch, r);
+  } else {
+    die("--packet-io must be mmsg, ring or xsk");
+  }
   return {};
 }
 
