@@ -57,7 +57,8 @@ def progress(line):
     return (f"  ({d['engine']}) run {d['run']}: {fmt_rate(m['pps_per_core'])}pps/core, "
             f"{m['ns_per_packet']:.0f} ns/pkt, delivered {fmt_rate(m['pps'])}pps, "
             f"director {m['director_cores']:.2f} cores (CPU busy {m['director_cpu_busy']:.2f}), "
-            f"offered {fmt_rate(offered_in_window(m, g))}pps")
+            f"offered {fmt_rate(offered_in_window(m, g))}pps"
+            + (f", generator {g['cpu_s'] / g['seconds']:.2f} cores" if g.get("cpu_s") and g.get("seconds") else ""))
 
 
 def summarise(out_dir):
