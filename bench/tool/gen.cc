@@ -87,6 +87,7 @@ int runGen(const Args& a) {
   if (which != "auto" && which != "live" && which != "packet")
     die("--generator must be auto, live or packet");
   std::string io = a.str("packet-io", "mmsg");
+  if (io != "mmsg" && io != "ring" && io != "xsk") die("--packet-io must be mmsg, ring or xsk");
   uint64_t batch = a.num("batch", 256);
   if (batch == 0 || batch > 4096) die("--batch must be 1..4096");
   bool probe = a.num("probe", 0) != 0;
