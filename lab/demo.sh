@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The two-minute tour (`./run demo`): builds the DR lab in namespaces, starts sluiced on the
-# director, configures a round-robin service over two real web servers with sluiceadm, sends
-# ten requests from the client, shows the listings, and removes everything again.
+# director from a keepalived.conf (a round-robin service over two real web servers, with
+# TCP_CHECK and HTTP_GET), sends requests, stops one web server and shows the director take
+# it out and put it back by itself, shows the listings and the metrics, and removes
+# everything again.
 # Usage: lab/demo.sh BUILD_DIR
 set -uo pipefail
 
@@ -26,30 +28,101 @@ echo "   The router sends the VIP $VIP4 to the director; the real servers hold t
 echo "   and answer the client directly (LVS direct routing)."
 
 step "Starting a small web server on each real server (it answers 'RS 1' or 'RS 2')."
-lab_start_servers 2>/dev/null
+RS_PID=()
+start_rs() {
+  local ns; if [ "$1" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
+  ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$1" --port 80 \
+    >>"$LAB_RUN/http-rs$1.log" 2>&1 &
+  RS_PID[$1]=$!; LAB_PIDS+=($!)
+  lab_wait 100 nsx "$ns" curl -sf --noproxy '*' --max-time 1 http://127.0.0.1/ || lab_die "web server in $ns did not come up"
+}
+start_rs 1
+start_rs 2
 
-step "Starting sluiced on the director's LAN interface (XDP)."
-show "sluiced -i eth0 --socket $LAB_SOCK"
-lab_start_daemon "$BUILD" 2>/dev/null || { lab_daemon_log; lab_die "sluiced did not start"; }
+CONF="$LAB_RUN/keepalived.conf"
+cat >"$CONF" <<CONF
+global_defs {
+   router_id LVS_DEMO
+}
 
-step "Configuring the virtual service, exactly as with ipvsadm:"
-for args in "-A -t $VIP4:80 -s rr" "-a -t $VIP4:80 -r $RS1_4:80 -g -w 1" "-a -t $VIP4:80 -r $RS2_4:80 -g -w 1"; do
-  show "sluiceadm $args"
-  # shellcheck disable=SC2086
-  lab_adm $args || lab_die "sluiceadm $args failed"
-done
+virtual_server $VIP4 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
 
-step "Ten requests from the client to http://$VIP4/ :"
-ok=0
-for i in $(seq 1 10); do
-  if answer="$(lab_curl "http://$VIP4/" 2>&1)"; then ok=$((ok + 1)); else answer="(failed: $answer)"; fi
-  printf '   request %2d -> %s\n' "$i" "$answer"
-done
-echo "   $ok of 10 answered; round robin takes turns between the two servers."
+    real_server $RS1_4 80 {
+        weight 1
+        TCP_CHECK {
+            connect_port 80
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+    real_server $RS2_4 80 {
+        weight 1
+        HTTP_GET {
+            url {
+                path /
+                status_code 200
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
+CONF
+step "The director's configuration is an ordinary keepalived.conf (its LVS part):"
+sed 's/^/   | /' "$CONF"
+show "sluiced --check -f keepalived.conf"
+"$BUILD/bin/sluiced" --check -f "$CONF" 2>&1 | sed 's/^/   /'
 
-step "What the director knows:"
+step "Starting sluiced on the director's LAN interface (XDP), configured from that file."
+show "sluiced -i eth0 -f keepalived.conf --metrics $DIR4:9101 --socket $LAB_SOCK"
+lab_start_daemon "$BUILD" -f "$CONF" --metrics "$DIR4:9101" 2>/dev/null || { lab_daemon_log; lab_die "sluiced did not start"; }
+
+rs1_state() { lab_adm --health | awk -v r="$RS1_4:80" '$3 == r {print $4; exit}'; }
+rs1_is() { [ "$(rs1_state)" = "$1" ]; }
+ask10() {
+  local ok=0 i answer
+  for i in $(seq 1 10); do
+    if answer="$(lab_curl "http://$VIP4/" 2>&1)"; then ok=$((ok + 1)); else answer="(failed: $answer)"; fi
+    printf '   request %2d -> %s\n' "$i" "$answer"
+  done
+  echo "   $ok of 10 answered."
+  [ "$ok1" = 0 ] && [ "$ok2" = 0 ] && [ "$ok3" = 0 ]
+}
+
+step "Ten requests from the client to http://$VIP4/ (round robin takes turns):"
+ask10; ok1=$?
+
+step "The health view and the table:"
+show "sluiceadm --health"
+lab_adm --health | sed 's/^/   /'
 show "sluiceadm -Ln"
 lab_adm -Ln | sed 's/^/   /'
+
+step "Real server 1's web server dies (we stop it); its TCP_CHECK fails within seconds:"
+kill -TERM "${RS_PID[1]}"; wait "${RS_PID[1]}" 2>/dev/null
+lab_wait 100 rs1_is DOWN
+grep -F "Removing service" "$LAB_RUN/sluiced.log" | tail -1 | sed 's/^/   log: /'
+show "sluiceadm --health"
+lab_adm --health | sed 's/^/   /'
+echo "   Every request now goes to real server 2; none is lost:"
+ask10; ok2=$?
+
+step "Real server 1 comes back; sluiced notices and puts it back in rotation by itself:"
+start_rs 1
+lab_wait 100 rs1_is UP
+grep -F "Adding service" "$LAB_RUN/sluiced.log" | tail -1 | sed 's/^/   log: /'
+ask10; ok3=$?
+
+step "What monitoring sees (Prometheus text, node_exporter's IPVS names):"
+show "curl -s http://$DIR4:9101/metrics | grep ^node_ipvs_backend_weight"
+nsx "$NS_DIR" timeout -s KILL 10 curl -sS --noproxy '*' "http://$DIR4:9101/metrics" |
+  grep '^node_ipvs_backend_weight' | sed 's/^/   /'
 show "sluiceadm -Ln --stats"
 lab_adm -Ln --stats | sed 's/^/   /'
 echo "   (OutPkts stay 0: in direct routing the replies never pass through the director.)"
@@ -59,4 +132,4 @@ lab_stop_daemon; rc=$?
 [ "$rc" = 0 ] || echo "   sluiced exited with status $rc"
 lab_cleanup
 echo "   Done. Try './run lab' for an interactive shell in this topology."
-[ "$ok" = 10 ]
+[ "$ok1" = 0 ] && [ "$ok2" = 0 ] && [ "$ok3" = 0 ]

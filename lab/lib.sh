@@ -228,8 +228,10 @@ lab_start_servers() {
 }
 
 # Starts Debian's nginx in rs1 and rs2 on ports 8080 and 8081 (v4 and v6), answering `RS n`
-# on every path: the real web server for load tests (the Python one is for content and
-# downloads). Two ports, so a test can have two services without changing either.
+# on every path but /www/: the real web server for load tests (the Python one is for content
+# and downloads). Two ports, so a test can have two services without changing either.
+# /www/FILE serves $LAB_RUN/www-rsN/FILE (404 when absent): pages a health-check test
+# changes or removes to make a checker fail.
 LAB_NGINX_PORT=8080
 lab_start_nginx() {
   command -v nginx >/dev/null || lab_die "nginx not installed: run './run deps'"
@@ -237,7 +239,9 @@ lab_start_nginx() {
   for rs in 1 2; do
     if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
     conf="$LAB_RUN/nginx-rs$rs.conf"
-    mkdir -p "$LAB_RUN/nginx-rs$rs"
+    mkdir -p "$LAB_RUN/nginx-rs$rs" "$LAB_RUN/www-rs$rs"
+    # nginx's workers run as nobody: they must be able to reach the pages.
+    chmod 711 "$LAB_RUN"; chmod 755 "$LAB_RUN/www-rs$rs"
     cat >"$conf" <<NGINX
 daemon off;
 master_process on;
@@ -254,6 +258,7 @@ http {
     listen $((LAB_NGINX_PORT + 1)) backlog=4096;
     listen [::]:$((LAB_NGINX_PORT + 1)) ipv6only=on backlog=4096;
     location / { return 200 "RS $rs\n"; }
+    location /www/ { alias $LAB_RUN/www-rs$rs/; }
   }
 }
 NGINX

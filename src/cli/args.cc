@@ -47,6 +47,8 @@ const char* const kCmdOpts[] = {
     /* save           */ " xxxxxxxxxxxxxxxxxxxxx",
     /* zero           */ "xx xxxxxxxxxxxxxxxxxxx",
     /* counters       */ " xxxxxxxxxxxxxxxxxxxx ",
+    /* reload         */ "xxxxxxxxxxxxxxxxxxxxxx",
+    /* health         */ " xxxxxxxxxxxxxxxxxxxx ",
 };
 // One row per command that reaches checkTable (help and version never do).
 static_assert(std::size(kCmdOpts) == size_t(Cmd::kHelp) - size_t(Cmd::kAddService));
@@ -67,6 +69,8 @@ enum : int {
   kIdFullNat,
   kIdJson,
   kIdCounters,
+  kIdReload,
+  kIdHealth,
 };
 
 struct OptSpec {
@@ -122,6 +126,8 @@ constexpr OptSpec kSpecs[] = {
     {"sched-flags", 'b', 'b', ArgKind::kRequired},
     {"json", 0, kIdJson, ArgKind::kNone},
     {"counters", 0, kIdCounters, ArgKind::kNone},
+    {"reload", 0, kIdReload, ArgKind::kNone},
+    {"health", 0, kIdHealth, ArgKind::kNone},
 };
 
 bool isDestCmd(Cmd c) { return c == Cmd::kAddDest || c == Cmd::kEditDest || c == Cmd::kDelDest; }
@@ -142,7 +148,7 @@ const OptSpec* findShort(char c, Cmd cmd) {
 }
 
 bool isCommandId(int id) {
-  return id == kIdSet || id == kIdCounters || (id < 128 && std::string_view("AEDCLZaedRS").find(char(id)) != std::string_view::npos);
+  return id == kIdSet || id == kIdCounters || id == kIdReload || id == kIdHealth || (id < 128 && std::string_view("AEDCLZaedRS").find(char(id)) != std::string_view::npos);
 }
 
 net::Family keyFamily(const svc::ServiceKey& k) {
@@ -289,6 +295,8 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       case 'S': return setCommand(Cmd::kSave);
       case kIdSet: return setCommand(Cmd::kSetTimeouts);
       case kIdCounters: return setCommand(Cmd::kCounters);
+      case kIdReload: return setCommand(Cmd::kReload);
+      case kIdHealth: return setCommand(Cmd::kHealth);
     }
   }
   switch (spec.id) {
@@ -533,6 +541,8 @@ const char* cmdName(Cmd c) {
     case Cmd::kSave: return "save";
     case Cmd::kZero: return "zero";
     case Cmd::kCounters: return "counters";
+    case Cmd::kReload: return "reload";
+    case Cmd::kHealth: return "health";
     case Cmd::kHelp: return "help";
     case Cmd::kVersion: return "version";
   }

@@ -3,7 +3,7 @@
 // message for message (its command x option table, "Zero port specified for
 // non-persistent service", ...), because scripts and operators grep for those words.
 // The extensions: -b with -a/-e/-d selects FULLNAT (as DPVS spells it), with every other
-// command it takes ipvsadm's scheduler flags; --json; the command --counters.
+// command it takes ipvsadm's scheduler flags; --json; the commands --counters, --reload and --health.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,8 @@ enum class Cmd {
   kSave,
   kZero,
   kCounters,  // Sluice extension: the data-plane counters, slow and fast path
+  kReload,    // Sluice extension: re-read sluiced's config file (sluiced -f), as SIGHUP
+  kHealth,    // Sluice extension: the config file's real servers and their checkers
   kHelp,
   kVersion,
 };

@@ -3,6 +3,7 @@
 #include "cli/format.h"
 
 #include <algorithm>
+#include <ctime>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -287,6 +288,47 @@ std::string formatCounters(const std::vector<ctl::CounterInfo>& counters) {
   for (const auto& c : counters)
     out += fmt::format("{:<{}} {:>14} {:>14} {:>14}{}\n", c.name, width, c.slow, c.fast, c.slow + c.fast,
                        c.drop ? "  drop" : "");
+  return out;
+}
+
+namespace {
+
+std::string healthTime(uint64_t unix_ns) {
+  if (unix_ns == 0) return "-";
+  time_t t = time_t(unix_ns / 1'000'000'000ull);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string healthService(const svc::ServiceKey& k) {
+  if (k.fwmark) return fmt::format("FWM  {}", k.fwmark);
+  net::Endpoint ep{k.addr, k.port};
+  return fmt::format("{}  {}", k.proto == svc::Proto::kUdp ? "UDP" : "TCP", ep.str());
+}
+
+}  // namespace
+
+std::string formatHealth(const std::vector<ctl::HealthInfo>& rows, bool numeric) {
+  (void)numeric;  // addresses are always numeric here, as in the other listings
+  std::string out = fmt::format("{:<28} {:<28} {:<6} {:>6}  {:<20}  {}\n", "Service", "Real server",
+                                "State", "Weight", "Since", "Reason");
+  for (const auto& h : rows) {
+    std::string state;
+    if (h.sorry) state = h.up ? "SORRY" : "IDLE";
+    else if (h.up) state = "UP";
+    else state = h.in_table ? "DOWN/0" : "DOWN";
+    std::string weight = h.in_table ? std::to_string(h.weight) : "-";
+    out += fmt::format("{:<28} {:<28} {:<6} {:>6}  {:<20}  {}\n", healthService(h.svc), h.rs.str(),
+                       state, weight, healthTime(h.last_transition_unix_ns), h.reason);
+    for (const auto& c : h.checkers)
+      out += fmt::format("    {} {}  {}, {} checks, {} failed{}{}\n", c.kind,
+                         c.target.addr.family == net::Family::kNone ? h.rs.str() : c.target.str(),
+                         c.up ? "up" : "down", c.checks, c.failures, c.reason.empty() ? "" : ": ",
+                         c.reason);
+  }
   return out;
 }
 

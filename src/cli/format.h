@@ -38,6 +38,15 @@ std::string formatTimeouts(const svc::Timeouts& t);
 // The numbers are always columns 2 to 4, so `awk '$1 == "tx_packets" {print $3}'` works.
 std::string formatCounters(const std::vector<ctl::CounterInfo>& counters);
 
+// `--health` (no ipvsadm equivalent): one row per real server of the config file (sorry
+// servers included), the service first, then one indented row per checker:
+//   Service                  Real server              State  Weight  Since                 Reason
+//   TCP  10.0.0.100:80       10.0.0.11:80             UP          1  2026-12-07 06:30:00Z  all checkers up
+//     HTTP_GET 10.0.0.11:80  up, 12 checks, 0 failed: HTTP status 200
+// State: UP, DOWN (out of the table), DOWN/0 (inhibit_on_failure: kept at weight 0),
+// SORRY (the sorry server in use) or IDLE (the sorry server while quorum holds).
+std::string formatHealth(const std::vector<ctl::HealthInfo>& rows, bool numeric);
+
 // ipvsadm's print_largenum: 9 columns, K/M/G/T suffixes past 10^8 (exact: full digits).
 std::string largeNum(uint64_t n, bool exact);
 

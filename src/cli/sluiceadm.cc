@@ -92,6 +92,19 @@ Status counters(const Command& c, ctl::Client& client, std::ostream& out) {
   return {};
 }
 
+Status health(const Command& c, ctl::Client& client, std::ostream& out) {
+  auto rows = client.health();
+  if (!rows) return rows.error();
+  if (c.has(kOptJson)) {
+    ctl::Json arr = ctl::Json::array();
+    for (const auto& h : *rows) arr.push_back(ctl::toJson(h));
+    out << ctl::Json{{"health", std::move(arr)}}.dump(2, ' ', false, ctl::Json::error_handler_t::replace) << '\n';
+  } else {
+    out << formatHealth(*rows, c.has(kOptNumeric));
+  }
+  return {};
+}
+
 }  // namespace
 
 Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
@@ -108,6 +121,13 @@ Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
     case Cmd::kSetTimeouts: return client.setTimeouts(c.timeouts);
     case Cmd::kList: return list(c, client, out);
     case Cmd::kCounters: return counters(c, client, out);
+    case Cmd::kHealth: return health(c, client, out);
+    case Cmd::kReload: {
+      auto r = client.reload();
+      if (!r) return r.error();
+      out << *r << '\n';
+      return {};
+    }
     case Cmd::kSave: {
       auto reply = client.list(std::nullopt);
       if (!reply) return reply.error();
@@ -164,7 +184,9 @@ int restore(std::istream& in, ctl::Client& client, const std::string& program, s
 namespace {
 
 // ipvsadm exits 1 when a listing fails and -1 (255) when the kernel refuses a change.
-bool isRead(Cmd c) { return c == Cmd::kList || c == Cmd::kSave || c == Cmd::kCounters; }
+bool isRead(Cmd c) {
+  return c == Cmd::kList || c == Cmd::kSave || c == Cmd::kCounters || c == Cmd::kHealth;
+}
 
 }  // namespace
 
@@ -233,7 +255,8 @@ Usage:
   {0} -L -c [--json]          {0} -L --timeout [--json]
   {0} -Z [SERVICE]            {0} --set TCP TCPFIN UDP
   {0} -S [-n]                 {0} -R < RULES
-  {0} --counters [--json]
+  {0} --counters [--json]     {0} --health [--json]
+  {0} --reload
   {0} -h                      {0} -v
   With no arguments at all, {0} lists the table like -L.
 
@@ -263,6 +286,13 @@ Commands (the command must come first, short or long form):
                           packets the daemon (slow path) and the XDP program (fast path)
                           counted, and their total; "drop" marks the reasons a packet was
                           dropped. Only -n and --json may go with it.
+  --health                (Sluice) the real servers of sluiced's config file (-f) and
+                          their checkers: state (UP, DOWN, DOWN/0 kept at weight 0,
+                          SORRY/IDLE for a sorry server), weight in the table, since
+                          when, and why. Only -n and --json may go with it.
+  --reload                (Sluice) make sluiced re-read its config file, as SIGHUP does:
+                          only the difference is applied; a file with errors is refused
+                          whole (every problem is printed) and nothing changes.
   -R, --restore           read commands from standard input, one per line, and apply them
                           in order. A leading "ipvsadm" or "sluiceadm" word, blank lines
                           and lines starting with # are skipped. Every line is checked

@@ -61,6 +61,32 @@ struct CounterInfo {
   uint64_t fast = 0;
 };
 
+// One checker of one real server (sluiceadm --health).
+struct CheckerInfo {
+  std::string kind;          // "TCP_CHECK", "HTTP_GET", ...
+  net::Endpoint target;      // where it connects
+  bool up = false;
+  std::string reason;
+  uint64_t checks = 0;
+  uint64_t failures = 0;
+  uint64_t last_transition_unix_ns = 0;
+};
+
+// One real server of one virtual service, as the config file and its checkers see it.
+struct HealthInfo {
+  svc::ServiceKey svc;
+  std::string vs;            // the config block: "10.0.0.1 80", "group WEB", ...
+  net::Endpoint rs;
+  bool up = true;
+  bool sorry = false;        // the block's sorry server (ldirectord fallback)
+  bool in_table = false;     // present in the service table now
+  int32_t weight = 0;        // its weight in the table (when present)
+  bool quorum = true;        // its block holds quorum
+  std::string reason;        // why it is in its state (the failing checker's reason)
+  uint64_t last_transition_unix_ns = 0;
+  std::vector<CheckerInfo> checkers;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -83,6 +109,15 @@ class Backend {
   virtual uint32_t connTableSize() const = 0;
   // Every data-plane counter, in dp::kCounterNames order.
   virtual std::vector<CounterInfo> counters() const = 0;
+  // Re-reads the config file (sluiced -f) and applies the difference: a summary line, or
+  // every problem of a refused file. Daemons started without -f refuse it.
+  virtual Result<std::string> reload() {
+    return makeError("sluiced was started without a config file (-f): nothing to reload");
+  }
+  // The health of the config file's real servers, in file order.
+  virtual Result<std::vector<HealthInfo>> health() const {
+    return makeError("sluiced was started without a config file (-f): no health checks run");
+  }
 };
 
 }  // namespace sluice::ctl

@@ -217,4 +217,27 @@ Result<std::vector<CounterInfo>> Client::counters() {
   return out;
 }
 
+Result<std::string> Client::reload() {
+  auto j = call(makeRequest(Op::kReload));
+  if (!j) return j.error();
+  const Json& s = (*j)["summary"];
+  if (!s.is_string()) return makeError("sluiced's answer has no 'summary' string");
+  return s.get<std::string>();
+}
+
+Result<std::vector<HealthInfo>> Client::health() {
+  auto j = call(makeRequest(Op::kHealth));
+  if (!j) return j.error();
+  const Json& arr = (*j)["health"];
+  if (!arr.is_array()) return makeError("sluiced's answer has no 'health' array");
+  std::vector<HealthInfo> out;
+  out.reserve(arr.size());
+  for (size_t i = 0; i < arr.size(); ++i) {
+    auto h = fromJson<HealthInfo>(arr[i], fmt::format("health[{}]", i));
+    if (!h) return h.error();
+    out.push_back(std::move(*h));
+  }
+  return out;
+}
+
 }  // namespace sluice::ctl

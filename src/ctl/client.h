@@ -68,6 +68,8 @@ class Client {
   Result<ListReply> list(const std::optional<svc::ServiceKey>& k);
   Result<std::vector<ConnInfo>> listConns();
   Result<std::vector<CounterInfo>> counters();
+  Result<std::string> reload();
+  Result<std::vector<HealthInfo>> health();
 
   // One request, the raw (successful) answer object.
   Result<Json> call(const Request& r);

@@ -265,6 +265,42 @@ CounterInfo readCounterInfo(const Json& j, const std::string& path) {
   return c;
 }
 
+CheckerInfo readCheckerInfo(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  CheckerInfo c;
+  c.kind = r.strField("kind", 32);
+  c.target = readEndpoint(r.need("target"), r.sub("target"));
+  c.up = r.boolField("up", false);
+  c.reason = r.strField("reason", 4096);
+  c.checks = r.uintField("checks", UINT64_MAX);
+  c.failures = r.uintField("failures", UINT64_MAX);
+  c.last_transition_unix_ns = r.uintField("last_transition_unix_ns", UINT64_MAX);
+  r.finish();
+  return c;
+}
+
+HealthInfo readHealthInfo(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  HealthInfo h;
+  h.svc = readServiceKey(r.need("service"), r.sub("service"));
+  h.vs = r.strField("vs", 4096);
+  h.rs = readEndpoint(r.need("rs"), r.sub("rs"));
+  h.up = r.boolField("up", true);
+  h.sorry = r.boolField("sorry", false);
+  h.in_table = r.boolField("in_table", false);
+  h.weight = int32_t(r.uintField("weight", INT32_MAX, 0));
+  h.quorum = r.boolField("quorum", true);
+  h.reason = r.strField("reason", 4096);
+  h.last_transition_unix_ns = r.uintField("last_transition_unix_ns", UINT64_MAX, 0);
+  const Json& checkers = r.need("checkers");
+  if (!checkers.is_array())
+    failAt(r.sub("checkers"), fmt::format("expected an array, got {}", describe(checkers)));
+  for (size_t i = 0; i < checkers.size(); ++i)
+    h.checkers.push_back(readCheckerInfo(checkers[i], fmt::format("{}[{}]", r.sub("checkers"), i)));
+  r.finish();
+  return h;
+}
+
 template <class F>
 auto guarded(std::string_view what, F&& f) -> Result<decltype(f(std::string()))> {
   try {
@@ -362,6 +398,29 @@ Json toJson(const CounterInfo& c) {
   return Json{{"name", c.name}, {"drop", c.drop}, {"slow", c.slow}, {"fast", c.fast}};
 }
 
+Json toJson(const CheckerInfo& c) {
+  return Json{{"kind", c.kind},     {"target", toJson(c.target)},
+              {"up", c.up},         {"reason", c.reason},
+              {"checks", c.checks}, {"failures", c.failures},
+              {"last_transition_unix_ns", c.last_transition_unix_ns}};
+}
+
+Json toJson(const HealthInfo& h) {
+  Json checkers = Json::array();
+  for (const auto& c : h.checkers) checkers.push_back(toJson(c));
+  return Json{{"service", toJson(h.svc)},
+              {"vs", h.vs},
+              {"rs", toJson(h.rs)},
+              {"up", h.up},
+              {"sorry", h.sorry},
+              {"in_table", h.in_table},
+              {"weight", h.weight},
+              {"quorum", h.quorum},
+              {"reason", h.reason},
+              {"last_transition_unix_ns", h.last_transition_unix_ns},
+              {"checkers", std::move(checkers)}};
+}
+
 template <>
 Result<net::Endpoint> fromJson(const Json& j, std::string_view what) {
   return guarded(what, [&](const std::string& p) { return readEndpoint(j, p); });
@@ -406,6 +465,16 @@ Result<ConnInfo> fromJson(const Json& j, std::string_view what) {
 template <>
 Result<CounterInfo> fromJson(const Json& j, std::string_view what) {
   return guarded(what, [&](const std::string& p) { return readCounterInfo(j, p); });
+}
+
+template <>
+Result<CheckerInfo> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readCheckerInfo(j, p); });
+}
+
+template <>
+Result<HealthInfo> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readHealthInfo(j, p); });
 }
 
 }  // namespace sluice::ctl

@@ -36,6 +36,10 @@ using Json = nlohmann::json;
 //   ConnInfo      {"proto": IP protocol number, "state", "expire_s", "client", "vip",
 //                  "dest" (Endpoints), "fwd", "template": bool}
 //   CounterInfo   {"name", "drop": bool, "slow", "fast"}
+//   CheckerInfo   {"kind", "target": Endpoint, "up", "reason", "checks", "failures",
+//                  "last_transition_unix_ns"}
+//   HealthInfo    {"service": ServiceKey, "vs", "rs": Endpoint, "up", "sorry", "in_table",
+//                  "weight", "quorum", "reason", "last_transition_unix_ns", "checkers": [CheckerInfo]}
 Json toJson(const net::Endpoint& e);
 Json toJson(const svc::ServiceKey& k);
 Json toJson(const svc::ServiceConfig& s);
@@ -47,6 +51,8 @@ Json toJson(const DestInfo& d);
 Json toJson(const ServiceInfo& s);
 Json toJson(const ConnInfo& c);
 Json toJson(const CounterInfo& c);
+Json toJson(const CheckerInfo& c);
+Json toJson(const HealthInfo& h);
 
 // Defined for every type toJson accepts. `what` names the value in error messages
 // ("service", "dest", ...).
@@ -63,6 +69,8 @@ template <> Result<DestInfo> fromJson(const Json&, std::string_view);
 template <> Result<ServiceInfo> fromJson(const Json&, std::string_view);
 template <> Result<ConnInfo> fromJson(const Json&, std::string_view);
 template <> Result<CounterInfo> fromJson(const Json&, std::string_view);
+template <> Result<CheckerInfo> fromJson(const Json&, std::string_view);
+template <> Result<HealthInfo> fromJson(const Json&, std::string_view);
 
 // "dr", "tun", "nat", "fullnat", "local".
 const char* fwdJsonName(svc::FwdMethod m);

@@ -15,7 +15,7 @@ struct OpEntry {
   const char* name;
 };
 
-constexpr std::array<OpEntry, 13> kOps{{
+constexpr std::array<OpEntry, 15> kOps{{
     {Op::kAddService, "add_service"},
     {Op::kEditService, "edit_service"},
     {Op::kDelService, "del_service"},
@@ -29,6 +29,8 @@ constexpr std::array<OpEntry, 13> kOps{{
     {Op::kList, "list"},
     {Op::kListConns, "list_conns"},
     {Op::kCounters, "counters"},
+    {Op::kReload, "reload"},
+    {Op::kHealth, "health"},
 }};
 
 // Which request fields an op takes; "op" itself is always required.
@@ -58,7 +60,9 @@ FieldRules fieldsFor(Op op) {
     case Op::kClear:
     case Op::kGetTimeouts:
     case Op::kListConns:
-    case Op::kCounters: return {};
+    case Op::kCounters:
+    case Op::kReload:
+    case Op::kHealth: return {};
   }
   return {};
 }
@@ -230,6 +234,22 @@ Json dispatch(Backend& b, const Request& r) {
       for (const auto& c : b.counters()) arr.push_back(toJson(c));
       Json j = okResponse();
       j["counters"] = std::move(arr);
+      return j;
+    }
+    case Op::kReload: {
+      auto summary = b.reload();
+      if (!summary) return errorResponse(summary.error().message);
+      Json j = okResponse();
+      j["summary"] = *summary;
+      return j;
+    }
+    case Op::kHealth: {
+      auto rows = b.health();
+      if (!rows) return errorResponse(rows.error().message);
+      Json arr = Json::array();
+      for (const auto& h : *rows) arr.push_back(toJson(h));
+      Json j = okResponse();
+      j["health"] = std::move(arr);
       return j;
     }
   }

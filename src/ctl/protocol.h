@@ -18,6 +18,8 @@
 //   list            [key: ServiceKey]                      conn_table_size, services: [ServiceInfo]
 //   list_conns      -                                      conns: [ConnInfo]
 //   counters        -                                      counters: [CounterInfo]
+//   reload          -                                      summary: string
+//   health          -                                      health: [HealthInfo]
 // (JSON shapes of the values: ctl/json_codec.h.)
 #pragma once
 
@@ -51,6 +53,8 @@ enum class Op {
   kList,
   kListConns,
   kCounters,
+  kReload,
+  kHealth,
 };
 
 const char* opName(Op op);

@@ -1,5 +1,7 @@
 #include "daemon/director.h"
 
+#include "daemon/config_driver.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -62,33 +64,50 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
     // Called on any worker: just flags (atomics), the control side does the netlink work.
     dp.onUnresolved([this](uint32_t dest_id) { dest_writer_.want(dest_id); });
   }
+  observers_.push_back({"thresholds", [this](const svc::Snapshot& snap) {
+                          for (const auto& svc : snap.services())
+                            for (const auto& d : svc->dest_rt)
+                              accounting_.setLimits(d.dest_id, conn::DestLimits{d.cfg.u_threshold,
+                                                                                d.cfg.l_threshold});
+                          return Status{};
+                        }});
+  observers_.push_back({"forwarding records", [this](const svc::Snapshot& snap) {
+                          dest_writer_.refresh(snap);
+                          return Status{};
+                        }});
+  if (listener_)
+    observers_.push_back({"steering map", [this](const svc::Snapshot& snap) -> Status {
+                            Status st = listener_->servicesChanged(snap);
+                            if (!st)
+                              return makeError("the change is in the configuration, but {}",
+                                               st.error().message);
+                            return st;
+                          }});
+  observers_.push_back({"state file", [this](const svc::Snapshot&) { return saveConfig(); }});
 }
 
 Director::~Director() = default;
 
 // ---------------------------------------------------------------- mutations
 
-// The side effects of every applied operation, in order: the real servers' thresholds, the
-// forwarding records (DestWriter), the XDP steering map (ServiceListener) and the state file
-// (ConfigSink). Each reports a Status; a refusal fails the operation with its reason, after
-// the others ran, so the configuration and its side effects never silently disagree.
+// The observers are registered once, in the constructor (thresholds, forwarding records,
+// steering map, state file); a later source of changes (reload, health verdicts, sync) goes
+// through apply() and gets the same effects.
 Status Director::changed(Status s) {
   if (!s) return s;
   auto snap = services_.snapshot();
-  for (const auto& svc : snap->services())
-    for (const auto& d : svc->dest_rt)
-      accounting_.setLimits(d.dest_id, conn::DestLimits{d.cfg.u_threshold, d.cfg.l_threshold});
-  dest_writer_.refresh(*snap);
-  Status steered = listener_ ? listener_->servicesChanged(*snap) : Status{};
-  Status saved = saveConfig();
-  if (!steered)
-    return makeError("the change is in the configuration, but {}", steered.error().message);
-  return saved;
+  Status first;
+  for (const auto& o : observers_) {
+    Status st = o.fn(*snap);
+    if (!st && first) first = st;
+  }
+  return first;
 }
 
 // ---------------------------------------------------------------- restart support
 
 Status Director::restore(const svc::TableState& table, const svc::Timeouts& t) {
+  std::lock_guard lock(mutate_mu_);
   if (services_.serviceCount() != 0 || services_.trashCount() != 0)
     return makeError("cannot restore a saved configuration over a configured director");
   if (Status st = services_.restore(table.services, table.trash); !st) return st;
@@ -114,7 +133,30 @@ Status Director::saveConfig() {
   return sink_(services_.exportState(), timeouts());
 }
 
-Status Director::apply(const svc::Op& op) { return changed(svc::apply(services_, op)); }
+Status Director::apply(const svc::Op& op) {
+  std::lock_guard lock(mutate_mu_);
+  return changed(svc::apply(services_, op));
+}
+
+std::vector<Status> Director::applyAll(const std::vector<svc::Op>& ops) {
+  std::lock_guard lock(mutate_mu_);
+  std::vector<Status> out;
+  out.reserve(ops.size());
+  bool any = false;
+  {
+    svc::ServiceTable::Batch batch(services_);
+    for (const auto& op : ops) {
+      out.push_back(svc::apply(services_, op));
+      any = any || out.back().ok();
+    }
+  }
+  if (!any) return out;
+  // A side effect that fails (the steering map refused) fails the whole batch's report.
+  if (Status st = changed(Status{}); !st)
+    for (auto& s : out)
+      if (s) s = st;
+  return out;
+}
 
 Status Director::addService(const svc::ServiceConfig& s) { return apply(svc::AddService{s}); }
 Status Director::editService(const svc::ServiceConfig& s) { return apply(svc::EditService{s}); }
@@ -273,10 +315,28 @@ void Director::foldFastPathStats() const {
   for (const auto& d : snap->trash()) fold(d);
 }
 
+sl_stats Director::totals() const {
+  foldFastPathStats();
+  return stats_.total();
+}
+
+Result<std::string> Director::reload() {
+  if (!config_driver_) return ctl::Backend::reload();
+  return config_driver_->reload();
+}
+
+Result<std::vector<ctl::HealthInfo>> Director::health() const {
+  if (!config_driver_) return ctl::Backend::health();
+  return config_driver_->health();
+}
+
 void Director::housekeeping() {
   foldFastPathStats();
   stats_.estimate();
-  if (services_.purgeTrash() > 0) (void)changed(Status{});
+  {
+    std::lock_guard lock(mutate_mu_);
+    if (services_.purgeTrash() > 0) (void)changed(Status{});
+  }
   dest_writer_.maybeRefresh(*services_.snapshot());
 }
 

@@ -42,6 +42,8 @@
 
 namespace sluice::daemon {
 
+class ConfigDriver;
+
 struct DirectorLimits {
   size_t conn_capacity = size_t(1) << 20;
   uint32_t max_services = 1024;
@@ -85,7 +87,12 @@ class Director final : public ctl::Backend {
   // The one mutation path: every change to the services (each ctl::Backend command below,
   // and a reload, a health verdict or a sync message as they come) is an operation applied
   // here, followed by its side effects (changed()).
+  // Thread-safe: mutations from the control socket, the config driver and housekeeping are
+  // serialised, each with its side effects.
   Status apply(const svc::Op& op);
+  // Several operations published as one snapshot with one round of side effects (a config
+  // load or reload): each is applied on its own; the statuses come back in order.
+  std::vector<Status> applyAll(const std::vector<svc::Op>& ops);
 
   Status addService(const svc::ServiceConfig& s) override;
   Status editService(const svc::ServiceConfig& s) override;
@@ -103,6 +110,11 @@ class Director final : public ctl::Backend {
   uint32_t connTableSize() const override { return uint32_t(conns_.capacity()); }
   // The slow path's counters beside the fast path's (0 without a FastCounterSource).
   std::vector<ctl::CounterInfo> counters() const override;
+  // Through the config driver (sluiced -f); refused without one.
+  Result<std::string> reload() override;
+  Result<std::vector<ctl::HealthInfo>> health() const override;
+  // Call before the control socket serves requests; nullptr detaches.
+  void setConfigDriver(ConfigDriver* d) { config_driver_ = d; }
 
   // Call before the control socket serves requests: the source is read without a lock.
   // expire_nodest_conn: see Datapath::setExpireNodestConn. Before the worker starts.
@@ -129,6 +141,10 @@ class Director final : public ctl::Backend {
   // What the workers counted (the slow path only), summed.
   dp::Counters slowPathCounters() const;
   const svc::ServiceTable& services() const { return services_; }
+  // All traffic counted, whatever service (ipvsadm's totals, node_exporter's node_ipvs_*).
+  sl_stats totals() const;
+  // Occupied connection-table slots (expired entries not yet reaped included).
+  size_t connEntries() const { return conns_.size(); }
 
   // --- restart support (sluiced --state-dir) ---
   // Installs a saved configuration with its ids (into a Director with no services yet),
@@ -142,7 +158,16 @@ class Director final : public ctl::Backend {
   Status saveConfig();  // calls the sink now (a no-op without one)
 
  private:
-  Status changed(Status s);  // after a mutation: limits, next hops, listener
+  // An effect of every change to the services, run in registration order after each applied
+  // operation: the real servers' thresholds, the forwarding records, the steering map (the
+  // ServiceListener), the state file (setConfigSink). Each returns a status; the first
+  // refusal fails the operation, after the others ran, so the configuration and its effects
+  // never silently disagree.
+  struct Observer {
+    const char* name;
+    std::function<Status(const svc::Snapshot&)> fn;
+  };
+  Status changed(Status s);  // runs the observers; under mutate_mu_
   // Called by housekeeping and before every listing, so --stats never lags the kernel;
   // folding is part of reading, hence const (its state is mutable, under fold_mu_).
   void foldFastPathStats() const;
@@ -167,12 +192,18 @@ class Director final : public ctl::Backend {
   mutable std::mutex fold_mu_;
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
+  ConfigDriver* config_driver_ = nullptr;
+  std::vector<Observer> observers_;  // fixed after construction (the sink observer reads sink_)
 
   mutable std::mutex timeouts_mu_;  // guards timeouts_
   conn::TimeoutTable timeouts_;
   std::atomic<uint64_t> timeouts_version_{1};
 
   DestWriter dest_writer_;  // the one writer of dest_table_
+
+  // Serialises every mutation and its side effects (changed()): the control socket, the config
+  // driver and housekeeping each run on their own thread.
+  std::recursive_mutex mutate_mu_;
 
   std::mutex sink_mu_;  // serialises saves: state read and written under it
   ConfigSink sink_;

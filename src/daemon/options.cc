@@ -6,7 +6,8 @@
 namespace sluice::daemon {
 
 const char* usageText() {
-  return R"(Usage: sluiced -i IFACE [-i IFACE ...] [options]
+  return R"(Usage: sluiced -i IFACE [-i IFACE ...] [-f FILE] [options]
+       sluiced --check -f FILE [--format FORMAT]
        sluiced --state-dir DIR [--pin-dir PATH] --release
 
 Sluice director daemon. Runs in the foreground, logs to stderr, and serves the
@@ -16,6 +17,19 @@ sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 
   -i, --interface IFACE     data-plane interface (repeatable): virtual-service traffic
                             arriving here is handled by sluiced, and real servers must
                             be reachable out of one of these interfaces
+  -f, --config FILE         the services, real servers and health checks, from a
+                            keepalived.conf (its LVS part: virtual_server blocks,
+                            checkers, global_defs; VRRP blocks are skipped and named in
+                            the log) or an ldirectord.cf, told apart by their content.
+                            SIGHUP or sluiceadm --reload re-reads it and applies only
+                            the difference; a file with errors is refused whole and the
+                            running configuration stays
+      --format FORMAT       keepalived or ldirectord: read -f as that format
+      --check               with -f: validate the file, print every problem as
+                            FILE:LINE: message, exit 0 when it is clean, 1 otherwise
+                            (like keepalived -t); starts nothing
+      --metrics ADDR:PORT   serve Prometheus metrics at http://ADDR:PORT/metrics
+                            (127.0.0.1:9101, [::1]:9101, or :9101 for every address)
   -s, --socket PATH         control socket (default /run/sluice/sluiced.sock;
                             sluiceadm finds it with --socket or $SLUICE_SOCKET)
       --conn-table-size N   connection table capacity, fixed at start (default 1048576;
@@ -113,8 +127,25 @@ Result<Options> parseOptions(int argc, char** argv) {
     } else if (a == "-h" || a == "--help") {
       o.help = true;
       return o;
-    } else if (a == "-f" || a == "--check") {
-      return makeError("{}: keepalived.conf support is not built yet; configure with sluiceadm", a);
+    } else if (a == "-f" || a == "--config") {
+      auto v = value(a);
+      if (!v) return v.error();
+      if (v->empty()) return makeError("{} needs a file name", a);
+      o.config_file = std::string(*v);
+    } else if (a == "--format") {
+      auto v = value(a);
+      if (!v) return v.error();
+      if (*v == "keepalived") o.config_format = config::Format::kKeepalived;
+      else if (*v == "ldirectord") o.config_format = config::Format::kLdirectord;
+      else if (*v == "auto") o.config_format = config::Format::kAuto;
+      else return makeError("--format must be keepalived, ldirectord or auto, not '{}'", *v);
+    } else if (a == "--check" || a == "-t") {
+      o.check = true;
+    } else if (a == "--metrics") {
+      auto v = value(a);
+      if (!v) return v.error();
+      if (v->empty()) return makeError("--metrics needs ADDR:PORT");
+      o.metrics_addr = std::string(*v);
     } else {
       return makeError("unknown option '{}' (see sluiced --help)", a);
     }
@@ -125,6 +156,12 @@ Result<Options> parseOptions(int argc, char** argv) {
     if (o.state_dir.empty()) return makeError("--release needs --state-dir DIR (the state to release)");
     return o;
   }
+  if (o.check) {
+    if (o.config_file.empty()) return makeError("--check needs -f FILE (the file to validate)");
+    return o;
+  }
+  if (o.config_format != config::Format::kAuto && o.config_file.empty())
+    return makeError("--format needs -f FILE");
   if (o.interfaces.empty()) return makeError("no data-plane interface: give at least one -i IFACE");
   return o;
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/model.h"
 #include "io/xdp_loader.h"
 
 namespace sluice::daemon {
@@ -20,6 +21,10 @@ struct Options {
   std::string state_dir;                             // --state-dir: survive restarts
   std::string pin_dir;                               // --pin-dir: where on bpffs
   bool release = false;                              // --release: drop the pinned state
+  std::string config_file;                           // -f: keepalived.conf or ldirectord.cf
+  config::Format config_format = config::Format::kAuto;  // --format
+  bool check = false;                                // --check: validate -f and exit
+  std::string metrics_addr;                          // --metrics ADDR:PORT
   bool verbose = false;
   bool help = false;
 };

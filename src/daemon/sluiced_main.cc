@@ -22,7 +22,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "config/load.h"
 #include "ctl/server.h"
+#include "daemon/config_driver.h"
 #include "daemon/director.h"
 #include "daemon/kernel_glue.h"
 #include "daemon/options.h"
@@ -35,6 +37,8 @@
 #include "io/netlink.h"
 #include "io/queues.h"
 #include "io/xdp_loader.h"
+#include "metrics/exposition.h"
+#include "metrics/http_server.h"
 
 using namespace sluice;
 
@@ -44,6 +48,29 @@ const log::Logger kLog("sluiced");
 int fail(const std::string& msg) {
   kLog.error("{}", msg);
   return 1;
+}
+
+// sluiced --check -f FILE: every problem on stderr as FILE:LINE: message; 0 when the file
+// is clean (warnings allowed), 1 otherwise, as keepalived -t.
+int checkMain(const daemon::Options& o) {
+  config::Config cfg = config::load(o.config_file, o.config_format);
+  for (const auto& d : cfg.diags) std::fprintf(stderr, "%s\n", config::formatDiag(d).c_str());
+  for (const auto& sk : cfg.skipped) std::fprintf(stderr, "skipped (not Sluice's): %s\n", sk.c_str());
+  if (!cfg.ok()) {
+    size_t errors = 0;
+    for (const auto& d : cfg.diags) errors += d.error ? 1 : 0;
+    std::fprintf(stderr, "%s: %zu error(s)\n", o.config_file.c_str(), errors);
+    return 1;
+  }
+  size_t services = 0, servers = 0;
+  for (const auto& vs : cfg.virtual_servers) {
+    services += vs.services.size();
+    servers += vs.real_servers.size();
+  }
+  std::printf("%s: OK, %s format, %zu virtual server block(s), %zu service(s), %zu real server(s)\n",
+              o.config_file.c_str(), cfg.format == config::Format::kLdirectord ? "ldirectord" : "keepalived",
+              cfg.virtual_servers.size(), services, servers);
+  return 0;
 }
 
 int releaseMain(const daemon::Options& o) {
@@ -91,11 +118,13 @@ int main(int argc, char** argv) {
   }
   if (opts->verbose) log::setLevel(log::Level::kDebug);
   if (opts->release) return releaseMain(*opts);
+  if (opts->check) return checkMain(*opts);
 
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -220,6 +249,34 @@ int main(int argc, char** argv) {
   for (size_t w = 0; w < shares.size(); ++w)
     kLog.info("worker {}: {} (not pinned to a core)", w, shares[w]);
 
+  // The config file's services go in before the control socket opens and before traffic.
+  std::unique_ptr<daemon::ConfigDriver> config_driver;
+  if (!opts->config_file.empty()) {
+    config_driver = std::make_unique<daemon::ConfigDriver>(director, opts->config_file,
+                                                           opts->config_format);
+    if (auto st = config_driver->start(); !st)
+      return fail(fmt::format("{} refused:\n{}", opts->config_file, st.error().message));
+    director.setConfigDriver(config_driver.get());
+    kLog.info("configured from {}; SIGHUP or sluiceadm --reload re-reads it", opts->config_file);
+  }
+
+  std::unique_ptr<metrics::HttpServer> metrics_server;
+  if (!opts->metrics_addr.empty()) {
+    auto m = metrics::HttpServer::start(opts->metrics_addr, [&director] {
+      metrics::Inputs in;
+      if (auto s = director.listServices(std::nullopt); s) in.services = std::move(*s);
+      in.totals = director.totals();
+      in.counters = director.counters();
+      in.conn_entries = director.connEntries();
+      in.conn_capacity = director.connTableSize();
+      if (auto h = director.health(); h) in.health = metrics::fromHealthInfo(*h);
+      return metrics::render(in);
+    });
+    if (!m) return fail(fmt::format("--metrics {}: {}", opts->metrics_addr, m.error().message));
+    metrics_server = std::move(*m);
+    kLog.info("metrics at http://{}/metrics", opts->metrics_addr);
+  }
+
   ctl::CtlServer ctl(opts->socket_path, director);
   if (auto st = ctl.start(); !st)
     return fail(fmt::format("control socket {}: {}", opts->socket_path, st.error().message));
@@ -246,8 +303,18 @@ int main(int argc, char** argv) {
             links.size(), workers.size(), limits.conn_capacity);
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (!config_driver) {
+      kLog.warn("SIGHUP: no config file (-f) to reload");
+      continue;
+    }
+    auto r = config_driver->reload();
+    if (!r) kLog.error("SIGHUP: {}", r.error().message);
+  }
   kLog.info("{} received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (config_driver) config_driver->stop();  // checkers first: no verdicts while stopping
   {
     std::lock_guard lock(hk_mu);
     stop.store(true);
@@ -261,7 +328,10 @@ int main(int argc, char** argv) {
               st.tx, st.dropped + st.passed + st.tx_ring_full + st.tx_bad_iface);
   }
   housekeeping.join();
+  if (metrics_server) metrics_server->stop();
   ctl.stop();
+  director.setConfigDriver(nullptr);
+  config_driver.reset();
   (*watcher)->stop();
   workers.clear();
   xsks.clear();    // sockets out of the XSKMAP before the program goes
