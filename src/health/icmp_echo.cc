@@ -19,9 +19,14 @@ uint16_t checksum(std::span<const uint8_t> b) {
 }  // namespace
 
 std::vector<uint8_t> buildEchoRequest(bool v6, uint16_t id, uint16_t seq) {
-  std::vector<uint8_t> p = {v6 ? kEchoRequestV6 : kEchoRequestV4, 0, 0, 0,
-                            uint8_t(id >> 8), uint8_t(id), uint8_t(seq >> 8), uint8_t(seq)};
-  p.insert(p.end(), kPayload, kPayload + sizeof kPayload - 1);
+  constexpr size_t kLen = 8 + sizeof kPayload - 1;
+  std::vector<uint8_t> p(kLen, 0);
+  p[0] = v6 ? kEchoRequestV6 : kEchoRequestV4;
+  p[4] = uint8_t(id >> 8);
+  p[5] = uint8_t(id);
+  p[6] = uint8_t(seq >> 8);
+  p[7] = uint8_t(seq);
+  for (size_t i = 8; i < kLen; ++i) p[i] = uint8_t(kPayload[i - 8]);
   if (!v6) {
     uint16_t c = checksum(p);
     p[2] = uint8_t(c >> 8);

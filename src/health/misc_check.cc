@@ -162,7 +162,16 @@ class MiscTry final : public TryBase {
 
   void onExit() {
     siginfo_t si{};
-    if (waitid(P_PIDFD, child_.fd(), &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0) return;
+    if (waitid(P_PIDFD, child_.fd(), &si, WEXITED | WNOHANG) != 0) {
+      // ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN reaps automatically).
+      int e = errno;
+      pid_ = -1;
+      child_.reset();
+      output_.reset();
+      deadline_.reset();
+      return fail("cannot read the exit status: " + errnoText(e));
+    }
+    if (si.si_pid == 0) return;  // not exited yet
     pid_ = -1;
     if (output_.fd() >= 0) onOutput();  // what the child wrote before exiting
     child_.reset();

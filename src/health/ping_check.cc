@@ -27,7 +27,7 @@ class PingTry final : public TryBase {
     to.port = 0;
     auto fd = openSocket(cfg(), to, SOCK_RAW, v6_ ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP), true);
     if (!fd.ok()) {
-      failSoon("ICMP raw socket: " + fd.error().message);
+      failSoon("ICMP " + fd.error().message);  // "ICMP socket: Operation not permitted"
       return;
     }
     if (auto st = sock_.attach(loop_, *fd, EPOLLIN, [this](uint32_t) { onReadable(); }); !st.ok()) {

@@ -55,17 +55,19 @@ struct Runner::Slot {
   uint64_t checks_failed = 0;
 };
 
-Runner::Runner(OnVerdict cb) : cb_(std::move(cb)), rng_(std::random_device{}()) {}
+Runner::Runner(OnVerdict cb)
+    : cb_(std::move(cb)), loop_(std::make_unique<Loop>(clock_)), rng_(std::random_device{}()) {}
 
 Runner::~Runner() { stop(); }
 
 void Runner::start() {
   if (thread_.joinable()) return;
-  loop_ = std::make_unique<Loop>(clock_);
-  if (auto st = loop_->init(); !st.ok()) {
-    kLog.error("cannot start the health checkers: {}", st.error().message);
-    loop_.reset();
-    return;
+  if (!loop_ready_) {
+    if (auto st = loop_->init(); !st.ok()) {
+      kLog.error("cannot start the health checkers: {}", st.error().message);
+      return;
+    }
+    loop_ready_ = true;
   }
   stopping_ = false;
   thread_ = std::thread([this] { threadMain(); });
@@ -76,7 +78,6 @@ void Runner::stop() {
   stopping_ = true;
   loop_->wake();
   thread_.join();
-  loop_.reset();
 }
 
 void Runner::set(std::vector<Target> targets) {
@@ -84,7 +85,7 @@ void Runner::set(std::vector<Target> targets) {
     std::lock_guard lk(pending_mu_);
     pending_ = std::move(targets);
   }
-  if (loop_) loop_->wake();
+  loop_->wake();  // harmless before start(): the wake fd is not open yet
 }
 
 std::vector<TargetStatus> Runner::status() const {

@@ -58,7 +58,7 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  void start();  // its own thread
+  void start();  // its own thread; start() and stop() from one thread (the owner's)
   void stop();   // in-flight tries cancelled, child processes killed
   // Replaces the target set (thread-safe, any time). Unchanged id + config: state and
   // schedule kept. New id: up = !alpha, first check after a random delay in [0, warmup]
@@ -79,7 +79,8 @@ class Runner {
 
   OnVerdict cb_;
   MonotonicClock clock_;
-  std::unique_ptr<Loop> loop_;
+  std::unique_ptr<Loop> loop_;  // lives as long as the runner, so set() may always wake it
+  bool loop_ready_ = false;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::mutex pending_mu_;

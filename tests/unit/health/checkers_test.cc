@@ -1,6 +1,9 @@
 // SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK against loopback
 // servers, child processes and files made here.
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -196,9 +199,35 @@ TEST(HealthPing, LoopbackAnswersV4AndV6) {
   auto c = fastCheck(CheckKind::kPing);
   for (bool v6 : {false, true}) {
     auto o = tryOnce(c, loopback(0, v6));
-    if (!o.ok && o.reason.find("ICMP raw socket") == 0) GTEST_SKIP() << "no CAP_NET_RAW: " << o.reason;
+    if (!o.ok && o.reason.find("ICMP socket:") == 0) GTEST_SKIP() << "no CAP_NET_RAW: " << o.reason;
     EXPECT_TRUE(o.ok) << (v6 ? "v6: " : "v4: ") << o.reason;
   }
+}
+
+TEST(HealthPing, DownWhenTheHostIsUnreachable) {
+  // In a fresh network namespace (a forked child's own) loopback is down: the echo cannot
+  // be sent. The child reports through its exit status; the wait is bounded.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNET) != 0) _exit(2);
+    auto o = tryOnce(fastCheck(CheckKind::kPing), loopback(0));
+    if (!o.ok && o.reason == "ICMP connect: Network is unreachable") _exit(0);
+    fprintf(stderr, "ping in an empty namespace: %s %s\n", o.ok ? "up" : "down", o.reason.c_str());
+    _exit(o.ok ? 1 : 3);
+  }
+  int status = -1;
+  for (int i = 0; i < 3000; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (i == 2999) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    }
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 2) GTEST_SKIP() << "cannot create a network namespace";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // ---- MISC ----
@@ -301,6 +330,31 @@ TEST_F(HealthMisc, RunnerDynamicWeightChangesAreReported) {
   std::ofstream(value) << 1;
   ASSERT_TRUE(v.waitFor([](auto& a) { return a.size() >= 3; }));
   EXPECT_FALSE(v.all()[2].up);
+}
+
+TEST_F(HealthMisc, RemovedTargetsProcessIsKilled) {
+  std::string pidfile = dir_ + "/pid";
+  auto c = fastCheck(CheckKind::kMisc);
+  c.misc_path = script("long", "echo $$ > " + pidfile + ".tmp; mv " + pidfile + ".tmp " + pidfile + "; exec sleep 30");
+  c.misc_timeout = 3600 * kSecond;
+  Verdicts v;
+  Runner r(v.sink());
+  r.set({Target{1, c, loopback(80), svc::Proto::kTcp}});
+  r.start();
+  pid_t pid = 0;
+  for (int i = 0; i < 2000 && !pid; ++i) {
+    std::ifstream(pidfile) >> pid;
+    if (!pid) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(pid, 0);
+  r.set({});
+  bool gone = false;
+  for (int i = 0; i < 2000 && !gone; ++i) {
+    gone = kill(pid, 0) != 0;  // killed and reaped by the runner's loop
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone);
+  EXPECT_TRUE(r.status().empty());
 }
 
 // ---- FILE ----
