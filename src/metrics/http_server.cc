@@ -223,8 +223,14 @@ void HttpServer::run() {
   };
   while (true) {
     auto now = Clock::now();
-    for (auto& c : conns)
-      if (c.deadline <= now) closeConn(c);
+    for (auto& c : conns) {
+      if (c.deadline > now) continue;
+      // Abortive close: a graceful one would leave the kernel still trickling the rest
+      // of the page to a reader that stopped reading, long after the deadline.
+      linger abort{1, 0};
+      ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      closeConn(c);
+    }
     std::erase_if(conns, [](const Conn& c) { return c.fd < 0; });
 
     pfds.clear();
