@@ -1,5 +1,6 @@
 #include "config/ldirectord.h"
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -433,8 +434,20 @@ void Parser::virtualSection(const Virtual& v) {
   // Timing, from the virtual's settings or the global ones.
   auto pick = [&](std::optional<Line> Settings::*f) { return v.set.*f ? v.set.*f : global_.*f; };
   auto interval = seconds(pick(&Settings::checkinterval), 10 * kSecond);
-  auto ctimeout = seconds(pick(&Settings::checktimeout), 5 * kSecond);
-  auto ntimeout = seconds(pick(&Settings::negotiatetimeout), 30 * kSecond);
+  // checktimeout and negotiatetimeout stand in for each other, the virtual's first (as
+  // ldirectord resolves them).
+  auto first = [](std::initializer_list<const std::optional<Line>*> ls) {
+    for (const auto* l : ls)
+      if (*l) return **l;
+    return Line{};
+  };
+  auto timeout = [&](const Line& l, Nanos dflt) {
+    return l.key.empty() ? std::optional<Nanos>(dflt) : seconds(l, dflt);
+  };
+  auto ctimeout = timeout(first({&v.set.checktimeout, &v.set.negotiatetimeout, &global_.checktimeout,
+                                 &global_.negotiatetimeout}), 5 * kSecond);
+  auto ntimeout = timeout(first({&v.set.negotiatetimeout, &v.set.checktimeout,
+                                 &global_.negotiatetimeout, &global_.checktimeout}), 30 * kSecond);
   unsigned failures = 1;
   auto fc = pick(&Settings::failurecount);
   if (!fc && pick(&Settings::checkcount)) {
