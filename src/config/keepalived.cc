@@ -361,6 +361,8 @@ class Parser {
         if (wantArgs(s, 0, 0, cfg_)) vs.ha_suspend = true;
       } else if (k == "smtp_alert" || k == "snmp_name") {
         // mail and SNMP: no effect in sluiced.
+      } else if (k == "nat_mask") {
+        addWarning(cfg_, s.at, "nat_mask: ignored (a keepalived 1.x option)");
       } else if (isCheckerKeyword(k)) {
         addError(cfg_, s.at, fmt::format("{} belongs inside a real_server block", k));
       } else {

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -271,11 +272,18 @@ class Parser {
     return m;
   }
 
+  // Global settings are read for every virtual: a problem with one is said once.
+  bool firstTime(const Where& at, int what = 0) {
+    return reported_.insert({at.file, at.line, what}).second;
+  }
+
   std::optional<Nanos> seconds(const std::optional<Line>& l, Nanos dflt) {
     if (!l) return dflt;
     auto t = parseSeconds(l->value);
     if (!t || *t == 0) {
-      addError(cfg_, l->at, fmt::format("{}: '{}' is not a number of seconds", l->key, l->value));
+      // A bad global value is read for every virtual: said once.
+      if (firstTime(l->at))
+        addError(cfg_, l->at, fmt::format("{}: '{}' is not a number of seconds", l->key, l->value));
       return std::nullopt;
     }
     return t;
@@ -290,6 +298,7 @@ class Parser {
   Settings global_;
   std::vector<Virtual> virtuals_;
   std::set<svc::ServiceKey> seen_;
+  std::set<std::tuple<std::string, int, int>> reported_;
 };
 
 void Parser::virtualSection(const Virtual& v) {
@@ -452,18 +461,18 @@ void Parser::virtualSection(const Virtual& v) {
   auto fc = pick(&Settings::failurecount);
   if (!fc && pick(&Settings::checkcount)) {
     fc = pick(&Settings::checkcount);
-    addWarning(cfg_, fc->at, "checkcount is deprecated; read as failurecount");
+    if (firstTime(fc->at, 1)) addWarning(cfg_, fc->at, "checkcount is deprecated; read as failurecount");
   }
   if (fc) {
     auto n = parseUint(fc->value, 1000);
-    if (!n || *n == 0) addError(cfg_, fc->at, fmt::format("{}: '{}' is not a number from 1 to 1000", fc->key, fc->value));
-    else failures = unsigned(*n);
+    if ((!n || *n == 0) && firstTime(fc->at)) addError(cfg_, fc->at, fmt::format("{}: '{}' is not a number from 1 to 1000", fc->key, fc->value));
+    else if (n && *n > 0) failures = unsigned(*n);
   }
   bool quiescent = true;
   if (auto q = pick(&Settings::quiescent)) {
     std::string b = lower(q->value);
     if (b == "no") quiescent = false;
-    else if (b != "yes") addError(cfg_, q->at, fmt::format("quiescent: '{}' is not yes or no", q->value));
+    else if (b != "yes" && firstTime(q->at)) addError(cfg_, q->at, fmt::format("quiescent: '{}' is not yes or no", q->value));
   }
   ck.at = checktype_at;
   ck.delay_loop = interval.value_or(10 * kSecond);

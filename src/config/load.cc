@@ -1,5 +1,7 @@
 #include "config/load.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "config/keepalived.h"
@@ -23,6 +25,15 @@ Config parse(std::string_view text, const std::string& name, Format format, bool
     std::vector<Node> tree = parseTree(text, name, LexOptions{allow_include}, cfg);
     parseKeepalived(tree, cfg);
   }
+  // The parsers find some problems late (a group used by a later block, the defaulted NAT
+  // after the real servers): list them in file order, as a person reads the file.
+  auto fileIndex = [&](const std::string& f) {
+    return size_t(std::find(cfg.files.begin(), cfg.files.end(), f) - cfg.files.begin());
+  };
+  std::stable_sort(cfg.diags.begin(), cfg.diags.end(), [&](const Diag& a, const Diag& b) {
+    size_t fa = fileIndex(a.at.file), fb = fileIndex(b.at.file);
+    return fa != fb ? fa < fb : a.at.line < b.at.line;
+  });
   return cfg;
 }
 

@@ -36,6 +36,13 @@ TEST(ConfigKeepalivedSamples, LoadWithOnlyRefusals) {
                   line.find("not supported") != std::string::npos)
           << line;
     ++loaded;
+    // The same file with DR instead of NAT: the rest of it must hold no error at all but
+    // the fwmark refusals, so the parser is checked past its first refusal.
+    std::string text = ss.str();
+    for (size_t p; (p = text.find("lb_kind NAT")) != std::string::npos;) text.replace(p, 11, "lb_kind DR");
+    Config dr = loadString(text, e.path().string(), Format::kKeepalived);
+    for (const std::string& line : diagLines(dr, true))
+      EXPECT_NE(line.find("Firewall-mark services (-f) are not implemented"), std::string::npos) << line;
   }
   EXPECT_GE(loaded, 10);
 }

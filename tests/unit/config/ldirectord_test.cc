@@ -264,3 +264,16 @@ TEST(ConfigLdirectord, PersistenceAndNetmask) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ConfigLdirectord, BadGlobalValueIsReportedOnce) {
+  Config c = testing::ld("checktimeout=soon\nvirtual=10.0.0.1:80\n real=10.0.1.1 gate\n"
+                         "virtual=10.0.0.2:80\n real=10.0.1.2 gate\n");
+  EXPECT_EQ(testing::diagLines(c),
+            std::vector<std::string>{"l.cf:1: checktimeout: 'soon' is not a number of seconds"});
+}
+
+}  // namespace
+}  // namespace sluice::config
