@@ -370,7 +370,6 @@ class Parser {
       }
     }
     if (inh.virtualhost) vs.virtualhost = *inh.virtualhost;
-    if (hysteresis_bad(vs)) addError(cfg_, n.at, "hysteresis must be less than quorum");
 
     // Which services this block makes.
     std::vector<std::pair<svc::ServiceKey, Where>> keys;
@@ -468,10 +467,6 @@ class Parser {
                                          st.error().message));
     }
     cfg_.virtual_servers.push_back(std::move(vs));
-  }
-
-  static bool hysteresis_bad(const VirtualServerConfig& vs) {
-    return vs.hysteresis != 0 && vs.hysteresis >= vs.quorum;
   }
 
   static std::string keyName(const svc::ServiceKey& k) {
