@@ -87,6 +87,7 @@ struct CheckerConfig {
   bool alpha = false;  // start down until the first success (else start up)
   // HTTP_GET / SSL_GET
   std::string http_protocol = "1.0";  // "1.0", "1.0C" (Connection: close), "1.1"
+  std::string http_method = "GET";    // "GET", or "HEAD" (ldirectord httpmethod)
   std::vector<UrlCheck> urls;
   std::string virtualhost;  // default Host for every url
   bool enable_sni = false;
