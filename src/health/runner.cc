@@ -118,6 +118,10 @@ void Runner::threadMain() {
 void Runner::applyTargets(std::vector<Target> targets) {
   std::map<uint64_t, std::unique_ptr<Slot>> kept;
   for (auto& t : targets) {
+    if (kept.count(t.id)) {  // ids are the caller's contract; a repeat is ignored, not fatal
+      kLog.warn("health target id {} given twice; the later one is ignored", t.id);
+      continue;
+    }
     auto it = slots_.find(t.id);
     if (it != slots_.end() && it->second->target.check == t.check && it->second->target.rs == t.rs &&
         it->second->target.proto == t.proto) {
@@ -203,7 +207,8 @@ void Runner::onOutcome(Slot& s, Outcome o) {
     schedule(s, c.delay_loop);
   } else {
     ++s.checks_failed;
-    if (c.log_all_failures) kLog.info("{} to {} failed: {}.", noun(c.kind), name, o.reason);
+    // log_all_failures: every failed try while up (the retries too), as keepalived.
+    if (c.log_all_failures && s.up) kLog.info("{} to {} failed: {}.", noun(c.kind), name, o.reason);
     if (s.up && s.retries_done < c.retry) {
       ++s.retries_done;
       schedule(s, c.delay_before_retry);
