@@ -1,5 +1,7 @@
 #include "health/runner.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include <algorithm>
@@ -97,6 +99,12 @@ std::vector<TargetStatus> Runner::status() const {
 }
 
 void Runner::threadMain() {
+  // OpenSSL writes with send() without MSG_NOSIGNAL: a peer that resets mid-write would
+  // raise SIGPIPE. Blocked in this thread, it stays a failed write (EPIPE) for the check.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   while (!stopping_) {
     std::optional<std::vector<Target>> next;
     {
