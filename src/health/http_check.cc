@@ -1,7 +1,12 @@
 // HTTP_GET and SSL_GET: one GET per url, in order, each on a new connection; every url must
 // pass (status in its ranges, MD5 digest of the body, regex) for the try to succeed. Each
-// url's connect + request + response is bounded by connect_timeout, the body by the
-// parser's cap.
+// url's connect + request + response is bounded by connect_timeout (so a try by
+// urls x connect_timeout), the body by the parser's cap.
+//
+// Trade-off: all urls in one try, always. keepalived, while recovering without
+// fast_recovery, checks one url per delay_loop; here recovery is always "fast" (the flag is
+// accepted and has no further effect), which brings a recovered server back sooner and keeps
+// one code path.
 #include <openssl/evp.h>
 #include <regex.h>
 

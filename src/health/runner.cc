@@ -1,5 +1,7 @@
 #include "health/runner.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include <algorithm>
@@ -97,6 +99,12 @@ std::vector<TargetStatus> Runner::status() const {
 }
 
 void Runner::threadMain() {
+  // OpenSSL writes with send() without MSG_NOSIGNAL: a peer that resets mid-write would
+  // raise SIGPIPE. Blocked in this thread, it stays a failed write (EPIPE) for the check.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   while (!stopping_) {
     std::optional<std::vector<Target>> next;
     {
@@ -118,6 +126,10 @@ void Runner::threadMain() {
 void Runner::applyTargets(std::vector<Target> targets) {
   std::map<uint64_t, std::unique_ptr<Slot>> kept;
   for (auto& t : targets) {
+    if (kept.count(t.id)) {  // ids are the caller's contract; a repeat is ignored, not fatal
+      kLog.warn("health target id {} given twice; the later one is ignored", t.id);
+      continue;
+    }
     auto it = slots_.find(t.id);
     if (it != slots_.end() && it->second->target.check == t.check && it->second->target.rs == t.rs &&
         it->second->target.proto == t.proto) {
@@ -203,7 +215,8 @@ void Runner::onOutcome(Slot& s, Outcome o) {
     schedule(s, c.delay_loop);
   } else {
     ++s.checks_failed;
-    if (c.log_all_failures) kLog.info("{} to {} failed: {}.", noun(c.kind), name, o.reason);
+    // log_all_failures: every failed try while up (the retries too), as keepalived.
+    if (c.log_all_failures && s.up) kLog.info("{} to {} failed: {}.", noun(c.kind), name, o.reason);
     if (s.up && s.retries_done < c.retry) {
       ++s.retries_done;
       schedule(s, c.delay_before_retry);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ inline net::Endpoint loopback(uint16_t port, bool v6 = false) {
 // Runs one try on a private loop until it reports (bounded).
 inline Outcome tryOnce(const config::CheckerConfig& c, net::Endpoint rs,
                        svc::Proto proto = svc::Proto::kTcp) {
+  signal(SIGPIPE, SIG_IGN);  // as sluiced does: a reset peer is a failed write, not a kill
   MonotonicClock clock;
   Loop loop(clock);
   if (!loop.init().ok()) return Outcome{false, "loop init failed", {}};

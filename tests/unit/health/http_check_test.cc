@@ -214,11 +214,11 @@ struct SelfSigned {
 
 struct TlsServer {
   explicit TlsServer(std::string response)
-      : ctx(SSL_CTX_new(TLS_server_method())),
+      : ctx(SSL_CTX_new(TLS_server_method()), &SSL_CTX_free),
         server([this, response](int fd, const std::atomic<bool>&) {
           timeval tv{5, 0};
           setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-          SSL* ssl = SSL_new(ctx);
+          SSL* ssl = SSL_new(ctx.get());
           SSL_set_fd(ssl, fd);
           if (SSL_accept(ssl) == 1) {
             const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
@@ -238,16 +238,15 @@ struct TlsServer {
           }
           SSL_free(ssl);
         }) {
-    SSL_CTX_use_certificate(ctx, cert.cert);
-    SSL_CTX_use_PrivateKey(ctx, cert.key);
+    SSL_CTX_use_certificate(ctx.get(), cert.cert);
+    SSL_CTX_use_PrivateKey(ctx.get(), cert.key);
   }
-  ~TlsServer() = default;
   std::vector<std::string> seenSni() {
     std::lock_guard lk(mu);
     return snis;
   }
   SelfSigned cert;
-  SSL_CTX* ctx;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx;
   std::mutex mu;
   std::vector<std::string> snis;
   TcpServer server;  // last: stopped (threads joined) before ctx/cert go

@@ -45,6 +45,22 @@ TEST(HealthTcp, ConnectPortOverridesTheRealServersPort) {
   close(l);
 }
 
+TEST(HealthTcp, SourceOptionsBindIfAndFwmark) {
+  uint16_t port = 0;
+  int l = listenOn(SOCK_STREAM, false, &port);
+  auto c = fastCheck(CheckKind::kTcp);
+  c.bind_if = "lo";
+  c.fwmark = 7;
+  c.bindto = net::IpAddr::parse("127.0.0.2");
+  auto o = tryOnce(c, loopback(port));
+  EXPECT_TRUE(o.ok) << o.reason;
+  c.bind_if = "nosuchdev0";
+  o = tryOnce(c, loopback(port));
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.reason, "bind_if nosuchdev0: No such device");
+  close(l);
+}
+
 Target tcpTarget(uint64_t id, uint16_t port, config::CheckerConfig c = fastCheck(CheckKind::kTcp)) {
   return Target{id, c, loopback(port), svc::Proto::kTcp};
 }
@@ -176,6 +192,16 @@ TEST(HealthRunner, SetKeepsUnchangedTargetsAndRestartsChangedOnes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(r.status().size(), 1u);
   EXPECT_EQ(v.all().size(), 3u);  // no callback for 3 (it started up and stays up)
+}
+
+TEST(HealthRunner, RepeatedIdIsIgnored) {
+  Verdicts v;
+  Runner r(v.sink());
+  r.set({tcpTarget(1, 1, fastCheck(CheckKind::kOff)), tcpTarget(1, 1, fastCheck(CheckKind::kOn))});
+  r.start();
+  ASSERT_TRUE(v.waitFor([](auto& a) { return !a.empty(); }));
+  EXPECT_FALSE(v.all()[0].up);
+  EXPECT_EQ(r.status().size(), 1u);
 }
 
 TEST(HealthRunner, StaticOnAndOff) {
