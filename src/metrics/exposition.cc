@@ -17,7 +17,7 @@ namespace {
 
 enum class Type { kCounter, kGauge };
 // What to do with a second series whose labels equal an earlier one's.
-enum class Merge { kSum, kMin };
+enum class Merge { kSum, kMin, kMax };
 
 // One metric family: its series in first-appearance order, equal label sets merged.
 // Values are integers; a family of timestamps holds nanoseconds and prints seconds.
@@ -41,7 +41,11 @@ class Family {
       return;
     }
     uint64_t& cur = series_[it->second].value;
-    cur = merge_ == Merge::kSum ? cur + v : std::min(cur, v);
+    switch (merge_) {
+      case Merge::kSum: cur += v; break;
+      case Merge::kMin: cur = std::min(cur, v); break;
+      case Merge::kMax: cur = std::max(cur, v); break;
+    }
   }
 
   void write(std::string& out) const {
@@ -242,7 +246,7 @@ void writeHealth(const Inputs& in, std::string& out) {
   Family checked("sluice_real_server_checked", "1 when the real server has at least one health checker.",
                  Type::kGauge, rs, Merge::kMin);
   Family since("sluice_real_server_last_transition_timestamp_seconds",
-               "Wall-clock time of the real server's last up/down change.", Type::kGauge, rs, Merge::kMin, true);
+               "Wall-clock time of the real server's last up/down change.", Type::kGauge, rs, Merge::kMax, true);
   Family runs("sluice_health_checks_total", "Health checks run.", Type::kCounter, checker);
   Family fails("sluice_health_check_failures_total", "Health checks that failed.", Type::kCounter, checker);
   Family cup("sluice_health_checker_up", "1 when this checker finds the real server up.", Type::kGauge, checker,
