@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -187,8 +188,11 @@ Status ConfigDriver::install(config::Config cfg, bool first) {
         if (auto old = targets_.find(id); old != targets_.end()) st = old->second;
         else st.up = !rs.checkers[i].alpha;
         st.rs = config::RsId{vs.name, ep};
+        st.base_weight = rs.dest.weight;
         targets[id] = st;
-        list.push_back(health::Target{id, rs.checkers[i], ep, proto});
+        config::CheckerConfig check = rs.checkers[i];
+        check.log_all_failures = check.log_all_failures || cfg.global.checker_log_all_failures;
+        list.push_back(health::Target{id, std::move(check), ep, proto});
       }
     }
   }
@@ -224,7 +228,7 @@ void ConfigDriver::onVerdict(const health::Verdict& v) {
   {
     std::lock_guard lock(q_mu_);
     if (queue_.size() >= 65536) queue_.pop_front();  // a later verdict for it follows anyway
-    queue_.push_back(Queued{v.id, v.up, v.weight, v.reason});
+    queue_.push_back(Queued{v.id, v.up, v.weight, v.weight_is_offset, v.reason});
   }
   q_cv_.notify_one();
 }
@@ -244,7 +248,15 @@ void ConfigDriver::loop() {
         auto it = targets_.find(v.id);
         if (it == targets_.end()) continue;  // a target a reload removed
         it->second.up = v.up;
-        it->second.weight = v.weight;
+        // FILE_CHECK gives an amount added to the configured weight (keepalived), MISC_CHECK
+        // the weight itself; either way the table gets a weight in 0..65535.
+        if (v.weight && v.weight_is_offset)
+          it->second.weight = std::clamp<int64_t>(int64_t(it->second.base_weight) + *v.weight, 0,
+                                                  svc::kMaxWeight);
+        else if (v.weight)
+          it->second.weight = std::clamp<int32_t>(*v.weight, 0, svc::kMaxWeight);
+        else
+          it->second.weight.reset();
         it->second.reason = v.reason;
         any = true;
       }
@@ -481,6 +493,33 @@ std::vector<ctl::HealthInfo> ConfigDriver::health() const {
       }
     }
   }
+  return out;
+}
+
+std::vector<metrics::RealServerHealth> ConfigDriver::metricsHealth() const {
+  std::vector<health::TargetStatus> st = runner_ ? runner_->status() : std::vector<health::TargetStatus>{};
+  std::map<uint64_t, health::TargetStatus> by_id;
+  for (auto& s : st) by_id[s.id] = std::move(s);
+  std::lock_guard lock(mu_);
+  std::vector<metrics::RealServerHealth> out;
+  for (const auto& vs : cfg_.virtual_servers)
+    for (const auto& sc : vs.services)
+      for (const auto& rs : vs.real_servers) {
+        metrics::RealServerHealth h;
+        h.svc = sc.key;
+        h.rs = config::rsEndpoint(vs, rs);
+        config::RsId id{vs.name, h.rs};
+        if (auto hit = rs_health_.find(id); hit != rs_health_.end()) h.up = hit->second.up;
+        if (auto m = rs_meta_.find(id); m != rs_meta_.end())
+          h.last_transition_unix_ns = m->second.last_transition_unix_ns;
+        h.checked = !rs.checkers.empty();
+        for (size_t i = 0; i < rs.checkers.size(); ++i) {
+          auto idit = ids_.find(TargetKey{vs.name, h.rs, i});
+          if (idit == ids_.end()) continue;
+          if (auto s = by_id.find(idit->second); s != by_id.end()) h.checkers.push_back(s->second);
+        }
+        out.push_back(std::move(h));
+      }
   return out;
 }
 

@@ -28,6 +28,7 @@
 #include "config/desired.h"
 #include "config/model.h"
 #include "ctl/backend.h"
+#include "metrics/exposition.h"
 
 namespace sluice::health {
 class Runner;
@@ -55,6 +56,8 @@ class ConfigDriver {
   Result<std::string> reload();
   // The file's real servers (and sorry servers), in file order. Any thread.
   std::vector<ctl::HealthInfo> health() const;
+  // The same, as /metrics renders it (sorry servers left out: they have no checkers).
+  std::vector<metrics::RealServerHealth> metricsHealth() const;
 
   const std::string& path() const { return path_; }
 
@@ -67,8 +70,9 @@ class ConfigDriver {
   };
   struct TargetState {
     config::RsId rs;
+    int32_t base_weight = 1;  // the real server's configured weight
     bool up = true;
-    std::optional<int32_t> weight;
+    std::optional<int32_t> weight;  // dynamic weight, already absolute
     std::string reason;
   };
   struct RsMeta {
@@ -106,6 +110,7 @@ class ConfigDriver {
     uint64_t id = 0;
     bool up = true;
     std::optional<int32_t> weight;
+    bool weight_is_offset = false;
     std::string reason;
   };
   std::deque<Queued> queue_;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -262,14 +263,17 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<metrics::HttpServer> metrics_server;
   if (!opts->metrics_addr.empty()) {
-    auto m = metrics::HttpServer::start(opts->metrics_addr, [&director] {
+    const uint64_t started_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count());
+    auto m = metrics::HttpServer::start(opts->metrics_addr, [&director, &config_driver, started_ns] {
       metrics::Inputs in;
       if (auto s = director.listServices(std::nullopt); s) in.services = std::move(*s);
       in.totals = director.totals();
       in.counters = director.counters();
       in.conn_entries = director.connEntries();
       in.conn_capacity = director.connTableSize();
-      if (auto h = director.health(); h) in.health = metrics::fromHealthInfo(*h);
+      if (config_driver) in.health = config_driver->metricsHealth();
+      in.start_time_unix_ns = started_ns;
       return metrics::render(in);
     });
     if (!m) return fail(fmt::format("--metrics {}: {}", opts->metrics_addr, m.error().message));

@@ -35,14 +35,14 @@ Config oneVs(VirtualServerConfig vs) {
   return c;
 }
 
-const DesiredService& only(const Desired& d) {
+DesiredService only(const Desired& d) {  // a copy: callers pass temporaries
   EXPECT_EQ(d.size(), 1u);
   return d.begin()->second;
 }
 
 TEST(ConfigDesired, UpServersAreInWithTheirWeight) {
   Config c = oneVs(webVs());
-  const auto& ds = only(desired(c, {}, {}));
+  const DesiredService ds = only(desired(c, {}, {}));
   ASSERT_EQ(ds.dests.size(), 2u);
   EXPECT_EQ(ds.dests[0].ep, ep("10.0.0.11:80"));
   EXPECT_EQ(ds.dests[0].weight, 2);
@@ -54,7 +54,7 @@ TEST(ConfigDesired, DownServerIsRemovedOrInhibited) {
   h[RsId{"10.0.0.100 80", ep("10.0.0.11:80")}] = RsHealth{false, {}};
   EXPECT_EQ(only(desired(c, h, {})).dests.size(), 1u);
   c.virtual_servers[0].real_servers[0].inhibit_on_failure = true;
-  const auto& ds = only(desired(c, h, {}));
+  const DesiredService ds = only(desired(c, h, {}));
   ASSERT_EQ(ds.dests.size(), 2u);
   EXPECT_EQ(ds.dests[0].weight, 0);
   EXPECT_EQ(ds.dests[1].weight, 2);
@@ -87,14 +87,14 @@ TEST(ConfigDesired, SorryServerAloneWhileQuorumIsLost) {
   vs.sorry_server = SorryServer{ep("10.0.0.250:0"), svc::FwdMethod::kDr, false};
   Config c = oneVs(vs);
   QuorumMap lost{{vs.name, false}};
-  const auto& ds = only(desired(c, {}, lost));
+  const DesiredService ds = only(desired(c, {}, lost));
   ASSERT_EQ(ds.dests.size(), 1u);
   EXPECT_EQ(ds.dests[0].ep, ep("10.0.0.250:80"));
   EXPECT_EQ(ds.dests[0].weight, 1);
   // Quorum held: no sorry server, unless sorry_server_inhibit keeps it at weight 0.
   EXPECT_EQ(only(desired(c, {}, {})).dests.size(), 2u);
   c.virtual_servers[0].sorry_server->inhibit = true;
-  const auto& held = only(desired(c, {}, {}));
+  const DesiredService held = only(desired(c, {}, {}));
   ASSERT_EQ(held.dests.size(), 3u);
   EXPECT_EQ(held.dests[2].weight, 0);
 }
