@@ -512,8 +512,7 @@ std::vector<RealServerConfig> Parser::realLine(const Line& l, const svc::Service
       if (!n) addError(cfg_, l.at, fmt::format("{}: '{}' is not a threshold", l.key, w[i]));
       else (t[0] == 'l' ? rs.dest.l_threshold : rs.dest.u_threshold) = uint32_t(*n);
     } else if (pair == 0 && http_like) {
-      if (t.empty() || t[0] != '/') t.insert(0, 1, '/');
-      ck.urls[0].path = t;
+      ck.urls[0].path = urlPath(t);
       ++pair;
     } else if (pair == 1 && http_like) {
       ck.urls[0].regex = t;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "config/lexer.h"
+#include "config/values.h"
 
 namespace sluice::config {
 namespace {
@@ -63,7 +64,7 @@ void mapCheck(const LdCheck& spec, CheckerConfig& ck, Config& cfg) {
     ck.kind = spec.service == "http" ? CheckKind::kHttp : CheckKind::kSsl;
   } else if (spec.service == "dns") {
     ck.kind = CheckKind::kDns;
-    ck.dns_type = "A";
+    ck.dns_type.assign(1, 'A');  // ldirectord asks for an A record (assign: GCC 12 -Wrestrict bug)
     if (spec.request_set) ck.dns_name = spec.request;
     if (!spec.receive.empty()) addWarning(cfg, spec.at, "receive: not compared for dns checks in sluiced");
   } else if (spec.service == "smtp") {
@@ -79,8 +80,7 @@ void mapCheck(const LdCheck& spec, CheckerConfig& ck, Config& cfg) {
     if (spec.request.rfind("http://", 0) == 0 || spec.request.rfind("https://", 0) == 0)
       addError(cfg, spec.at, "request: absolute http:// URLs are not supported by sluiced; write the path");
     UrlCheck u;
-    u.path = spec.request;
-    if (u.path.empty() || u.path[0] != '/') u.path.insert(0, 1, '/');
+    u.path = urlPath(spec.request);
     u.regex = spec.receive;
     u.virtualhost = ck.virtualhost;
     ck.urls.push_back(u);
