@@ -110,6 +110,12 @@ class Parser {
   void run(const std::vector<Node>& tree) {
     std::vector<const Node*> vss;
     for (const Node& n : tree) {
+      bool lvs = n.key == "global_defs" || n.key == "virtual_server_group" || n.key == "virtual_server";
+      if (lvs && !shapeOk(n, cfg_)) continue;
+      if (n.key == "track_file" && !n.block) {
+        addError(cfg_, n.at, "track_file needs a { } block here (file, weight)");
+        continue;
+      }
       if (n.key == "global_defs") {
         globalDefs(n);
       } else if (n.key == "virtual_server_group") {
@@ -265,6 +271,7 @@ class Parser {
     std::vector<const Node*> rss;
     std::optional<Node> sorry;
     for (const Node& s : n.children) {
+      if (!shapeOk(s, cfg_)) continue;
       const std::string& k = s.key;
       if (k == "real_server") {
         rss.push_back(&s);
@@ -509,6 +516,7 @@ class Parser {
     bool method_bad = false;
     std::vector<CheckerDraft> drafts;
     for (const Node& s : n.children) {
+      if (!shapeOk(s, cfg_)) continue;
       const std::string& k = s.key;
       if (isCheckerKeyword(k)) {
         for (CheckerDraft& d : parseChecker(s, cfg_)) drafts.push_back(std::move(d));

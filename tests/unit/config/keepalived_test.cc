@@ -540,3 +540,20 @@ TEST(ConfigKeepalived, ChecklogAllFailuresFromGlobal) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ConfigKeepalived, BlockShapes) {
+  Config c = testing::ka("virtual_server 10.0.0.1 80\nvirtual_server 10.0.0.2 80 {\n lvs_method DR\n"
+                         " protocol TCP\n real_server 10.0.1.1 80\n real_server 10.0.1.2 80 {\n"
+                         "  weight 2 { }\n  TCP_CHECK\n }\n}\n");
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:1: virtual_server needs a { } block")) << testing::allDiags(c);
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:5: real_server needs a { } block"));
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:7: weight takes no { } block"));
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:8: TCP_CHECK needs a { } block"));
+  EXPECT_EQ(testing::diagLines(c).size(), 4u) << testing::allDiags(c);
+}
+
+}  // namespace
+}  // namespace sluice::config
