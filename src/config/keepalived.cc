@@ -387,6 +387,12 @@ class Parser {
                                          h->group));
         return;
       }
+      if (services_ + it->second.members.size() > kMaxServices) {
+        addError(cfg_, n.at, fmt::format("more than {} virtual services in this configuration",
+                                         kMaxServices));
+        return;
+      }
+      services_ += it->second.members.size();
       for (const GroupMember& m : it->second.members) keys.emplace_back(m.key, m.at);
       if (keys.empty()) addError(cfg_, n.at, fmt::format("virtual_server_group {} is empty", h->group));
     } else {
@@ -441,6 +447,12 @@ class Parser {
     for (const Node* r : rss) {
       auto rs = realServer(*r, inh, vs_fwd, vs, vs_method_used);
       if (!rs) continue;
+      if (++real_servers_ > kMaxRealServers) {
+        if (real_servers_ == kMaxRealServers + 1)
+          addError(cfg_, rs->at, fmt::format("more than {} real servers in this configuration",
+                                           kMaxRealServers));
+        break;
+      }
       auto [it, fresh] = seen_rs.emplace(rs->dest.ep, rs->at);
       if (!fresh) {
         addError(cfg_, rs->at, fmt::format("duplicate real_server {} (first at {})", rs->dest.ep.str(),
@@ -562,6 +574,8 @@ class Parser {
   std::map<std::string, Group> groups_;
   std::map<std::string, TrackFile> track_files_;
   std::map<svc::ServiceKey, Where> seen_;
+  size_t services_ = 0;  // from groups; a plain block makes one, bounded by the file size
+  size_t real_servers_ = 0;
 };
 
 }  // namespace

@@ -270,6 +270,7 @@ class Parser {
   std::vector<Virtual> virtuals_;
   std::set<svc::ServiceKey> seen_;
   std::set<std::tuple<std::string, int, int>> reported_;
+  size_t real_servers_ = 0;
 };
 
 void Parser::virtualSection(const Virtual& v) {
@@ -459,6 +460,12 @@ void Parser::virtualSection(const Virtual& v) {
     for (RealServerConfig& rs : realLine(*l, sc, ck, http_like)) {
       rs.inhibit_on_failure = quiescent;
       rs.alpha = true;
+      if (++real_servers_ > kMaxRealServers) {
+        if (real_servers_ == kMaxRealServers + 1)
+          addError(cfg_, l->at, fmt::format("more than {} real servers in this configuration",
+                                            kMaxRealServers));
+        break;
+      }
       if (!seen_rs.insert(rs.dest.ep).second) {
         addError(cfg_, l->at, fmt::format("duplicate real server {}", rs.dest.ep.str()));
         continue;

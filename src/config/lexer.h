@@ -29,6 +29,9 @@ constexpr size_t kMaxFiles = 64;
 constexpr int kMaxIncludeDepth = 8;
 constexpr int kMaxNesting = 32;
 constexpr size_t kMaxLineBytes = 64 << 10;
+// What one configuration may expand into (groups and ranges multiply): beyond, an error.
+constexpr size_t kMaxServices = 65536;
+constexpr size_t kMaxRealServers = 65536;
 
 struct Token {
   std::string text;
