@@ -70,10 +70,17 @@ class Lexer {
     size_t b = 0;
     while (b < raw.size() && isSpace(raw[b])) ++b;
     std::string_view line = raw.substr(b);
-    // @id lines belong to a keepalived started with -i id; sluiced has no config id, so they
-    // are left out, and @^id ("not id") lines are kept.
+    // @id lines belong to a keepalived started with -i id (by default the host name); sluiced
+    // has no config id, so they are left out (said once), and @^id ("not id") lines are kept.
     if (!line.empty() && line[0] == '@') {
-      if (line.size() < 2 || line[1] != '^') return;
+      if (line.size() < 2 || line[1] != '^') {
+        if (!warned_conditional_) {
+          addWarning(cfg_, at, "@ID lines are left out: sluiced has no config id (keepalived uses "
+                               "them when started with -i ID, or on the host named ID)");
+          warned_conditional_ = true;
+        }
+        return;
+      }
       size_t e = 2;
       while (e < line.size() && !isSpace(line[e])) ++e;
       line = line.substr(e);
@@ -209,6 +216,7 @@ class Lexer {
   Config& cfg_;
   std::vector<Token> tokens_;
   std::map<std::string, std::string> params_;
+  bool warned_conditional_ = false;
 };
 
 class TreeBuilder {

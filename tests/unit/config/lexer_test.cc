@@ -66,6 +66,9 @@ TEST(ConfigLexer, ParametersAndConditionals) {
                 "virtual_server $VIP ${PORT} {\n@^other lvs_method DR\n protocol TCP\n"
                 "@other protocol UDP\n}\n");
   ASSERT_TRUE(c.ok()) << allDiags(c);
+  EXPECT_EQ(diagLines(c), std::vector<std::string>{
+                              "k.conf:3: warning: @ID lines are left out: sluiced has no config id "
+                              "(keepalived uses them when started with -i ID, or on the host named ID)"});
   const auto& k = c.virtual_servers.at(0).services.at(0).key;
   EXPECT_EQ(k.addr, *net::IpAddr::parse("10.0.0.7"));
   EXPECT_EQ(k.port, 8080);
