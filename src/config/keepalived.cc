@@ -411,6 +411,7 @@ class Parser {
     if (!proto && any_addr)
       addWarning(cfg_, n.at, "virtual_server without protocol: UDP, as keepalived 2.2.7 does; "
                              "write 'protocol TCP' or 'protocol UDP'");
+    bool prefix_reported = false;
     for (auto& [k, at] : keys) {
       if (k.fwmark == 0) k.proto = proto.value_or(svc::Proto::kUdp);
       else if (ip_family && h->kind == VsHead::kGroup) k.fwmark_family = *ip_family;
@@ -418,9 +419,11 @@ class Parser {
       sc.key = k;
       bool v6 = k.fwmark ? k.fwmark_family == net::Family::kV6 : k.addr.isV6();
       sc.persistence_prefix = prefix.value_or(v6 ? 128 : 32);
-      if (sc.persistence_prefix > (v6 ? 128u : 32u))
+      if (sc.persistence_prefix > (v6 ? 128u : 32u) && !prefix_reported) {
         addError(cfg_, n.at, fmt::format("persistence_granularity /{} is longer than the address",
                                          sc.persistence_prefix));
+        prefix_reported = true;
+      }
       if (k.fwmark == 0 && k.port == 0 && !sc.persistent)
         addError(cfg_, at, fmt::format("{}: port 0 (all ports) needs persistence_timeout",
                                        keyName(k)));
