@@ -583,6 +583,7 @@ std::vector<RealServerConfig> Parser::realLine(const Line& l, const svc::Service
 
 void parseLdirectord(std::string_view text, const std::string& name, Config& cfg) {
   cfg.format = Format::kLdirectord;
+  cfg.global.lvs_flush_on_stop = true;  // cleanstop=yes is ldirectord's default
   Parser(name, cfg).run(text);
 }
 
