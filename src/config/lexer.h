@@ -1,4 +1,5 @@
-// keepalived.conf's syntax, without its meaning: words, "quoted strings", { } blocks,
+// keepalived.conf's syntax, without its meaning: words ("..." and '...' parts keep spaces
+// and braces, take backslash escapes, and join the text around them), { } blocks,
 // comments (# and ! start one anywhere a token could start), `include GLOB` (relative to the
 // including file's directory), `$NAME=value` parameters, and `@id` / `@^id` conditional lines.
 // The result is a tree of statements (keyword, arguments on its line, optional block) that

@@ -162,3 +162,25 @@ TEST(ConfigLoad, FormatDiag) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ConfigLexer, QuotedPartsJoinAndTakeEscapes) {
+  Config c;
+  auto t = parseTree(R"(k abcd" efg h jkl "mnop 'single q' "a\tb\"c" "\x41\101\q" "{ not a brace }")" "\n",
+                     "f", LexOptions{}, c);
+  ASSERT_TRUE(c.diags.empty()) << testing::allDiags(c);
+  ASSERT_EQ(t.size(), 1u);
+  ASSERT_EQ(t[0].args.size(), 5u);
+  EXPECT_EQ(t[0].args[0].text, "abcd efg h jkl mnop");
+  EXPECT_TRUE(t[0].args[0].quoted);
+  EXPECT_EQ(t[0].args[1].text, "single q");
+  EXPECT_EQ(t[0].args[2].text, "a\tb\"c");
+  EXPECT_EQ(t[0].args[3].text, "AAq");
+  EXPECT_EQ(t[0].args[4].text, "{ not a brace }");
+  EXPECT_FALSE(t[0].block);
+}
+
+}  // namespace
+}  // namespace sluice::config
