@@ -110,6 +110,12 @@ class Parser {
   void run(const std::vector<Node>& tree) {
     std::vector<const Node*> vss;
     for (const Node& n : tree) {
+      bool lvs = n.key == "global_defs" || n.key == "virtual_server_group" || n.key == "virtual_server";
+      if (lvs && !shapeOk(n, cfg_)) continue;
+      if (n.key == "track_file" && !n.block) {
+        addError(cfg_, n.at, "track_file needs a { } block here (file, weight)");
+        continue;
+      }
       if (n.key == "global_defs") {
         globalDefs(n);
       } else if (n.key == "virtual_server_group") {
@@ -265,6 +271,7 @@ class Parser {
     std::vector<const Node*> rss;
     std::optional<Node> sorry;
     for (const Node& s : n.children) {
+      if (!shapeOk(s, cfg_)) continue;
       const std::string& k = s.key;
       if (k == "real_server") {
         rss.push_back(&s);
@@ -380,6 +387,12 @@ class Parser {
                                          h->group));
         return;
       }
+      if (services_ + it->second.members.size() > kMaxServices) {
+        addError(cfg_, n.at, fmt::format("more than {} virtual services in this configuration",
+                                         kMaxServices));
+        return;
+      }
+      services_ += it->second.members.size();
       for (const GroupMember& m : it->second.members) keys.emplace_back(m.key, m.at);
       if (keys.empty()) addError(cfg_, n.at, fmt::format("virtual_server_group {} is empty", h->group));
     } else {
@@ -398,6 +411,7 @@ class Parser {
     if (!proto && any_addr)
       addWarning(cfg_, n.at, "virtual_server without protocol: UDP, as keepalived 2.2.7 does; "
                              "write 'protocol TCP' or 'protocol UDP'");
+    bool prefix_reported = false;
     for (auto& [k, at] : keys) {
       if (k.fwmark == 0) k.proto = proto.value_or(svc::Proto::kUdp);
       else if (ip_family && h->kind == VsHead::kGroup) k.fwmark_family = *ip_family;
@@ -405,9 +419,11 @@ class Parser {
       sc.key = k;
       bool v6 = k.fwmark ? k.fwmark_family == net::Family::kV6 : k.addr.isV6();
       sc.persistence_prefix = prefix.value_or(v6 ? 128 : 32);
-      if (sc.persistence_prefix > (v6 ? 128u : 32u))
+      if (sc.persistence_prefix > (v6 ? 128u : 32u) && !prefix_reported) {
         addError(cfg_, n.at, fmt::format("persistence_granularity /{} is longer than the address",
                                          sc.persistence_prefix));
+        prefix_reported = true;
+      }
       if (k.fwmark == 0 && k.port == 0 && !sc.persistent)
         addError(cfg_, at, fmt::format("{}: port 0 (all ports) needs persistence_timeout",
                                        keyName(k)));
@@ -434,6 +450,12 @@ class Parser {
     for (const Node* r : rss) {
       auto rs = realServer(*r, inh, vs_fwd, vs, vs_method_used);
       if (!rs) continue;
+      if (++real_servers_ > kMaxRealServers) {
+        if (real_servers_ == kMaxRealServers + 1)
+          addError(cfg_, rs->at, fmt::format("more than {} real servers in this configuration",
+                                           kMaxRealServers));
+        break;
+      }
       auto [it, fresh] = seen_rs.emplace(rs->dest.ep, rs->at);
       if (!fresh) {
         addError(cfg_, rs->at, fmt::format("duplicate real_server {} (first at {})", rs->dest.ep.str(),
@@ -509,6 +531,7 @@ class Parser {
     bool method_bad = false;
     std::vector<CheckerDraft> drafts;
     for (const Node& s : n.children) {
+      if (!shapeOk(s, cfg_)) continue;
       const std::string& k = s.key;
       if (isCheckerKeyword(k)) {
         for (CheckerDraft& d : parseChecker(s, cfg_)) drafts.push_back(std::move(d));
@@ -554,6 +577,8 @@ class Parser {
   std::map<std::string, Group> groups_;
   std::map<std::string, TrackFile> track_files_;
   std::map<svc::ServiceKey, Where> seen_;
+  size_t services_ = 0;  // from groups; a plain block makes one, bounded by the file size
+  size_t real_servers_ = 0;
 };
 
 }  // namespace

@@ -76,6 +76,23 @@ void unknownKeyword(const Node& n, const char* where, Config& cfg) {
   addError(cfg, n.at, fmt::format("unknown keyword '{}' in {}", n.key, where));
 }
 
+bool shapeOk(const Node& n, Config& cfg) {
+  static constexpr const char* kBlocks[] = {"global_defs", "virtual_server_group", "virtual_server",
+                                            "real_server", "url", "host"};
+  // (track_file is a block at the top level, a statement in FILE_CHECK: its callers check it.)
+  bool wants_block = isCheckerKeyword(n.key);
+  for (const char* b : kBlocks) wants_block |= n.key == b;
+  if (wants_block && !n.block) {
+    addError(cfg, n.at, fmt::format("{} needs a {{ }} block", n.key));
+    return false;
+  }
+  if (!wants_block && n.block) {
+    addError(cfg, n.at, fmt::format("{} takes no {{ }} block", n.key));
+    return false;
+  }
+  return true;
+}
+
 void notSupported(const Node& n, const std::string& why, Config& cfg) {
   addError(cfg, n.at, fmt::format("{}: not supported by sluiced: {}", n.key, why));
 }
@@ -164,6 +181,7 @@ void parseUrl(const Node& n, CheckerDraft& d, Config& cfg) {
   UrlCheck u;
   bool has_path = false;
   for (const Node& s : n.children) {
+    if (!shapeOk(s, cfg)) continue;
     const std::string& k = s.key;
     if (k == "path") {
       if (wantArgs(s, 1, 1, cfg)) {
@@ -329,6 +347,7 @@ std::vector<CheckerDraft> parseChecker(const Node& n, Config& cfg) {
   if (!n.args.empty()) addError(cfg, n.at, fmt::format("{} takes no arguments before its '{{'", n.key));
   std::vector<const Node*> hosts;
   for (const Node& s : n.children) {
+    if (!shapeOk(s, cfg)) continue;
     if (s.key == "host" && d.c.kind == CheckKind::kSmtp) {
       hosts.push_back(&s);
     } else if (parseConnectOption(s, d.c, cfg) || parseKindOption(s, d, cfg)) {
@@ -358,7 +377,7 @@ std::vector<CheckerDraft> parseChecker(const Node& n, Config& cfg) {
     CheckerDraft hd = d;
     hd.c.at = h->at;
     for (const Node& s : h->children)
-      if (!parseConnectOption(s, hd.c, cfg) && !parseInheritable(s, hd.own, cfg))
+      if (shapeOk(s, cfg) && !parseConnectOption(s, hd.c, cfg) && !parseInheritable(s, hd.own, cfg))
         unknownKeyword(s, "SMTP_CHECK host", cfg);
     out.push_back(std::move(hd));
   }
@@ -370,6 +389,7 @@ std::optional<std::pair<std::string, TrackFile>> parseTrackFile(const Node& n, C
   TrackFile t;
   t.at = n.at;
   for (const Node& s : n.children) {
+    if (!shapeOk(s, cfg)) continue;
     if (s.key == "file") {
       if (wantArgs(s, 1, 1, cfg)) t.path = s.args[0].text;
     } else if (s.key == "weight") {

@@ -66,6 +66,9 @@ std::optional<uint64_t> uintArg(const Node& n, uint64_t max, Config& cfg, size_t
 std::optional<net::IpAddr> ipArg(const Node& n, Config& cfg, size_t idx = 0);
 std::optional<uint16_t> portArg(const Node& n, Config& cfg, size_t idx = 0);
 void unknownKeyword(const Node& n, const char* where, Config& cfg);
+// Statements inside the LVS blocks: block keywords (real_server, url, the checkers...) need
+// their { }, every other keyword takes none. False (with an error) when `n` breaks that.
+bool shapeOk(const Node& n, Config& cfg);
 void notSupported(const Node& n, const std::string& why, Config& cfg);
 
 }  // namespace sluice::config::keepalived

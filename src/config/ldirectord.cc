@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "config/ldirectord_checks.h"
 #include "config/lexer.h"
 #include "config/values.h"
 
@@ -73,36 +74,6 @@ const std::map<std::string, uint16_t>& servicePorts() {
       {"mysql", 3306}, {"sip", 5060}, {"postgresql", 5432}};
   return m;
 }
-
-// The service ldirectord assumes from the virtual's port.
-std::string defaultService(uint16_t port) {
-  switch (port) {
-    case 21: return "ftp";
-    case 25: return "smtp";
-    case 53: return "dns";
-    case 80: return "http";
-    case 110: return "pop";
-    case 119: return "nntp";
-    case 143: return "imap";
-    case 389: return "ldap";
-    case 443: return "https";
-    case 587: return "submission";
-    case 636: return "ldaps";
-    case 993: return "imaps";
-    case 995: return "pops";
-    case 1521: return "oracle";
-    case 1812: return "radius";
-    case 3128: return "http_proxy";
-    case 3306: return "mysql";
-    case 5432: return "pgsql";
-    case 5060: return "sip";
-    default: return "none";
-  }
-}
-
-constexpr const char* kKnownServices[] = {
-    "dns", "ftp", "http", "https", "http_proxy", "imap", "imaps", "ldap", "ldaps", "mysql", "nntp",
-    "none", "oracle", "pgsql", "pop", "pops", "radius", "simpletcp", "sip", "smtp", "submission"};
 
 class Parser {
  public:
@@ -299,6 +270,7 @@ class Parser {
   std::vector<Virtual> virtuals_;
   std::set<svc::ServiceKey> seen_;
   std::set<std::tuple<std::string, int, int>> reported_;
+  size_t real_servers_ = 0;
 };
 
 void Parser::virtualSection(const Virtual& v) {
@@ -327,10 +299,9 @@ void Parser::virtualSection(const Virtual& v) {
     sc.key.port = ep->port;
     sc.key.proto = ep->port == 53 ? svc::Proto::kUdp : svc::Proto::kTcp;
   }
-  std::string service = fwmark ? "none" : defaultService(sc.key.port);
+  std::string service = fwmark ? "none" : ldDefaultService(sc.key.port);
   std::string checktype = "negotiate";
   Where checktype_at = v.head.at;
-  std::optional<unsigned> negotiate_every;
   CheckerConfig ck;
   std::string request, receive, checkcommand;
   bool request_set = false;
@@ -341,15 +312,12 @@ void Parser::virtualSection(const Virtual& v) {
     if (k == "real" || k == "real6") {
       reals.push_back(&l);
     } else if (k == "service") {
-      bool known = false;
-      for (const char* s : kKnownServices) known |= lower(l.value) == s;
-      if (!known) addError(cfg_, l.at, fmt::format("service: '{}' is not a service ldirectord knows", l.value));
+      if (!ldKnownService(lower(l.value))) addError(cfg_, l.at, fmt::format("service: '{}' is not a service ldirectord knows", l.value));
       else service = lower(l.value);
     } else if (k == "checktype") {
       std::string t = lower(l.value);
       checktype_at = l.at;
       if (auto n = parseUint(t, 1000000); n && *n > 0) {
-        negotiate_every = unsigned(*n);
         checktype = "negotiate";
         addWarning(cfg_, l.at, fmt::format("checktype={}: sluiced negotiates on every check instead of "
                                            "once every {} connects", *n, *n));
@@ -480,57 +448,24 @@ void Parser::virtualSection(const Virtual& v) {
   ck.retry = failures - 1;
   ck.warmup = 0;
   ck.alpha = true;
-  bool http_like = false;
   bool negotiate = checktype == "negotiate";
   ck.connect_timeout = (negotiate ? ntimeout : ctimeout).value_or(5 * kSecond);
-  bool udp = !fwmark && sc.key.proto == svc::Proto::kUdp;
-  if (checktype == "connect") {
-    ck.kind = udp ? CheckKind::kPing : CheckKind::kTcp;
-  } else if (checktype == "ping") {
-    ck.kind = CheckKind::kPing;
-  } else if (checktype == "on") {
-    ck.kind = CheckKind::kOn;
-  } else if (checktype == "off") {
-    ck.kind = CheckKind::kOff;
-  } else if (checktype == "external") {
-    ck.kind = CheckKind::kMisc;
-    if (checkcommand.empty()) addError(cfg_, checktype_at, "checktype=external needs a checkcommand");
-    ck.misc_path = checkcommand;
-    ck.misc_timeout = ck.connect_timeout;
-  } else if (service == "http" || service == "https") {
-    ck.kind = service == "http" ? CheckKind::kHttp : CheckKind::kSsl;
-    http_like = true;
-  } else if (service == "dns") {
-    ck.kind = CheckKind::kDns;
-    ck.dns_type = "A";
-    if (request_set) ck.dns_name = request;
-    if (!receive.empty()) addWarning(cfg_, checktype_at, "receive: not compared for dns checks in sluiced");
-  } else if (service == "smtp") {
-    ck.kind = CheckKind::kSmtp;
-  } else if (service == "none") {
-    ck.kind = CheckKind::kOn;
-  } else {
-    addError(cfg_, checktype_at, fmt::format("checktype=negotiate for service={}: sluiced has no {} "
-                                             "check; use checktype=connect", service, service));
-    ck.kind = CheckKind::kTcp;
-  }
-  if (http_like) {
-    if (request.rfind("http://", 0) == 0 || request.rfind("https://", 0) == 0)
-      addError(cfg_, checktype_at, "request: absolute http:// URLs are not supported by sluiced; "
-                                   "write the path");
-    UrlCheck u;
-    u.path = request.empty() ? "/" : request[0] == '/' ? request : "/" + request;
-    u.regex = receive;
-    u.virtualhost = ck.virtualhost;
-    ck.urls.push_back(u);
-  }
-  (void)negotiate_every;
+  LdCheck spec{checktype, checktype_at, service, request, request_set, receive, checkcommand,
+               !fwmark && sc.key.proto == svc::Proto::kUdp};
+  mapCheck(spec, ck, cfg_);
+  bool http_like = ck.kind == CheckKind::kHttp || ck.kind == CheckKind::kSsl;
 
   std::set<net::Endpoint> seen_rs;
   for (const Line* l : reals) {
     for (RealServerConfig& rs : realLine(*l, sc, ck, http_like)) {
       rs.inhibit_on_failure = quiescent;
       rs.alpha = true;
+      if (++real_servers_ > kMaxRealServers) {
+        if (real_servers_ == kMaxRealServers + 1)
+          addError(cfg_, l->at, fmt::format("more than {} real servers in this configuration",
+                                            kMaxRealServers));
+        break;
+      }
       if (!seen_rs.insert(rs.dest.ep).second) {
         addError(cfg_, l->at, fmt::format("duplicate real server {}", rs.dest.ep.str()));
         continue;
@@ -584,7 +519,7 @@ std::vector<RealServerConfig> Parser::realLine(const Line& l, const svc::Service
       if (!n) addError(cfg_, l.at, fmt::format("{}: '{}' is not a threshold", l.key, w[i]));
       else (t[0] == 'l' ? rs.dest.l_threshold : rs.dest.u_threshold) = uint32_t(*n);
     } else if (pair == 0 && http_like) {
-      ck.urls[0].path = t.empty() || t[0] == '/' ? t : "/" + t;
+      ck.urls[0].path = urlPath(t);
       ++pair;
     } else if (pair == 1 && http_like) {
       ck.urls[0].regex = t;
@@ -648,6 +583,7 @@ std::vector<RealServerConfig> Parser::realLine(const Line& l, const svc::Service
 
 void parseLdirectord(std::string_view text, const std::string& name, Config& cfg) {
   cfg.format = Format::kLdirectord;
+  cfg.global.lvs_flush_on_stop = true;  // cleanstop=yes is ldirectord's default
   Parser(name, cfg).run(text);
 }
 

@@ -9,7 +9,9 @@
 //   checkinterval -> delay_loop and delay_before_retry, checktimeout (connect, ping) or
 //   negotiatetimeout (negotiate) -> connect_timeout, failurecount F -> retry F-1, warmup 0,
 //   alpha (a real server joins after its first good check); quiescent -> inhibit_on_failure;
-//   fallback -> sorry_server.
+//   fallback -> sorry_server; cleanstop -> lvs_flush_on_stop (default yes, as ldirectord's).
+// A checkinterval inside a virtual is honoured whatever `fork` says (ldirectord honours it
+// only with fork=yes): sluiced checks every real server on its own timer anyway.
 //
 // Trade-off: options that only change logging, mail or process management are accepted with
 // a warning "no effect in sluiced"; options that change what is balanced or when (callback

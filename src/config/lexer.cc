@@ -70,10 +70,17 @@ class Lexer {
     size_t b = 0;
     while (b < raw.size() && isSpace(raw[b])) ++b;
     std::string_view line = raw.substr(b);
-    // @id lines belong to a keepalived started with -i id; sluiced has no config id, so they
-    // are left out, and @^id ("not id") lines are kept.
+    // @id lines belong to a keepalived started with -i id (by default the host name); sluiced
+    // has no config id, so they are left out (said once), and @^id ("not id") lines are kept.
     if (!line.empty() && line[0] == '@') {
-      if (line.size() < 2 || line[1] != '^') return;
+      if (line.size() < 2 || line[1] != '^') {
+        if (!warned_conditional_) {
+          addWarning(cfg_, at, "@ID lines are left out: sluiced has no config id (keepalived uses "
+                               "them when started with -i ID, or on the host named ID)");
+          warned_conditional_ = true;
+        }
+        return;
+      }
       size_t e = 2;
       while (e < line.size() && !isSpace(line[e])) ++e;
       line = line.substr(e);
@@ -109,25 +116,78 @@ class Lexer {
       } else if (c == '{' || c == '}') {
         tokens_.push_back(Token{std::string(1, c), false, at});
         ++i;
-      } else if (c == '"') {
-        size_t e = line.find('"', i + 1);
-        if (e == std::string_view::npos) {
-          addError(cfg_, at, "unterminated quoted string");
-          e = line.size();
-        }
-        tokens_.push_back(Token{std::string(line.substr(i + 1, e - i - 1)), true, at});
-        i = e + 1;
       } else {
-        size_t e = i;
-        while (e < line.size() && !isSpace(line[e]) && line[e] != '{' && line[e] != '}') ++e;
-        tokens_.push_back(Token{std::string(line.substr(i, e - i)), false, at});
-        i = e;
+        i = word(line, i, at);
       }
     }
     if (tokens_.size() > first && !tokens_[first].quoted && tokens_[first].text == "include") {
       std::vector<Token> args(tokens_.begin() + first + 1, tokens_.end());
       tokens_.resize(first);
       include(args, at, depth);
+    }
+  }
+
+  // One word from line[i]: plain characters, and "..." or '...' parts (which keep their
+  // spaces and braces, and take backslash escapes), joined as keepalived joins them:
+  // abcd" efg" -> "abcd efg". Returns the index after the word.
+  size_t word(std::string_view line, size_t i, const Where& at) {
+    Token t{{}, false, at};
+    while (i < line.size() && !isSpace(line[i]) && line[i] != '{' && line[i] != '}') {
+      char q = line[i];
+      if (q != '"' && q != '\'') {
+        t.text += q;
+        ++i;
+        continue;
+      }
+      t.quoted = true;
+      ++i;
+      while (i < line.size() && line[i] != q) {
+        if (line[i] == '\\' && i + 1 < line.size()) i = escape(line, i + 1, t.text);
+        else t.text += line[i++];
+      }
+      if (i >= line.size()) addError(cfg_, at, "unterminated quoted string");
+      else ++i;
+    }
+    tokens_.push_back(std::move(t));
+    return i;
+  }
+
+  // The escape after a backslash at line[i]: \a \b \E \f \n \r \t \v, \nnn (octal),
+  // \xXX (hex), \cC (control C), \C (C itself).
+  static size_t escape(std::string_view line, size_t i, std::string& out) {
+    auto digit = [](char c, int base) {
+      int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99;
+      return v < base ? v : -1;
+    };
+    char c = line[i++];
+    switch (c) {
+      case 'a': out += '\a'; return i;
+      case 'b': out += '\b'; return i;
+      case 'E': out += '\x1b'; return i;
+      case 'f': out += '\f'; return i;
+      case 'n': out += '\n'; return i;
+      case 'r': out += '\r'; return i;
+      case 't': out += '\t'; return i;
+      case 'v': out += '\v'; return i;
+      case 'c':
+        if (i < line.size()) out += char(line[i++] & 0x1f);
+        return i;
+      case 'x': {
+        int v = 0, n = 0;
+        for (; n < 2 && i < line.size() && digit(line[i], 16) >= 0; ++n) v = v * 16 + digit(line[i++], 16);
+        out += n ? char(v) : 'x';
+        return i;
+      }
+      default:
+        if (digit(c, 8) >= 0) {
+          int v = digit(c, 8);
+          for (int n = 1; n < 3 && i < line.size() && digit(line[i], 8) >= 0; ++n) v = v * 8 + digit(line[i++], 8);
+          out += char(v & 0xff);
+          return i;
+        }
+        out += c;
+        return i;
     }
   }
 
@@ -209,6 +269,7 @@ class Lexer {
   Config& cfg_;
   std::vector<Token> tokens_;
   std::map<std::string, std::string> params_;
+  bool warned_conditional_ = false;
 };
 
 class TreeBuilder {

@@ -1,4 +1,5 @@
-// keepalived.conf's syntax, without its meaning: words, "quoted strings", { } blocks,
+// keepalived.conf's syntax, without its meaning: words ("..." and '...' parts keep spaces
+// and braces, take backslash escapes, and join the text around them), { } blocks,
 // comments (# and ! start one anywhere a token could start), `include GLOB` (relative to the
 // including file's directory), `$NAME=value` parameters, and `@id` / `@^id` conditional lines.
 // The result is a tree of statements (keyword, arguments on its line, optional block) that
@@ -29,6 +30,9 @@ constexpr size_t kMaxFiles = 64;
 constexpr int kMaxIncludeDepth = 8;
 constexpr int kMaxNesting = 32;
 constexpr size_t kMaxLineBytes = 64 << 10;
+// What one configuration may expand into (groups and ranges multiply): beyond, an error.
+constexpr size_t kMaxServices = 65536;
+constexpr size_t kMaxRealServers = 65536;
 
 struct Token {
   std::string text;

@@ -14,6 +14,14 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+std::string urlPath(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 1);
+  if (s.empty() || s[0] != '/') out.push_back('/');
+  out.append(s);
+  return out;
+}
+
 std::optional<uint64_t> parseUint(std::string_view s, uint64_t max) {
   if (s.empty() || s.size() > 20) return std::nullopt;
   uint64_t v = 0;

@@ -33,5 +33,7 @@ std::optional<svc::FwdMethod> parseFwdMethod(std::string_view s);
 Result<std::string> parseScheduler(std::string_view s);
 
 std::string lower(std::string_view s);
+// An HTTP path: "index.html" -> "/index.html", "" -> "/".
+std::string urlPath(std::string_view s);
 
 }  // namespace sluice::config

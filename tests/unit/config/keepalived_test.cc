@@ -2,6 +2,7 @@
 // validation errors, with the exact "FILE:LINE: message" text for a few of them.
 #include <gtest/gtest.h>
 
+#include "config/lexer.h"
 #include "config/load.h"
 #include "config_test_util.h"
 
@@ -536,6 +537,41 @@ TEST(ConfigKeepalived, ChecklogAllFailuresFromGlobal) {
   const auto& ck = c.virtual_servers.at(0).real_servers.at(0).checkers;
   EXPECT_TRUE(ck.at(0).log_all_failures);
   EXPECT_FALSE(ck.at(1).log_all_failures);
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ConfigKeepalived, BlockShapes) {
+  Config c = testing::ka("virtual_server 10.0.0.1 80\nvirtual_server 10.0.0.2 80 {\n lvs_method DR\n"
+                         " protocol TCP\n real_server 10.0.1.1 80\n real_server 10.0.1.2 80 {\n"
+                         "  weight 2 { }\n  TCP_CHECK\n }\n}\n");
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:1: virtual_server needs a { } block")) << testing::allDiags(c);
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:5: real_server needs a { } block"));
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:7: weight takes no { } block"));
+  EXPECT_TRUE(testing::hasDiag(c, "k.conf:8: TCP_CHECK needs a { } block"));
+  EXPECT_EQ(testing::diagLines(c).size(), 4u) << testing::allDiags(c);
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+// Groups multiply: many blocks using one large group stop at the configuration's cap.
+TEST(ConfigKeepalived, ExpansionIsCappedAcrossBlocks) {
+  std::string text = "virtual_server_group G {\n 10.0.0.0/22 80\n}\n";  // 1024 services
+  for (int i = 0; i < 70; ++i)
+    text += "virtual_server group G {\n lvs_method DR\n protocol TCP\n}\n";
+  Config c = testing::ka(text);
+  size_t services = 0;
+  for (const auto& vs : c.virtual_servers) services += vs.services.size();
+  EXPECT_LE(services, kMaxServices);
+  EXPECT_TRUE(testing::hasDiagContaining(c, "more than 65536 virtual services in this configuration"));
 }
 
 }  // namespace

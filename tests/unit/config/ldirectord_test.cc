@@ -47,6 +47,7 @@ void expectArticle(const Config& c, bool with_fallback) {
   ASSERT_TRUE(c.ok()) << allDiags(c);
   EXPECT_EQ(c.format, Format::kLdirectord);
   EXPECT_TRUE(c.global.autoreload);
+  EXPECT_TRUE(c.global.lvs_flush_on_stop);  // cleanstop defaults to yes
   ASSERT_EQ(c.virtual_servers.size(), 1u);
   const VirtualServerConfig& vs = c.virtual_servers[0];
   ASSERT_EQ(vs.services.size(), 1u);
@@ -207,6 +208,7 @@ TEST(ConfigLdirectord, ErrorsAndRefusals) {
   Config c = ld(R"(callback="/bin/cb"
 emailalert="a@b"
 fork=yes
+cleanstop=no
 bogus=1
 virtual=10.0.0.1:80
 	real=10.0.1.1:80 masq
@@ -229,18 +231,19 @@ scheduler=rr
   EXPECT_TRUE(hasDiag(c, "l.cf:2: warning: emailalert: alerts are logged, not mailed"));
   EXPECT_EQ(c.global.emailalert, "a@b");
   EXPECT_TRUE(hasDiag(c, "l.cf:3: warning: fork: no effect in sluiced"));
-  EXPECT_TRUE(hasDiag(c, "l.cf:4: unknown keyword 'bogus'"));
-  EXPECT_TRUE(hasDiag(c, "l.cf:6: real masq: NAT forwarding (-m) is not implemented yet; use -g (DR)"));
-  EXPECT_TRUE(hasDiag(c, "l.cf:5: checktype=negotiate for service=mysql: sluiced has no mysql check; "
+  EXPECT_FALSE(c.global.lvs_flush_on_stop);  // cleanstop=no
+  EXPECT_TRUE(hasDiag(c, "l.cf:5: unknown keyword 'bogus'"));
+  EXPECT_TRUE(hasDiag(c, "l.cf:7: real masq: NAT forwarding (-m) is not implemented yet; use -g (DR)"));
+  EXPECT_TRUE(hasDiag(c, "l.cf:6: checktype=negotiate for service=mysql: sluiced has no mysql check; "
                          "use checktype=connect"));
-  EXPECT_TRUE(hasDiag(c, "l.cf:9: scheduler: lblcr is not implemented in Sluice (lblc, without "
+  EXPECT_TRUE(hasDiag(c, "l.cf:10: scheduler: lblcr is not implemented in Sluice (lblc, without "
                          "replication, is)"));
-  EXPECT_TRUE(hasDiagContaining(c, "l.cf:10: protocol: 'fwm' does not fit"));
-  EXPECT_TRUE(hasDiagContaining(c, "l.cf:11: virtual: Firewall-mark services (-f) are not implemented yet"));
-  EXPECT_TRUE(hasDiagContaining(c, "l.cf:16: real: 10.0.0.9 is not of the virtual service's address family"));
-  EXPECT_TRUE(hasDiag(c, "l.cf:18: virtual: 'web.example' is not an IP address (sluiced does not "
+  EXPECT_TRUE(hasDiagContaining(c, "l.cf:11: protocol: 'fwm' does not fit"));
+  EXPECT_TRUE(hasDiagContaining(c, "l.cf:12: virtual: Firewall-mark services (-f) are not implemented yet"));
+  EXPECT_TRUE(hasDiagContaining(c, "l.cf:17: real: 10.0.0.9 is not of the virtual service's address family"));
+  EXPECT_TRUE(hasDiag(c, "l.cf:19: virtual: 'web.example' is not an IP address (sluiced does not "
                          "resolve host names)"));
-  EXPECT_TRUE(hasDiag(c, "l.cf:19: scheduler belongs in an indented line under a virtual="));
+  EXPECT_TRUE(hasDiag(c, "l.cf:20: scheduler belongs in an indented line under a virtual="));
   // The IPv6 virtual is read as such.
   bool found_v6 = false;
   for (const auto& vs : c.virtual_servers)

@@ -66,6 +66,9 @@ TEST(ConfigLexer, ParametersAndConditionals) {
                 "virtual_server $VIP ${PORT} {\n@^other lvs_method DR\n protocol TCP\n"
                 "@other protocol UDP\n}\n");
   ASSERT_TRUE(c.ok()) << allDiags(c);
+  EXPECT_EQ(diagLines(c), std::vector<std::string>{
+                              "k.conf:3: warning: @ID lines are left out: sluiced has no config id "
+                              "(keepalived uses them when started with -i ID, or on the host named ID)"});
   const auto& k = c.virtual_servers.at(0).services.at(0).key;
   EXPECT_EQ(k.addr, *net::IpAddr::parse("10.0.0.7"));
   EXPECT_EQ(k.port, 8080);
@@ -155,6 +158,28 @@ TEST(ConfigLoad, FormatDiag) {
   EXPECT_EQ(formatDiag(Diag{Where{"a.conf", 3}, "bad", true}), "a.conf:3: bad");
   EXPECT_EQ(formatDiag(Diag{Where{"a.conf", 3}, "meh", false}), "a.conf:3: warning: meh");
   EXPECT_EQ(formatDiag(Diag{Where{"a.conf", 0}, "gone", true}), "a.conf: gone");
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ConfigLexer, QuotedPartsJoinAndTakeEscapes) {
+  Config c;
+  auto t = parseTree(R"(k abcd" efg h jkl "mnop 'single q' "a\tb\"c" "\x41\101\q" "{ not a brace }")" "\n",
+                     "f", LexOptions{}, c);
+  ASSERT_TRUE(c.diags.empty()) << testing::allDiags(c);
+  ASSERT_EQ(t.size(), 1u);
+  ASSERT_EQ(t[0].args.size(), 5u);
+  EXPECT_EQ(t[0].args[0].text, "abcd efg h jkl mnop");
+  EXPECT_TRUE(t[0].args[0].quoted);
+  EXPECT_EQ(t[0].args[1].text, "single q");
+  EXPECT_EQ(t[0].args[2].text, "a\tb\"c");
+  EXPECT_EQ(t[0].args[3].text, "AAq");
+  EXPECT_EQ(t[0].args[4].text, "{ not a brace }");
+  EXPECT_FALSE(t[0].block);
 }
 
 }  // namespace
