@@ -49,6 +49,8 @@ struct ServiceConfig {
   uint32_t persistence_timeout = 300; // seconds, -p [timeout]
   unsigned persistence_prefix = 32;   // -M, as a prefix length (IPv6: 128)
   bool one_packet = false;            // -o / ops
+
+  friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
 
 struct DestConfig {
@@ -57,6 +59,8 @@ struct DestConfig {
   int32_t weight = 1;              // 0 = quiescent
   uint32_t u_threshold = 0;        // -x, 0 = none
   uint32_t l_threshold = 0;        // -y, 0 = 3/4 of -x
+
+  friend bool operator==(const DestConfig&, const DestConfig&) = default;
 };
 
 // What the data plane cannot carry yet. The model refuses it on every way in (sluiceadm and
