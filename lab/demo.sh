@@ -92,7 +92,7 @@ ask10() {
     printf '   request %2d -> %s\n' "$i" "$answer"
   done
   echo "   $ok of 10 answered."
-  [ "$ok1" = 0 ] && [ "$ok2" = 0 ] && [ "$ok3" = 0 ]
+  [ "$ok" = 10 ]
 }
 
 step "Ten requests from the client to http://$VIP4/ (round robin takes turns):"
