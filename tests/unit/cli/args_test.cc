@@ -302,5 +302,14 @@ TEST(Args, RestoreLineSplitting) {
             (std::vector<std::string>{"-a", "-t", "1.2.3.4:80", "-r", "5.6.7.8"}));
 }
 
+TEST(Args, ReloadAndHealthAreCommandsOfTheirOwn) {
+  EXPECT_EQ(ok("--reload").cmd, Cmd::kReload);
+  EXPECT_EQ(ok("--health").cmd, Cmd::kHealth);
+  EXPECT_TRUE(ok("--health --json").has(kOptJson));
+  EXPECT_TRUE(ok("--health -n").has(kOptNumeric));
+  EXPECT_EQ(refused("--reload -n"), "Illegal 'numeric' option with the 'reload' command");
+  EXPECT_EQ(refused("--health -t 1.2.3.4:80"), "Illegal 'service-address' option with the 'health' command");
+}
+
 }  // namespace
 }  // namespace sluice::cli

@@ -276,5 +276,41 @@ TEST(Format, Counters) {
             "a                    1              2              3\n");
 }
 
+TEST(Format, Health) {
+  ctl::HealthInfo up;
+  up.svc.addr = *net::IpAddr::parse("10.0.0.100");
+  up.svc.port = 80;
+  up.vs = "10.0.0.100 80";
+  up.rs = *net::Endpoint::parse("10.0.0.11:80");
+  up.in_table = true;
+  up.weight = 3;
+  up.reason = "all checkers up";
+  up.last_transition_unix_ns = 1796625600ull * 1'000'000'000ull;  // 2026-12-07 06:40:00Z
+  up.checkers.push_back({"TCP_CHECK", up.rs, true, "connected", 12, 1, 0});
+  ctl::HealthInfo down = up;
+  down.rs = *net::Endpoint::parse("10.0.0.12:80");
+  down.up = false;
+  down.in_table = true;
+  down.weight = 0;
+  down.reason = "HTTP status 503";
+  down.checkers = {{"HTTP_GET", down.rs, false, "HTTP status 503", 4, 4, 0}};
+  ctl::HealthInfo sorry = up;
+  sorry.rs = *net::Endpoint::parse("10.0.0.250:80");
+  sorry.sorry = true;
+  sorry.up = false;
+  sorry.in_table = false;
+  sorry.last_transition_unix_ns = 0;
+  sorry.reason = "quorum held: not in use";
+  sorry.checkers.clear();
+  std::string out = formatHealth({up, down, sorry}, true);
+  EXPECT_EQ(out,
+            "Service                      Real server                  State  Weight  Since                 Reason\n"
+            "TCP  10.0.0.100:80           10.0.0.11:80                 UP          3  2026-12-07 06:40:00Z  all checkers up\n"
+            "    TCP_CHECK 10.0.0.11:80  up, 12 checks, 1 failed: connected\n"
+            "TCP  10.0.0.100:80           10.0.0.12:80                 DOWN/0      0  2026-12-07 06:40:00Z  HTTP status 503\n"
+            "    HTTP_GET 10.0.0.12:80  down, 4 checks, 4 failed: HTTP status 503\n"
+            "TCP  10.0.0.100:80           10.0.0.250:80                IDLE        -  -                     quorum held: not in use\n");
+}
+
 }  // namespace
 }  // namespace sluice::cli
