@@ -28,16 +28,8 @@ echo "   The router sends the VIP $VIP4 to the director; the real servers hold t
 echo "   and answer the client directly (LVS direct routing)."
 
 step "Starting a small web server on each real server (it answers 'RS 1' or 'RS 2')."
-RS_PID=()
-start_rs() {
-  local ns; if [ "$1" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
-  ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$1" --port 80 \
-    >>"$LAB_RUN/http-rs$1.log" 2>&1 &
-  RS_PID[$1]=$!; LAB_PIDS+=($!)
-  lab_wait 100 nsx "$ns" curl -sf --noproxy '*' --max-time 1 http://127.0.0.1/ || lab_die "web server in $ns did not come up"
-}
-start_rs 1
-start_rs 2
+lab_start_rs 1
+lab_start_rs 2
 
 CONF="$LAB_RUN/keepalived.conf"
 cat >"$CONF" <<CONF
@@ -105,7 +97,7 @@ show "sluiceadm -Ln"
 lab_adm -Ln | sed 's/^/   /'
 
 step "Real server 1's web server dies (we stop it); its TCP_CHECK fails within seconds:"
-kill -TERM "${RS_PID[1]}"; wait "${RS_PID[1]}" 2>/dev/null
+lab_stop_rs 1
 lab_wait 100 rs1_is DOWN
 grep -F "Removing service" "$LAB_RUN/sluiced.log" | tail -1 | sed 's/^/   log: /'
 show "sluiceadm --health"
@@ -114,7 +106,7 @@ echo "   Every request now goes to real server 2; none is lost:"
 ask10; ok2=$?
 
 step "Real server 1 comes back; sluiced notices and puts it back in rotation by itself:"
-start_rs 1
+lab_start_rs 1
 lab_wait 100 rs1_is UP
 grep -F "Adding service" "$LAB_RUN/sluiced.log" | tail -1 | sed 's/^/   log: /'
 ask10; ok3=$?

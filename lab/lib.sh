@@ -207,23 +207,29 @@ lab_check_links() {
   lab_log "topology up: ${LAB_ALL_NS[*]}"
 }
 
-# Starts the web servers in rs1 and rs2 and waits until each answers locally.
-lab_start_servers() {
+# lab_start_rs N [args]: (re)starts the Python web server of real server N (1 or 2) on port 80
+# (extra http_server.py args after N) and waits until it answers locally. Its PID is
+# LAB_RS_PID[N], so a test can stop that one server (lab_stop_rs N) and start it again.
+LAB_RS_PID=()
+lab_start_rs() {
   lab_require_python
-  local rs ns
-  for rs in 1 2; do
-    if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
-    # `ip netns exec` directly (not the nsx function): $! must be the server itself, and
-    # a function would run in a forked subshell whose death leaves the server behind.
-    ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$rs" --port 80 --udp-port 5300 \
-      >"$LAB_RUN/http-rs$rs.log" 2>&1 &
-    LAB_PIDS+=($!)
-  done
-  for rs in 1 2; do
-    if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
-    lab_wait 100 nsx "$ns" curl -sf --noproxy '*' --max-time 1 http://127.0.0.1/ ||
-      lab_die "web server in $ns did not come up: $(tail -5 "$LAB_RUN/http-rs$rs.log")"
-  done
+  local rs="$1" ns; shift
+  if [ "$rs" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
+  # `ip netns exec` directly (not the nsx function): $! must be the server itself, and
+  # a function would run in a forked subshell whose death leaves the server behind.
+  ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$rs" --port 80 "$@" \
+    >>"$LAB_RUN/http-rs$rs.log" 2>&1 &
+  LAB_RS_PID[$rs]=$!
+  LAB_PIDS+=($!)
+  lab_wait 100 nsx "$ns" curl -sf --noproxy '*' --max-time 1 http://127.0.0.1/ ||
+    lab_die "web server in $ns did not come up: $(tail -5 "$LAB_RUN/http-rs$rs.log")"
+}
+lab_stop_rs() { kill -TERM "${LAB_RS_PID[$1]}" 2>/dev/null; wait "${LAB_RS_PID[$1]}" 2>/dev/null; }
+
+# Starts the web servers in rs1 and rs2 (HTTP on 80, UDP echo on 5300).
+lab_start_servers() {
+  lab_start_rs 1 --udp-port 5300
+  lab_start_rs 2 --udp-port 5300
   lab_log "web servers up on rs1, rs2 (port 80, v4 and v6)"
 }
 

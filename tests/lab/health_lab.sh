@@ -36,23 +36,10 @@ rs_state() {
 }
 state_is() { [ "$(rs_state "$1" "${3:-80}")" = "$2" ]; }
 
-# The web server of real server N on port 80 (python), restartable: its PID is tracked.
-RS_PID=()
-start_rs() {
-  local ns; if [ "$1" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
-  ip netns exec "$ns" "$LAB_PYTHON" "$LAB_ROOT/lab/http_server.py" --id "$1" --port 80 \
-    >>"$LAB_RUN/http-rs$1.log" 2>&1 &
-  RS_PID[$1]=$!
-  LAB_PIDS+=($!)
-  lab_wait 100 nsx "$ns" curl -sf --noproxy '*' --max-time 1 http://127.0.0.1/ ||
-    lab_die "web server in $ns did not come up"
-}
-stop_rs() { kill -TERM "${RS_PID[$1]}" 2>/dev/null; wait "${RS_PID[$1]}" 2>/dev/null; }
-
 say "topology, web servers"
 lab_up
-start_rs 1
-start_rs 2
+lab_start_rs 1
+lab_start_rs 2
 lab_start_nginx
 for rs in 1 2; do echo "healthy RS $rs" >"$LAB_RUN/www-rs$rs/ok.html"; done
 
@@ -150,7 +137,7 @@ verdict "-Ln lists the file's services" check_contains "sluiceadm -Ln" "$(lab_ad
   "TCP  $VIP4:80 rr" "$RS1_4:80" "$RS2_4:80" "TCP  $VIP4:$((NG + 1)) rr"
 
 say "a real server whose web server stops leaves the rotation, and comes back"
-stop_rs 1
+lab_stop_rs 1
 t=$SECONDS
 if lab_wait 100 state_is 1 DOWN; then
   WHY="after $((SECONDS - t)) s (delay_loop 1, connect_timeout 1, retry 1)"; verdict "RS1 marked down" true
@@ -160,13 +147,13 @@ fi
 verdict "RS1 is out of the table" check_all_are "$(lab_ask_n 6 "$URL")" 6 2
 verdict "the transition is logged with its reason" check_contains "sluiced's log" "$(lab_daemon_log)" \
   "Removing service [$RS1_4]:tcp:80 from VS [$VIP4]:tcp:80"
-start_rs 1
+lab_start_rs 1
 if lab_wait 100 state_is 1 UP; then verdict "RS1 comes back by itself" true
 else WHY="$(health)"; verdict "RS1 comes back by itself" false; fi
 verdict "both in rotation again" check_alternates "$(lab_ask_n 6 "$URL")" 6
 
 say "inhibit_on_failure keeps an established download"
-stop_rs 1
+lab_stop_rs 1
 lab_wait 100 state_is 1 DOWN
 slow_body="$LAB_RUN/slow.body"
 nsx "$NS_CLIENT" timeout -s KILL 60 curl -sS -g --noproxy '*' --connect-timeout 4 --max-time 50 --limit-rate 10M \
@@ -181,7 +168,7 @@ wait "$slow_pid" 2>/dev/null
 verdict "the download on the inhibited server completed intact" check_download "$slow_body" "$LAB_BIG_BYTES" "$EXPECTED_SHA"
 rm -f "$slow_body"
 echo "healthy RS 2" >"$LAB_RUN/www-rs2/ok.html"
-start_rs 1
+lab_start_rs 1
 lab_wait 100 state_is 2 UP; lab_wait 100 state_is 1 UP
 verdict "both back after the failures end" check_alternates "$(lab_ask_n 6 "$URL")" 6
 
