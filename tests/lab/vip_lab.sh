@@ -37,6 +37,7 @@ VIP4A=10.31.0.100;       VIP4B=10.31.0.101;       VIP_NET4=10.31.0.0/16
 VIP6A=2001:db8:31::100;  VIP6B=2001:db8:31::101;  VIP_NET6=2001:db8:31::/48
 LAB_RUN="$(mktemp -d /tmp/sluice-viplab.XXXXXX)"
 T0=$SECONDS
+BFD="${VIP_LAB_BFD:-no}"   # VIP_LAB_BFD=yes: the same checks with BFD on every OSPF link
 
 # Namespaces of this scheme left by a SIGKILLed run (no trap ran): removed when their run's
 # PID is gone, as lab_reap_stale does for the DR lab's names.
@@ -166,7 +167,7 @@ topology
 say "BIRD: (a) ECMP to both directors"
 hold 1 "$VIP4A" "$VIP6A" --extra "$VIP4B" --extra "$VIP6B"
 hold 2 "$VIP4A" "$VIP6A"
-bird_up no
+bird_up "$BFD"
 for v in "$VIP4A" "$VIP6A"; do
   ms=$(wait_ms 300 nexthops_are "$v" 2)
   WHY="router route after ${ms} ms: $(route_of "$v")"
@@ -222,8 +223,10 @@ stop_pids "${BIRD_PIDS[@]}"
 FRR_PIDS=()
 frr_daemon() {   # frr_daemon NS DAEMON: runs /usr/lib/frr/DAEMON in NS with NS's config dir
   local ns="$1" d="$2" dir="$LAB_RUN/frr-$1"
+  local -a extra=()
+  [ "$d" = bfdd ] && extra=(--bfdctl "$dir/bfdd.sock")   # not the shared /var/run/frr one
   ip netns exec "$ns" /usr/lib/frr/"$d" -u frr -g frr -P 0 -f "$dir/$d.conf" -i "$dir/$d.pid" \
-    -z "$dir/zserv.api" --vty_socket "$dir" >>"$dir/$d.out" 2>&1 &
+    -z "$dir/zserv.api" --vty_socket "$dir" "${extra[@]}" >>"$dir/$d.out" 2>&1 &
   FRR_PIDS+=($!)
   LAB_PIDS+=($!)
 }
@@ -253,10 +256,15 @@ frr_up() {
       LOGDIR="$ddir" ROUTER_ID="10.30.$n.2" VIP_NET6="$VIP_NET6" \
       IFACES="$(frr_ospf_iface uplink "$bfd" v6)" || return 1
   done
+  for ns in "$NS_R" "$NS_D1" "$NS_D2"; do
+    routing_render frr/bfdd.conf.in "$LAB_RUN/frr-$ns/bfdd.conf" HOSTNAME="$ns" \
+      LOGDIR="$LAB_RUN/frr-$ns" || return 1
+  done
   chown frr:frr "$LAB_RUN"/frr-*/*.conf
   for ns in "$NS_R" "$NS_D1" "$NS_D2"; do
     frr_daemon "$ns" zebra
     lab_wait 50 test -S "$LAB_RUN/frr-$ns/zserv.api" || lab_die "zebra in $ns did not start: $(tail -3 "$LAB_RUN/frr-$ns/zebra.out")"
+    [ "$bfd" = yes ] && frr_daemon "$ns" bfdd
     frr_daemon "$ns" ospfd
     frr_daemon "$ns" ospf6d
   done
@@ -264,7 +272,7 @@ frr_up() {
 
 say "FRR: (a) ECMP to both directors"
 hold 2 "$VIP4A" "$VIP6A"
-frr_up no || lab_die "cannot render the FRR configs"
+frr_up "$BFD" || lab_die "cannot render the FRR configs"
 for v in "$VIP4A" "$VIP6A"; do
   ms=$(wait_ms 400 nexthops_are "$v" 2)
   WHY="router route after ${ms} ms: $(route_of "$v")"
