@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -38,8 +39,8 @@ Result<int> rtnlAck(nlmsghdr* nlh) {
     return makeError("cannot bind an rtnetlink socket: {}", std::strerror(errno));
   timeval tv{2, 0};
   setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  static uint32_t seq = uint32_t(time(nullptr));
-  nlh->nlmsg_seq = ++seq;
+  static std::atomic<uint32_t> seq{uint32_t(time(nullptr))};
+  nlh->nlmsg_seq = seq.fetch_add(1, std::memory_order_relaxed) + 1;
   nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
   if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
     return makeError("cannot send an rtnetlink request: {}", std::strerror(errno));

@@ -89,7 +89,7 @@ TEST_F(VipDeviceNs, RefusesAnExistingInterface) {
       << second.error().message;
   EXPECT_EQ(addrs(), "10.20.0.100/32");   // the first one's device is untouched
 
-  ASSERT_TRUE(ns_->exec("ip link add tdummy type dummy"));   // not a TUN at all
+  ASSERT_TRUE(ns_->exec("ip link add tdummy type veth peer name tpeer"));   // not a TUN at all
   auto third = VipDevice::create("tdummy");
   ASSERT_FALSE(third.ok());
   EXPECT_NE(third.error().message.find("ip link del tdummy"), std::string::npos)

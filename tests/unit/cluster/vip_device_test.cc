@@ -58,7 +58,7 @@ TEST(VipDeviceName, RefusesWhatTheKernelOrTunWouldMisread) {
                                           {"a/b", "'/'"},
                                           {"vip:1", "':'"},
                                           {"vip%d", "'%'"},
-                                          {"vip 0", "' '"},
+                                          {"vip 0", "\\x20"},
                                           {std::string("v\tx"), "\\x09"},
                                           {std::string("v\xc3\xa9"), "\\xc3"}}) {
     Status st = validateVipDeviceName(c.name);
