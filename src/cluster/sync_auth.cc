@@ -17,10 +17,10 @@ static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == 32);
 // 16 bytes, BLAKE2b's personalisation: a new derivation (or format) gets a new string.
 constexpr char kPersonal[crypto_generichash_blake2b_PERSONALBYTES + 1] = "sluice-sync-v1\0\0";
 
-using Nonce = std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES>;
+}  // namespace
 
-Nonce nonceOf(const Header& h) {
-  Nonce n{};
+SyncNonce nonceOf(const Header& h) noexcept {
+  SyncNonce n{};
   net::store32be(n.data(), h.node_id);
   net::store32be(n.data() + 4, uint32_t(h.epoch >> 32));
   net::store32be(n.data() + 8, uint32_t(h.epoch));
@@ -28,8 +28,6 @@ Nonce nonceOf(const Header& h) {
   net::store32be(n.data() + 16, uint32_t(h.seq));
   return n;  // last 4 bytes zero
 }
-
-}  // namespace
 
 Result<SyncKey> SyncKey::derive(std::string_view shared_key) {
   if (sodium_init() < 0) return makeError("sync: libsodium failed to initialise");
@@ -92,7 +90,7 @@ WireResult<std::vector<uint8_t>> Sealer::seal(Message m) {
   std::vector<uint8_t>& buf = *plain;
   size_t payload_len = buf.size() - kHeaderSize;
   buf.resize(buf.size() + kTagSize);
-  Nonce nonce = nonceOf(headerOf(m));
+  SyncNonce nonce = nonceOf(headerOf(m));
   unsigned long long clen = 0;
   // In place: libsodium allows the ciphertext to overlap the message exactly.
   crypto_aead_xchacha20poly1305_ietf_encrypt(buf.data() + kHeaderSize, &clen, buf.data() + kHeaderSize,
@@ -138,7 +136,7 @@ Opened Opener::open(std::span<const uint8_t> datagram) {
   }
   // Header fields read from the datagram itself, so a forged header changes the nonce and the
   // additional data, and the tag fails.
-  Nonce nonce = nonceOf(*h);
+  SyncNonce nonce = nonceOf(*h);
   std::array<uint8_t, kMaxPayload> plain;
   unsigned long long plen = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(

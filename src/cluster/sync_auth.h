@@ -135,6 +135,12 @@ class Opener {
   DropCounters counters_;
 };
 
+// The AEAD nonce of a datagram: node id, epoch, sequence (20 bytes), then 4 zero bytes.
+// Public so that tests and the fuzzer can seal payloads the encoder would refuse, and reach
+// the decoder behind a valid tag.
+using SyncNonce = std::array<uint8_t, 24>;
+SyncNonce nonceOf(const Header& h) noexcept;
+
 // Which counter a decoder error lands in.
 DropReason dropReasonOf(WireErrc c) noexcept;
 std::string_view dropReasonName(DropReason r) noexcept;
