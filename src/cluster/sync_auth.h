@@ -116,11 +116,15 @@ class Sealer {
 
 class Opener {
  public:
+  // peers: the other directors' node ids. Not this director's own: a datagram of ours
+  // reflected back is then refused as an unknown peer.
   Opener(const SyncKey& key, std::span<const uint32_t> peers);
 
   Opened open(std::span<const uint8_t> datagram);
 
-  // The peer set changes with the config; a removed peer's window is forgotten.
+  // The peer set changes with the config; a removed peer's window is forgotten (removing and
+  // adding a peer is also how an operator clears an epoch stuck in the future, should a
+  // peer's clock have jumped ahead before a restart).
   void addPeer(uint32_t node_id);
   void removePeer(uint32_t node_id);
   const ReplayWindow* window(uint32_t node_id) const;

@@ -36,14 +36,20 @@
 // sequence counts datagrams within one epoch from 1. A version change bumps kSyncVersion;
 // a receiver refuses versions it does not know (counted as bad_version) rather than guess.
 //
-// sluiceadm mapping (the daemon wires it later): `--start-daemon master|backup` starts
-// sending (master) and/or receiving (backup); in a cluster every director is both, so
-// either word starts the sync peer, `--syncid` is checked against the cluster's node id and
-// `--mcast-interface` names the interface whose address the socket binds, with peers taken
-// from the config's cluster section instead of a multicast group. `--stop-daemon` stops
-// sending and receiving (entries already received stay until they expire). `-L --daemon`
-// lists "master sync daemon (mcast=<if>, syncid=<node id>)" lines as ipvsadm does, one per
-// role, and sluice adds the peers and the drop counters in `sluiceadm --sync-stats`.
+// sluiceadm mapping (the daemon wires it later; ipvsadm's grammar is kept so scripts work):
+//  * `--start-daemon master|backup [--mcast-interface IF] [--syncid N]`: IPVS runs a sending
+//    master and a receiving backup; a cluster director is always both, so either role starts
+//    the one sync peer (the other role is recorded and changes nothing). IF names the
+//    interface whose address the socket binds; --syncid, if given, must equal the config's
+//    cluster node id (IPVS uses it to ignore other clusters on the group; here the peer list
+//    and the key do that). --sync-maxlen may lower the datagram below kMaxDatagram, never
+//    raise it. --mcast-port sets the UDP port (IPVS's 8848 by default); --mcast-group and
+//    --mcast-ttl are refused with a line saying that peers come from the cluster section.
+//  * `--stop-daemon master|backup` forgets that role; the peer stops when none is left.
+//    Entries already received stay until they expire, as in IPVS.
+//  * `-L --daemon` prints ipvsadm's lines, `master sync daemon (mcast=IF, syncid=N)` and/or
+//    `backup sync daemon (...)`, one per started role; the peers' state and the drop
+//    counters (sync_auth.h) go to /metrics rather than into that listing.
 #pragma once
 
 #include <array>
