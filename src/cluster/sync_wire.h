@@ -1,0 +1,144 @@
+// Session sync between the directors of an active-active cluster: the wire format.
+//
+// Why sync at all. Behind ECMP every director schedules a new flow with the same consistent
+// hash (mh), so most flows need no state exchange: whichever director the router picks
+// makes the same choice. Sync carries what the hash alone would not reproduce: connections
+// scheduled before a real-server change, persistence templates, services with rr/wlc.
+// When a director dies the survivors already hold its flows.
+//
+// Transport: unicast UDP to the peers listed in the cluster section, not IPVS's multicast
+// sync daemon. IPVS's master/backup daemons send to one multicast group from one master to
+// passive backups; an active-active cluster needs every director to both send and receive,
+// multicast needs IGMP snooping and a group every switch in the path agrees on (often
+// filtered between racks), and a listed peer set tells the receiver whom to expect, so a
+// datagram from anyone else is refused before any cryptography. The cost, one copy per peer,
+// is small for the 2..8 directors a cluster has.
+//
+// Datagram (at most kMaxDatagram = 1400 bytes: with IPv6 (40) and UDP (8) headers it fits a
+// 1500-byte MTU with 52 bytes left for a VLAN tag or a tunnel, so it is never fragmented;
+// fragments are what loses datagrams and what an attacker can forge most cheaply):
+//    0 magic "SLSY"   4 version (1)   5 type   6 reserved (2 bytes, 0)
+//    8 sender node id (u32)   12 epoch (u64)   20 sequence (u64)
+//   28 entry count (u16)      30 payload length (u16, plaintext bytes)     = 32-byte header
+//   32 payload, sealed (sync_auth.h), followed by a 16-byte tag
+// All integers big-endian. The header travels in clear (the receiver needs the sender, epoch
+// and sequence to pick the key state and refuse replays cheaply) but is authenticated.
+// Payload per type:
+//   CONN_UPDATE   count x entry (sync_entry.h, 112 bytes), count 1..kMaxUpdateEntries (12)
+//   BULK_REQUEST  request id (u32), reserved (u32); count 0. A joining or restarted director
+//                 asks each peer for its table; it announces its VIPs only when every peer
+//                 has sent the chunk marked last (or is unreachable).
+//   BULK_CHUNK    request id (u32), chunk index (u32), flags (u8, bit 0: last), reserved (3),
+//                 then count x entry, count 0..kMaxChunkEntries (11)
+//   HEARTBEAT     flags (u32, bit 0: ready, i.e. synced and announcing), reserved (u32); count 0
+// The epoch is chosen at daemon start (makeEpoch(): start time in the high 32 bits, random
+// low bits) so that a restarted peer is recognised and ordered after its previous life; the
+// sequence counts datagrams within one epoch from 1. A version change bumps kSyncVersion;
+// a receiver refuses versions it does not know (counted as bad_version) rather than guess.
+//
+// sluiceadm mapping (the daemon wires it later; ipvsadm's grammar is kept so scripts work):
+//  * `--start-daemon master|backup [--mcast-interface IF] [--syncid N]`: IPVS runs a sending
+//    master and a receiving backup; a cluster director is always both, so either role starts
+//    the one sync peer (the other role is recorded and changes nothing). IF names the
+//    interface whose address the socket binds; --syncid, if given, must equal the config's
+//    cluster node id (IPVS uses it to ignore other clusters on the group; here the peer list
+//    and the key do that). --sync-maxlen may lower the datagram below kMaxDatagram, never
+//    raise it. --mcast-port sets the UDP port (IPVS's 8848 by default); --mcast-group and
+//    --mcast-ttl are refused with a line saying that peers come from the cluster section.
+//  * `--stop-daemon master|backup` forgets that role; the peer stops when none is left.
+//    Entries already received stay until they expire, as in IPVS.
+//  * `-L --daemon` prints ipvsadm's lines, `master sync daemon (mcast=IF, syncid=N)` and/or
+//    `backup sync daemon (...)`, one per started role; the peers' state and the drop
+//    counters (sync_auth.h) go to /metrics rather than into that listing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "cluster/sync_entry.h"
+#include "cluster/sync_error.h"
+
+namespace sluice::cluster {
+
+constexpr uint32_t kSyncMagic = 0x534C5359;  // "SLSY"
+constexpr uint8_t kSyncVersion = 1;
+constexpr size_t kMaxDatagram = 1400;
+constexpr size_t kHeaderSize = 32;
+constexpr size_t kTagSize = 16;  // the AEAD tag (sync_auth.h)
+constexpr size_t kMaxPayload = kMaxDatagram - kHeaderSize - kTagSize;  // 1352
+constexpr size_t kControlPrefix = 8;  // BULK_REQUEST, HEARTBEAT
+constexpr size_t kChunkPrefix = 12;   // BULK_CHUNK before its entries
+constexpr size_t kMaxUpdateEntries = kMaxPayload / kEntryWireSize;                  // 12
+constexpr size_t kMaxChunkEntries = (kMaxPayload - kChunkPrefix) / kEntryWireSize;  // 11
+static_assert(kMaxUpdateEntries == 12 && kMaxChunkEntries == 11);
+
+enum class MsgType : uint8_t {
+  kConnUpdate = 1,
+  kBulkRequest = 2,
+  kBulkChunk = 3,
+  kHeartbeat = 4,
+};
+
+constexpr uint32_t kHeartbeatReady = 0x1;
+
+struct Header {
+  uint8_t version = kSyncVersion;
+  MsgType type = MsgType::kHeartbeat;
+  uint32_t node_id = 0;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  uint16_t count = 0;
+  uint16_t payload_len = 0;
+
+  friend bool operator==(const Header&, const Header&) = default;
+};
+
+// One message, whatever its type. Fields that a type does not use must be zero (the
+// encoder refuses them, the decoder sets them so), so that encode/decode is a bijection.
+struct Message {
+  MsgType type = MsgType::kHeartbeat;
+  uint32_t node_id = 0;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  uint32_t request_id = 0;       // BULK_REQUEST, BULK_CHUNK
+  uint32_t chunk_index = 0;      // BULK_CHUNK
+  bool last_chunk = false;       // BULK_CHUNK
+  uint32_t heartbeat_flags = 0;  // HEARTBEAT: kHeartbeatReady
+  std::vector<SyncEntry> entries;  // CONN_UPDATE, BULK_CHUNK
+
+  friend bool operator==(const Message&, const Message&) = default;
+};
+
+// Most entries a message of this type carries.
+size_t maxEntries(MsgType t) noexcept;
+
+// Plaintext payload length of a message of type t with n entries.
+size_t payloadLength(MsgType t, size_t n) noexcept;
+
+// Epoch for a daemon starting at unix time `start_s`, with random low bits: later starts
+// compare greater, and two starts in one second still differ.
+constexpr uint64_t makeEpoch(uint32_t start_s, uint32_t random) noexcept {
+  return (uint64_t(start_s) << 32) | random;
+}
+
+WireResult<void> validateMessage(const Message& m);
+
+// The 32-byte header. decodeHeader() reads the header at the start of `bytes` and checks
+// magic, version, type, reserved bytes, the count against the type and the payload length
+// against the count, and that `bytes` is exactly header + payload + `trailer` bytes long
+// (trailer: kTagSize for a sealed datagram, 0 for plaintext). It does not read the payload.
+void encodeHeader(const Header& h, std::span<uint8_t, kHeaderSize> out) noexcept;
+WireResult<Header> decodeHeader(std::span<const uint8_t> bytes, size_t trailer);
+
+// Plaintext: header followed by the payload (no tag). Refuses an invalid message.
+WireResult<std::vector<uint8_t>> encodePlain(const Message& m);
+// The header a message encodes to (payload_len and count filled in).
+Header headerOf(const Message& m) noexcept;
+// The inverse of encodePlain: the header already decoded, `payload` its payload_len bytes.
+WireResult<Message> decodePayload(const Header& header, std::span<const uint8_t> payload);
+// decodeHeader(bytes, 0) then decodePayload.
+WireResult<Message> decodePlain(std::span<const uint8_t> bytes);
+
+}  // namespace sluice::cluster
