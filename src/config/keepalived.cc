@@ -59,7 +59,7 @@ std::string commandArg(const Node& n, Config& cfg) {
   }
   if (n.args[0].quoted) {
     if (n.args.size() > 1)
-      addWarning(cfg, n.at, fmt::format("{}: user/group ignored (sluiced runs scripts as script_user)",
+      addWarning(cfg, n.at, fmt::format("{}: user/group ignored (sluiced runs notify and quorum commands as its own user)",
                                         n.key));
     return n.args[0].text;
   }
@@ -198,7 +198,11 @@ class Parser {
       } else if (k == "enable_script_security") {
         if (wantArgs(n, 0, 0, cfg_)) gc.enable_script_security = true;
       } else if (k == "script_user") {
-        if (wantArgs(n, 1, 2, cfg_)) gc.script_user = joinArgs(n);
+        if (wantArgs(n, 1, 2, cfg_)) {
+          gc.script_user = joinArgs(n);
+          addWarning(cfg_, n.at, "script_user: notify and quorum commands run as sluiced's own user "
+                                 "(MISC_CHECK's user is honoured)");
+        }
       } else if (listed(k, kGlobalNoEffect) || startsWith(k, "vrrp_") || startsWith(k, "smtp_") ||
                  startsWith(k, "snmp_") || startsWith(k, "notify_")) {
         // keepalived's other processes; no effect here.
