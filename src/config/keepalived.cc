@@ -369,7 +369,11 @@ class Parser {
       } else if (k == "omega") {
         if (wantArgs(s, 0, 0, cfg_)) vs.omega = true;
       } else if (k == "ha_suspend") {
-        if (wantArgs(s, 0, 0, cfg_)) vs.ha_suspend = true;
+        if (wantArgs(s, 0, 0, cfg_)) {
+          vs.ha_suspend = true;
+          addWarning(cfg_, s.at, "ha_suspend: sluiced's checks always run (it does not follow "
+                                 "VRRP, which owns the VIP's address)");
+        }
       } else if (k == "smtp_alert" || k == "snmp_name") {
         // mail and SNMP: no effect in sluiced.
       } else if (k == "nat_mask") {
