@@ -168,10 +168,37 @@ struct GlobalConfig {
   std::string emailalert;  // logged, never sent
 };
 
+// The `sluice_cluster { ... }` block (in keepalived.conf, or alone in the file given to
+// sluiced --cluster): the directors of an active-active cluster. Every director may read the
+// same block: a director is the one whose address is local, unless node_id says otherwise.
+struct ClusterDirector {
+  uint32_t node_id = 0;  // 1..kMaxClusterNodeId, unique in the block
+  net::IpAddr addr;      // its sync address (unicast UDP, sync_port)
+  Where where;
+  friend bool operator==(const ClusterDirector&, const ClusterDirector&) = default;
+};
+
+inline constexpr uint32_t kMaxClusterNodeId = 255;
+
+struct ClusterConfig {
+  bool present = false;
+  Where where;
+  std::optional<uint32_t> node_id;  // this director; derived from a local address if unset
+  std::vector<ClusterDirector> directors;
+  std::string vip_interface = "sluice-vip";
+  std::string shared_key_file;     // the key every director holds (at least 32 bytes)
+  uint16_t sync_port = 8848;       // IPVS's sync port
+  uint32_t join_timeout_ms = 5000;  // longest wait for peers' bulk copies before announcing
+  uint32_t drain_ms = 5000;         // graceful stop: forwarding goes on this long after withdraw
+  uint64_t sync_bandwidth = 10'000'000;  // bytes per second per peer
+  friend bool operator==(const ClusterConfig&, const ClusterConfig&) = default;
+};
+
 struct Config {
   Format format = Format::kKeepalived;
   GlobalConfig global;
   std::vector<VirtualServerConfig> virtual_servers;
+  ClusterConfig cluster;
   std::vector<std::string> files;     // every file read (the main one and its includes)
   std::vector<std::string> skipped;   // "vrrp_instance VI_1 (FILE:LINE)": not Sluice's, logged once
   std::vector<Diag> diags;            // errors and warnings, in file order

@@ -1,0 +1,20 @@
+// Who hears about the connections the slow path creates: session sync (src/cluster) sends
+// them to the peer directors, so a survivor of a director's death already holds the flows
+// that the consistent hash alone would not send to the same real server.
+#pragma once
+
+#include "abi/records.h"
+
+namespace sluice::dp {
+
+class ConnEventSink {
+ public:
+  virtual ~ConnEventSink() = default;
+  // Called on a worker thread once a new connection (and, for a persistent service, the
+  // template that controls it, or nullptr) is in the table, with copies taken while the
+  // entries were locked: the table may move them afterwards. Must not block or allocate
+  // without bound: it is on the packet path (a full queue drops and counts).
+  virtual void connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept = 0;
+};
+
+}  // namespace sluice::dp
