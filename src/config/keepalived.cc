@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "config/cluster.h"
 #include "config/keepalived_checkers.h"
 #include "config/keepalived_groups.h"
 #include "config/values.h"
@@ -130,6 +131,8 @@ class Parser {
         if (auto t = parseTrackFile(n, cfg_)) track_files_[t->first] = t->second;
       } else if (n.key == "virtual_server") {
         vss.push_back(&n);
+      } else if (n.key == "sluice_cluster") {
+        parseClusterBlock(n, cfg_);
       } else if (n.key == "SSL") {
         notSupported(n, "SSL_GET client certificates and keys (sluiced checks without one)", cfg_);
       } else if (n.key == "net_namespace") {
@@ -192,7 +195,8 @@ class Parser {
       } else if (k == "lvs_notify_fifo_script") {
         notSupported(n, "sluiced writes lvs_notify_fifo lines but does not start a reader script", cfg_);
       } else if (k == "lvs_sync_daemon" || k == "lvs_sync_daemon_interface") {
-        notSupported(n, "connection synchronisation is not implemented", cfg_);
+        notSupported(n, "IPVS's multicast sync daemon: Sluice's directors sync by unicast to the "
+                        "directors of a sluice_cluster block (docs/CLUSTER.md)", cfg_);
       } else if (k == "checker_log_all_failures") {
         if (auto b = boolArg(n, cfg_)) gc.checker_log_all_failures = *b;
       } else if (k == "enable_script_security") {
@@ -263,6 +267,7 @@ class Parser {
     vs.at = n.at;
     vs.name = joinArgs(n);
     svc::ServiceConfig base;
+    bool sched_given = false;
     Inherit inh;
     std::optional<svc::Proto> proto;
     std::optional<LvsMethod> method;
@@ -285,6 +290,7 @@ class Parser {
           auto r = parseScheduler(s.args[0].text);
           if (!r) addError(cfg_, s.at, fmt::format("{}: {}", k, r.error().message));
           else base.scheduler = *r;
+          sched_given = true;
         }
       } else if (k == "lvs_method" || k == "lb_kind") {
         method = methodArg(s, cfg_);
@@ -496,6 +502,7 @@ class Parser {
         addError(cfg_, n.at, fmt::format("virtual_server without lvs_method: NAT, as keepalived does; {}",
                                          st.error().message));
     }
+    vs.scheduler_given = sched_given;
     cfg_.virtual_servers.push_back(std::move(vs));
   }
 

@@ -353,6 +353,7 @@ void Parser::virtualSection(const Virtual& v) {
       auto r = parseScheduler(l.value);
       if (!r) addError(cfg_, l.at, fmt::format("scheduler: {}", r.error().message));
       else sc.scheduler = *r;
+      vs.scheduler_given = true;
     } else if (k == "persistent") {
       auto p = parseUint(l.value, 2'678'400);
       if (!p || *p == 0) {

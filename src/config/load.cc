@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "config/cluster.h"
 #include "config/keepalived.h"
 #include "config/ldirectord.h"
 #include "config/lexer.h"
@@ -25,6 +26,7 @@ Config parse(std::string_view text, const std::string& name, Format format, bool
     std::vector<Node> tree = parseTree(text, name, LexOptions{allow_include}, cfg);
     parseKeepalived(tree, cfg);
   }
+  applyClusterDefaults(cfg);
   // The parsers find some problems late (a group used by a later block, the defaulted NAT
   // after the real servers): list them in file order, as a person reads the file.
   auto fileIndex = [&](const std::string& f) {

@@ -151,6 +151,7 @@ struct VirtualServerConfig {
   bool omega = false;        // run quorum_down at start/stop even when quorum was never lost
   bool ha_suspend = false;
   std::string virtualhost;
+  bool scheduler_given = false;  // lb_algo/lvs_sched/scheduler= written (else a cluster uses mh)
   friend bool operator==(const VirtualServerConfig&, const VirtualServerConfig&) = default;
 };
 

@@ -1,5 +1,7 @@
 #include "daemon/config_driver.h"
 
+#include "config/cluster.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -106,6 +108,7 @@ ConfigDriver::~ConfigDriver() { stop(); }
 
 Status ConfigDriver::start() {
   config::Config cfg = config::load(path_, format_);
+  if (cluster_defaults_) config::useMhByDefault(cfg);
   for (const auto& d : cfg.diags)
     if (!d.error) kLog.warn("{}", config::formatDiag(d));
   if (!cfg.ok()) return makeError("{}", joinDiags(cfg));
@@ -152,6 +155,7 @@ void ConfigDriver::stop() {
 
 Result<std::string> ConfigDriver::reload() {
   config::Config cfg = config::load(path_, format_);
+  if (cluster_defaults_) config::useMhByDefault(cfg);
   for (const auto& d : cfg.diags)
     if (!d.error) kLog.warn("{}", config::formatDiag(d));
   if (!cfg.ok()) {
@@ -162,6 +166,9 @@ Result<std::string> ConfigDriver::reload() {
   std::lock_guard lock(mu_);
   if (!started_) return makeError("the config driver is not running");
   const size_t before = cfg_.virtual_servers.size();
+  if (!(cfg.cluster == cfg_.cluster))
+    kLog.warn("{}: the sluice_cluster block changed; cluster membership, key and VIP device are "
+              "read at start only: restart this director (one at a time) to apply it", path_);
   if (Status st = install(std::move(cfg), false); !st) return st.error();
   std::string summary = fmt::format("reloaded {}: {} virtual server(s) (was {})", path_,
                                     cfg_.virtual_servers.size(), before);

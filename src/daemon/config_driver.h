@@ -60,6 +60,9 @@ class ConfigDriver {
   std::vector<metrics::RealServerHealth> metricsHealth() const;
 
   const std::string& path() const { return path_; }
+  // In a cluster (a sluice_cluster block here or in --cluster), virtual servers with no
+  // scheduler written get mh. Before start().
+  void setClusterDefaults(bool on) { cluster_defaults_ = on; }
 
  private:
   struct TargetKey {
@@ -103,6 +106,7 @@ class ConfigDriver {
   config::QuorumMap quorum_;
   std::vector<std::pair<pid_t, uint64_t>> children_;  // commands run, with their start (ns)
   bool started_ = false;
+  bool cluster_defaults_ = false;
 
   std::mutex q_mu_;
   std::condition_variable q_cv_;

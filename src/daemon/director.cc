@@ -84,6 +84,11 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
                             return st;
                           }});
   observers_.push_back({"state file", [this](const svc::Snapshot&) { return saveConfig(); }});
+  observers_.push_back({"cluster", [this](const svc::Snapshot& snap) {
+                          std::lock_guard lock(watcher_mu_);
+                          if (watcher_) watcher_(snap);
+                          return Status{};
+                        }});
 }
 
 Director::~Director() = default;
@@ -118,6 +123,14 @@ Status Director::restore(const svc::TableState& table, const svc::Timeouts& t) {
     if (fast_config_) dp::setFastPathTimeouts(*fast_config_, timeouts_);
   }
   return changed(Status{});
+}
+
+void Director::setServicesWatcher(ServicesWatcher w) {
+  std::lock_guard mlock(mutate_mu_);
+  auto snap = services_.snapshot();
+  std::lock_guard lock(watcher_mu_);
+  watcher_ = std::move(w);
+  if (watcher_) watcher_(*snap);
 }
 
 void Director::setConfigSink(ConfigSink sink) {

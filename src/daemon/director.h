@@ -155,6 +155,11 @@ class Director final : public ctl::Backend {
   // a state at least as new as an earlier one. Its error is reported to the operator.
   using ConfigSink = std::function<Status(const svc::TableState&, const svc::Timeouts&)>;
   void setConfigSink(ConfigSink sink);
+  // Told the services after every applied change, and once at once when set (the cluster's
+  // VIP announcement follows it). Runs under the mutation lock: must not call back into
+  // the Director. nullptr: nothing.
+  using ServicesWatcher = std::function<void(const svc::Snapshot&)>;
+  void setServicesWatcher(ServicesWatcher w);
   Status saveConfig();  // calls the sink now (a no-op without one)
 
  private:
@@ -204,6 +209,9 @@ class Director final : public ctl::Backend {
   // Serialises every mutation and its side effects (changed()): the control socket, the config
   // driver and housekeeping each run on their own thread.
   std::recursive_mutex mutate_mu_;
+
+  std::mutex watcher_mu_;
+  ServicesWatcher watcher_;
 
   std::mutex sink_mu_;  // serialises saves: state read and written under it
   ConfigSink sink_;

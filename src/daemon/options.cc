@@ -24,6 +24,9 @@ sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 
                             SIGHUP or sluiceadm --reload re-reads it and applies only
                             the difference; a file with errors is refused whole and the
                             running configuration stays
+      --cluster FILE        the sluice_cluster block (the directors of an active-active
+                            cluster) from FILE instead of from -f's keepalived.conf;
+                            see docs/CLUSTER.md. Read at start only
       --format FORMAT       keepalived or ldirectord: read -f as that format
       --check               with -f: validate the file, print every problem as
                             FILE:LINE: message, exit 0 when it is clean, 1 otherwise
@@ -132,6 +135,11 @@ Result<Options> parseOptions(int argc, char** argv) {
       if (!v) return v.error();
       if (v->empty()) return makeError("{} needs a file name", a);
       o.config_file = std::string(*v);
+    } else if (a == "--cluster") {
+      auto v = value(a);
+      if (!v) return v.error();
+      if (v->empty()) return makeError("{} needs a file name", a);
+      o.cluster_file = std::string(*v);
     } else if (a == "--format") {
       auto v = value(a);
       if (!v) return v.error();
@@ -157,7 +165,8 @@ Result<Options> parseOptions(int argc, char** argv) {
     return o;
   }
   if (o.check) {
-    if (o.config_file.empty()) return makeError("--check needs -f FILE (the file to validate)");
+    if (o.config_file.empty() && o.cluster_file.empty())
+      return makeError("--check needs -f FILE or --cluster FILE (the file to validate)");
     return o;
   }
   if (o.config_format != config::Format::kAuto && o.config_file.empty())

@@ -22,6 +22,7 @@ struct Options {
   std::string pin_dir;                               // --pin-dir: where on bpffs
   bool release = false;                              // --release: drop the pinned state
   std::string config_file;                           // -f: keepalived.conf or ldirectord.cf
+  std::string cluster_file;                          // --cluster: a sluice_cluster block alone
   config::Format config_format = config::Format::kAuto;  // --format
   bool check = false;                                // --check: validate -f and exit
   std::string metrics_addr;                          // --metrics ADDR:PORT

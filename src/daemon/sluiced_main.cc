@@ -25,6 +25,8 @@
 #include "common/log.h"
 #include "config/load.h"
 #include "ctl/server.h"
+#include "config/cluster.h"
+#include "daemon/cluster_role.h"
 #include "daemon/config_driver.h"
 #include "daemon/director.h"
 #include "daemon/kernel_glue.h"
@@ -54,24 +56,65 @@ int fail(const std::string& msg) {
 // sluiced --check -f FILE: every problem on stderr as FILE:LINE: message; 0 when the file
 // is clean (warnings allowed), 1 otherwise, as keepalived -t.
 int checkMain(const daemon::Options& o) {
-  config::Config cfg = config::load(o.config_file, o.config_format);
-  for (const auto& d : cfg.diags) std::fprintf(stderr, "%s\n", config::formatDiag(d).c_str());
-  for (const auto& sk : cfg.skipped) std::fprintf(stderr, "skipped (not Sluice's): %s\n", sk.c_str());
-  if (!cfg.ok()) {
+  int rc = 0;
+  auto report = [&rc](const std::string& file, const config::Config& cfg) {
+    for (const auto& d : cfg.diags) std::fprintf(stderr, "%s\n", config::formatDiag(d).c_str());
+    if (cfg.ok()) return true;
     size_t errors = 0;
     for (const auto& d : cfg.diags) errors += d.error ? 1 : 0;
-    std::fprintf(stderr, "%s: %zu error(s)\n", o.config_file.c_str(), errors);
-    return 1;
+    std::fprintf(stderr, "%s: %zu error(s)\n", file.c_str(), errors);
+    rc = 1;
+    return false;
+  };
+  if (!o.cluster_file.empty()) {
+    config::Config cc = config::loadClusterFile(o.cluster_file);
+    if (report(o.cluster_file, cc))
+      std::printf("%s: OK, sluice_cluster of %zu director(s)\n", o.cluster_file.c_str(),
+                  cc.cluster.directors.size());
   }
+  if (o.config_file.empty()) return rc;
+  config::Config cfg = config::load(o.config_file, o.config_format);
+  for (const auto& sk : cfg.skipped) std::fprintf(stderr, "skipped (not Sluice's): %s\n", sk.c_str());
+  if (!report(o.config_file, cfg)) return 1;
   size_t services = 0, servers = 0;
   for (const auto& vs : cfg.virtual_servers) {
     services += vs.services.size();
     servers += vs.real_servers.size();
   }
-  std::printf("%s: OK, %s format, %zu virtual server block(s), %zu service(s), %zu real server(s)\n",
+  std::printf("%s: OK, %s format, %zu virtual server block(s), %zu service(s), %zu real server(s)%s\n",
               o.config_file.c_str(), cfg.format == config::Format::kLdirectord ? "ldirectord" : "keepalived",
-              cfg.virtual_servers.size(), services, servers);
-  return 0;
+              cfg.virtual_servers.size(), services, servers,
+              cfg.cluster.present ? fmt::format(", sluice_cluster of {} director(s)",
+                                                cfg.cluster.directors.size()).c_str() : "");
+  return rc;
+}
+
+// The sluice_cluster block in force: --cluster FILE, else -f's own; nullopt without one.
+Result<std::optional<config::ClusterConfig>> clusterConfigOf(const daemon::Options& o) {
+  config::Config cfg;
+  std::string file;
+  if (!o.cluster_file.empty()) {
+    file = o.cluster_file;
+    cfg = config::loadClusterFile(file);
+  } else if (!o.config_file.empty()) {
+    file = o.config_file;
+    cfg = config::load(file, o.config_format);
+  } else {
+    return std::optional<config::ClusterConfig>{};
+  }
+  if (!cfg.ok()) {
+    std::string lines;
+    for (const auto& d : cfg.diags)
+      if (d.error) lines += "\n" + config::formatDiag(d);
+    return makeError("{} refused:{}", file, lines);
+  }
+  if (!cfg.cluster.present) {
+    if (!o.cluster_file.empty() && !o.config_file.empty()) {
+      // both given: -f's block, if any, is overridden (said in the log by the caller)
+    }
+    return std::optional<config::ClusterConfig>{};
+  }
+  return std::optional<config::ClusterConfig>{cfg.cluster};
 }
 
 int releaseMain(const daemon::Options& o) {
@@ -154,6 +197,17 @@ int main(int argc, char** argv) {
     paths = *p;
   }
 
+  auto cluster_cfg = clusterConfigOf(*opts);
+  if (!cluster_cfg) return fail(cluster_cfg.error().message);
+  std::optional<config::ClusterDirector> cluster_self;
+  if (*cluster_cfg) {
+    auto local = daemon::localAddresses();
+    if (!local) return fail(local.error().message);
+    auto self = config::selfOf(**cluster_cfg, *local);
+    if (!self) return fail(fmt::format("sluice_cluster: {}", self.error().message));
+    cluster_self = *self;
+  }
+
   daemon::DirectorLimits limits;
   limits.conn_capacity = opts->conn_table_size;
   limits.conn_seed = std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
@@ -210,6 +264,14 @@ int main(int argc, char** argv) {
     (*steer)->config()->forward = 0;
     kLog.info("fast path disabled: every packet goes through the daemon");
   }
+  // The cluster role before the config file's services, so the first announcement already
+  // follows them; nothing is announced before session sync says this director is ready.
+  std::unique_ptr<daemon::ClusterRole> cluster_role;
+  if (cluster_self) {
+    auto r = daemon::ClusterRole::start(director, **cluster_cfg, *cluster_self);
+    if (!r) return fail(r.error().message);
+    cluster_role = std::move(*r);
+  }
   // Restored before the program is swapped in, so it starts with the services in its maps.
   if (saved) {
     if (auto st = director.restore(saved->table, saved->timeouts); !st)
@@ -255,6 +317,7 @@ int main(int argc, char** argv) {
   if (!opts->config_file.empty()) {
     config_driver = std::make_unique<daemon::ConfigDriver>(director, opts->config_file,
                                                            opts->config_format);
+    config_driver->setClusterDefaults(cluster_self.has_value());
     if (auto st = config_driver->start(); !st)
       return fail(fmt::format("{} refused:\n{}", opts->config_file, st.error().message));
     director.setConfigDriver(config_driver.get());
@@ -318,6 +381,29 @@ int main(int argc, char** argv) {
     if (!r) kLog.error("SIGHUP: {}", r.error().message);
   }
   kLog.info("{} received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (cluster_role) {
+    // Withdraw first, then keep forwarding while the routers move the flows to the other
+    // directors (a dead-interval or BFD later, nothing arrives here any more). A second
+    // SIGTERM or SIGINT cuts the wait short.
+    cluster_role->drain();
+    kLog.info("draining for {} ms (SIGTERM again to stop at once)", cluster_role->drainMs());
+    sigset_t stop_sigs;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGINT);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(cluster_role->drainMs());
+    for (;;) {
+      auto left = until - std::chrono::steady_clock::now();
+      if (left <= std::chrono::nanoseconds(0)) break;
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+      int got = sigtimedwait(&stop_sigs, nullptr, &ts);
+      if (got == SIGTERM || got == SIGINT) {
+        kLog.info("drain cut short");
+        break;
+      }
+    }
+  }
   if (config_driver) config_driver->stop();  // checkers first: no verdicts while stopping
   {
     std::lock_guard lock(hk_mu);
@@ -336,6 +422,7 @@ int main(int argc, char** argv) {
   ctl.stop();
   director.setConfigDriver(nullptr);
   config_driver.reset();
+  cluster_role.reset();  // the VIP device goes with it
   (*watcher)->stop();
   workers.clear();
   xsks.clear();    // sockets out of the XSKMAP before the program goes

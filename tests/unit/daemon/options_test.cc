@@ -32,7 +32,7 @@ TEST(SluicedOptions, CheckNeedsAFileButNoInterface) {
   EXPECT_TRUE(o->check);
   auto none = parse({"--check"});
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().message, "--check needs -f FILE (the file to validate)");
+  EXPECT_EQ(none.error().message, "--check needs -f FILE or --cluster FILE (the file to validate)");
 }
 
 TEST(SluicedOptions, RefusedCombinations) {
