@@ -489,6 +489,10 @@ Status Parser::finish(const std::vector<std::string>& positional) {
     used = 3;
   }
   if (positional.size() > used) return makeError("unexpected argument {}", positional[used]);
+  // No -s on -A/-E: the daemon's default (IPVS's wlc; mh on a director of a cluster), as
+  // ipvsadm leaves it to its DEF_SCHED.
+  if ((c_.cmd == Cmd::kAddService || c_.cmd == Cmd::kEditService) && !c_.has(kOptScheduler))
+    c_.service.scheduler.clear();
   if (c_.has(kOptSchedFlags))
     if (auto s = parseSchedFlags(); !s) return s;
   if (c_.has(kOptNetmask))

@@ -303,7 +303,8 @@ Commands (the command must come first, short or long form):
   -h, --help              this text          -v, --version   the version
 
 Service options:
-  -s, --scheduler NAME    rr wrr lc wlc lblc dh sh sed nq fo ovf mh twos (default wlc)
+  -s, --scheduler NAME    rr wrr lc wlc lblc dh sh sed nq fo ovf mh twos (default wlc,
+                          mh on a director of a cluster)
   -p, --persistent [T]    send a client to the same real server for T seconds after its
                           last connection (default 300). T is only taken from the next
                           word when that word is a number.

@@ -154,6 +154,8 @@ svc::ServiceConfig readServiceConfig(const Json& j, const std::string& path) {
   ObjReader r(j, path);
   svc::ServiceConfig s;
   s.key = readServiceKey(r.need("key"), r.sub("key"));
+  // Absent: the daemon's default (sluiceadm -A/-E without -s; see ServiceTable).
+  s.scheduler.clear();
   if (r.has("scheduler")) s.scheduler = r.strField("scheduler", 15);
   s.sched_flags = uint32_t(r.uintField("sched_flags", 7, 0));
   s.persistent = r.boolField("persistent", false);
@@ -340,13 +342,14 @@ Json toJson(const svc::ServiceKey& k) {
 }
 
 Json toJson(const svc::ServiceConfig& s) {
-  return Json{{"key", toJson(s.key)},
-              {"scheduler", s.scheduler},
-              {"sched_flags", s.sched_flags},
-              {"persistent", s.persistent},
-              {"persistence_timeout", s.persistence_timeout},
-              {"persistence_prefix", s.persistence_prefix},
-              {"one_packet", s.one_packet}};
+  Json j{{"key", toJson(s.key)},
+         {"sched_flags", s.sched_flags},
+         {"persistent", s.persistent},
+         {"persistence_timeout", s.persistence_timeout},
+         {"persistence_prefix", s.persistence_prefix},
+         {"one_packet", s.one_packet}};
+  if (!s.scheduler.empty()) j["scheduler"] = s.scheduler;
+  return j;
 }
 
 Json toJson(const svc::DestConfig& d) {

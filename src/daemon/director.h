@@ -159,6 +159,9 @@ class Director final : public ctl::Backend {
   // VIP announcement follows it). Runs under the mutation lock: must not call back into
   // the Director. nullptr: nothing.
   using ServicesWatcher = std::function<void(const svc::Snapshot&)>;
+  // The scheduler of a service added or edited with none named (before the control socket
+  // opens): wlc, or mh in a cluster.
+  void setDefaultScheduler(std::string name) { services_.setDefaultScheduler(std::move(name)); }
   void setServicesWatcher(ServicesWatcher w);
   Status saveConfig();  // calls the sink now (a no-op without one)
 

@@ -268,6 +268,7 @@ int main(int argc, char** argv) {
   // follows them; nothing is announced before session sync says this director is ready.
   std::unique_ptr<daemon::ClusterRole> cluster_role;
   if (cluster_self) {
+    director.setDefaultScheduler("mh");
     auto r = daemon::ClusterRole::start(director, **cluster_cfg, *cluster_self);
     if (!r) return fail(r.error().message);
     cluster_role = std::move(*r);

@@ -72,6 +72,7 @@ Result<ServiceConfig> ServiceTable::normaliseService(const ServiceConfig& in) co
   }
   if (c.one_packet && k.fwmark == 0 && k.proto != Proto::kUdp)
     return makeError("One-Packet Scheduling is only for UDP virtual services");
+  if (c.scheduler.empty()) c.scheduler = default_scheduler_;
   if (!sched::isKnownScheduler(c.scheduler)) {
     const std::string_view why = sched::notImplementedReason(c.scheduler);
     return makeError("Scheduler not found: {}", why.empty() ? std::string_view(c.scheduler) : why);

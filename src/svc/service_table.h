@@ -133,7 +133,13 @@ class ServiceTable {
   // The key as stored: fwmark services ignore protocol, address and port.
   static ServiceKey canonicalKey(const ServiceKey& k);
 
+  // What an empty scheduler name means (sluiceadm -A/-E without -s): IPVS's wlc, or mh on
+  // a director of a cluster. Set before any service is added.
+  void setDefaultScheduler(std::string name) { default_scheduler_ = std::move(name); }
+  const std::string& defaultScheduler() const { return default_scheduler_; }
+
  private:
+  std::string default_scheduler_ = "wlc";
   struct DestEntry {
     uint32_t id = 0;
     DestConfig cfg;

@@ -15,6 +15,7 @@ Status FakeBackend::addService(const svc::ServiceConfig& s) {
   if (find(s.key)) return makeError("Service already exists");
   ctl::ServiceInfo info;
   info.cfg = s;
+  if (info.cfg.scheduler.empty()) info.cfg.scheduler = "wlc";  // as the daemon's table does
   services.push_back(info);
   return {};
 }
@@ -24,6 +25,7 @@ Status FakeBackend::editService(const svc::ServiceConfig& s) {
   auto* p = find(s.key);
   if (!p) return makeError("No such service");
   p->cfg = s;
+  if (p->cfg.scheduler.empty()) p->cfg.scheduler = "wlc";
   return {};
 }
 

@@ -41,7 +41,7 @@ TEST(Args, AddServiceDefaults) {
   EXPECT_EQ(c.service.key.proto, svc::Proto::kTcp);
   EXPECT_EQ(c.service.key.addr, ip("10.20.0.100"));
   EXPECT_EQ(c.service.key.port, 80);
-  EXPECT_EQ(c.service.scheduler, "wlc");
+  EXPECT_EQ(c.service.scheduler, "");  // no -s: the daemon's default (wlc, mh in a cluster)
   EXPECT_FALSE(c.service.persistent);
   EXPECT_EQ(c.service.persistence_prefix, 32u);
   EXPECT_FALSE(c.service.one_packet);

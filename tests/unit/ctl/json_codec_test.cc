@@ -54,7 +54,7 @@ TEST(JsonCodec, FwmarkKey) {
 TEST(JsonCodec, OnlyKeyIsRequiredForAService) {
   auto s = fromJson<svc::ServiceConfig>(Json::parse(R"({"key":{"fwmark":3,"family":"ipv6"}})"), "service");
   ASSERT_TRUE(s.ok()) << s.error().message;
-  EXPECT_EQ(s->scheduler, "wlc");
+  EXPECT_EQ(s->scheduler, "");  // the daemon's default: wlc, or mh on a cluster's director
   EXPECT_EQ(s->persistence_prefix, 128u);  // a host mask of the key's family
   EXPECT_FALSE(s->persistent);
 }

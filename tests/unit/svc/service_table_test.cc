@@ -630,4 +630,22 @@ TEST_F(ServiceTableTest, BatchPublishesOnce) {
   EXPECT_EQ(snap->services()[0]->dests.size(), 2u);
 }
 
+// sluiceadm -A without -s sends no scheduler: the table's default applies (wlc, or mh on a
+// cluster's director), and what it chose is what -L shows.
+TEST(ServiceTableDefaults, AnEmptySchedulerTakesTheTablesDefault) {
+  ManualClock clock;
+  ServiceTable t(clock, {}, noGrace(4, 16));
+  ServiceConfig c = svcCfg(tcpKey("10.0.0.1", 80));
+  c.scheduler.clear();
+  ASSERT_TRUE(t.addService(c).ok());
+  t.setDefaultScheduler("mh");
+  c.key.port = 81;
+  ASSERT_TRUE(t.addService(c).ok());
+  auto snap = t.snapshot();
+  ASSERT_EQ(snap->services().size(), 2u);
+  EXPECT_EQ(snap->findService(6, c.key.addr, 80)->cfg.scheduler, "wlc");
+  EXPECT_EQ(snap->findService(6, c.key.addr, 81)->cfg.scheduler, "mh");
+}
+
 }  // namespace
+
