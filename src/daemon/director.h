@@ -63,9 +63,10 @@ struct SharedTables {
   sl_dp_config* fast_config = nullptr;  // the fast path's config record
 };
 
-// Told about every change to the set of virtual services (the XDP steering map). An error
-// fails the command that caused the change: the operator must learn that a service they
-// added is not steered, instead of reading success and then losing its traffic.
+// Told about every change to the set of virtual services (the XDP steering map), and to the
+// cluster's peer director MACs (the program's `peer_macs` map). An error fails the command
+// that caused the change: the operator must learn that a service they added is not
+// steered, instead of reading success and then losing its traffic.
 class ServiceListener {
  public:
   virtual ~ServiceListener() = default;
