@@ -552,6 +552,11 @@ TEST_F(DualPath, FramesFromPeerDirectorsGoToTheStack) {
   EXPECT_EQ(prog_->config()->peer_macs, 1u);
   EXPECT_TRUE(both(fromPeer().tcp(40110, 80, net::kTcpAck).payload("w").build(), "not a peer now"));
   EXPECT_EQ(a_->dp.counters()[Counter::kPeerBalanced], 5u);
+  // More than the map holds is refused whole.
+  std::vector<net::MacAddr> many;
+  for (int i = 0; i <= SL_MAX_PEER_MACS; ++i) many.push_back(net::MacAddr{2, 0, 0, 1, 0, uint8_t(i)});
+  EXPECT_FALSE(prog_->setPeerMacs(many));
+  EXPECT_EQ(prog_->config()->peer_macs, 1u);
 }
 
 }  // namespace
