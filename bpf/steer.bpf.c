@@ -12,6 +12,10 @@
  *   - an ICMP/ICMPv6 error to a VIP whose quote names a connection -> slow path, which
  *     forwards it to that connection's real server (path MTU discovery needs it there); a
  *     malformed quote -> drop with the same named counter as net/icmp_quote.cc;
+ *   - a TCP/UDP frame to a VIP from a peer director's MAC (`peer_macs`, cluster mode) ->
+ *     kernel, before any lookup: that peer balanced it to this host as a real server;
+ *   - a TCP segment of a service with no connection: a SYN (or, with adopt_midflow, any
+ *     segment but a RST) -> slow path, which creates the connection; else -> kernel;
  *   - the rest (no connection, no service; other ICMP, errors about no connection;
  *     fragments not for a VIP) -> kernel.
  * A frame sent to the slow path is counted there, not here, so the two paths' counters add
@@ -42,6 +46,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Whether the frame's source MAC is a peer director's (the `peer_macs` map). */
+static __always_inline int from_peer(void* data, void* end) {
+  if (data + 12 > end) return 0;
+  __u64 k = sl_mac_key((const __u8*)data + 6);
+  return bpf_map_lookup_elem(&peer_macs, &k) != 0;
+}
+
 /* ---------------------------------------------------------------- the program */
 
 SEC("xdp")
@@ -70,6 +81,24 @@ int sluice_steer(struct xdp_md* ctx) {
     steer_count(SL_STEER_PASS_NO_MATCH, 0);
     return pass();
   }
+
+  __u32 zero = 0;
+  struct sl_dp_config* cfg = bpf_map_lookup_elem(&dp_config, &zero);
+  if (!cfg) return XDP_PASS;
+
+  /* A peer director balanced this frame to us (we are its real server): the local
+   * stack's, before any lookup, so it is never balanced again (a DR loop). */
+  if (cfg->peer_macs && from_peer(data, end)) {
+    struct sl_steer_key vk = {};
+    __builtin_memcpy(vk.addr, p.key.vaddr, 16);
+    vk.family = p.key.family;
+    if (bpf_map_lookup_elem(&vips, &vk)) {
+      bump1(SLC_kPeerBalanced);
+      steer_count(SL_STEER_PASS_NO_MATCH, 0);
+      return pass();
+    }
+  }
+
   if (p.fragment) {
     struct sl_steer_key vk = {};
     __builtin_memcpy(vk.addr, p.key.vaddr, 16);
@@ -80,10 +109,6 @@ int sluice_steer(struct xdp_md* ctx) {
     }
     return drop(p.key.family == SL_AF_V4 ? SLC_kIpv4Fragment : SLC_kIpv6Fragment);
   }
-
-  __u32 zero = 0;
-  struct sl_dp_config* cfg = bpf_map_lookup_elem(&dp_config, &zero);
-  if (!cfg) return XDP_PASS;
 
   /* Until the daemon has set the table up, every frame of a service is the slow path's. */
   if (!cfg->enabled) {
@@ -107,12 +132,13 @@ int sluice_steer(struct xdp_md* ctx) {
   if (!c) {
     /* No connection: a new flow of a service is the slow path's; anything else is not ours.
      * A TCP segment that cannot open a connection (no SYN, or RST) goes to the kernel,
-     * which resets it: IPVS leaves it to the stack too (tcp_conn_schedule). */
+     * which resets it: IPVS leaves it to the stack too (tcp_conn_schedule). In cluster mode
+     * (adopt_midflow) any segment but a RST is the slow path's, which adopts the flow. */
     if (!is_service(&p)) {
       steer_count(SL_STEER_PASS_NO_MATCH, 0);
       return pass();
     }
-    if (p.key.proto == IPPROTO_TCP && !sl_opens_connection(p.tcp_flags)) {
+    if (p.key.proto == IPPROTO_TCP && !sl_may_schedule(p.tcp_flags, cfg->adopt_midflow)) {
       bump1(SLC_kNoConnNotSyn);
       steer_count(SL_STEER_PASS_NO_MATCH, 0);
       return pass();

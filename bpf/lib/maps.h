@@ -28,6 +28,16 @@ struct {
   __type(value, struct sl_steer_val);
 } vips SEC(".maps");
 
+/* The other directors of a cluster (key: sl_mac_key(), the MAC padded to 8 bytes): a frame
+ * from one of them to a VIP was balanced to this host by that peer. Looked up only while
+ * dp_config.peer_macs says the map is not empty. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, SL_MAX_PEER_MACS);
+  __type(key, __u64);
+  __type(value, __u8);
+} peer_macs SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, SL_STEER_MAX_IFACES);

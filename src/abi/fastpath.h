@@ -11,6 +11,8 @@
 #define SL_TCP_STATE_COUNT 11 /* SL_TCP_NONE .. SL_TCP_SYNACK */
 #define SL_TCP_EVENTS 5       /* syn, fin, ack, rst, none: the index sl_tcp_event() gives */
 
+#define SL_MAX_PEER_MACS 64 /* entries of the `peer_macs` map */
+
 struct sl_dp_config {
   sl_u64 conn_seed;    /* the connection table's hash seed */
   sl_u32 conn_buckets; /* buckets of SL_CONN_BUCKET_SLOTS entries in `conns` */
@@ -23,6 +25,10 @@ struct sl_dp_config {
                           net/checksum.h) goes to the slow path, which finishes it; set when
                           the program runs in native mode on a virtual link (veth), where
                           XDP_TX/redirect would lose the kernel's CHECKSUM_PARTIAL mark */
+  sl_u32 adopt_midflow; /* 1 (cluster mode): a TCP segment of a service with no connection
+                           that is neither SYN nor RST goes to the slow path, which adopts
+                           it (dp::Datapath::setAdoptMidflow); 0: to the kernel */
+  sl_u32 peer_macs;     /* entries in `peer_macs` (peer directors' MACs): 0 skips the lookup */
   sl_u32 timeout_s[SL_STATE_COUNT];
   sl_u8 tcp_next[SL_TCP_STATE_COUNT][SL_TCP_EVENTS]; /* DR/TUN: input-only transitions */
   sl_u8 active[SL_STATE_COUNT];                      /* state counts as ActiveConn */

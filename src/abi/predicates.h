@@ -23,6 +23,18 @@ SL_PRED int sl_opens_connection(sl_u8 tcp_flags) {
   return (tcp_flags & (SL_TCPF_SYN | SL_TCPF_RST)) == SL_TCPF_SYN;
 }
 
+/* The same in cluster mode (sloppy_tcp): a director that inherits a flow mid-stream (ECMP
+ * moved it here) schedules any segment but a RST, so the client's connection survives. */
+SL_PRED int sl_may_schedule(sl_u8 tcp_flags, int adopt_midflow) {
+  return adopt_midflow ? !(tcp_flags & SL_TCPF_RST) : sl_opens_connection(tcp_flags);
+}
+
+/* The key of a MAC address in the `peer_macs` map: its six bytes, then two zero bytes. */
+SL_PRED sl_u64 sl_mac_key(const sl_u8* mac) {
+  return (sl_u64)mac[0] | (sl_u64)mac[1] << 8 | (sl_u64)mac[2] << 16 | (sl_u64)mac[3] << 24 |
+         (sl_u64)mac[4] << 32 | (sl_u64)mac[5] << 40;
+}
+
 /* Port reuse as the kernel's default conn_reuse_mode=1 (is_new_conn_expected): a SYN on an
  * entry in TIME_WAIT or CLOSE is a new connection, scheduled afresh unless a persistence
  * template controls the entry (which only the slow path can tell). */

@@ -109,6 +109,34 @@ Status Director::changed(Status s) {
   return first;
 }
 
+// ---------------------------------------------------------------- cluster mode
+
+void Director::setAdoptMidflow(bool on) {
+  for (unsigned i = 0; i < plane_.workers(); ++i) plane_.datapath(i).setAdoptMidflow(on);
+  if (fast_config_)
+    std::atomic_ref<uint32_t>(fast_config_->adopt_midflow).store(on, std::memory_order_relaxed);
+}
+
+Status Director::setPeerMacs(std::vector<net::MacAddr> macs) {
+  std::sort(macs.begin(), macs.end());
+  macs.erase(std::unique(macs.begin(), macs.end()), macs.end());
+  if (macs.size() > SL_MAX_PEER_MACS)
+    return makeError("{} peer director MACs; at most {} are supported (nothing changed)",
+                     macs.size(), SL_MAX_PEER_MACS);
+  std::lock_guard lock(mutate_mu_);  // the workers and the fast path get the same set
+  for (unsigned i = 0; i < plane_.workers(); ++i) plane_.datapath(i).setPeerMacs(macs);
+  if (!listener_) return {};
+  if (Status st = listener_->peerMacsChanged(macs); !st)
+    return makeError("the slow path knows the {} peer director MACs, but the fast path does "
+                     "not, so it balances their frames again: {}",
+                     macs.size(), st.error().message);
+  return {};
+}
+
+void Director::setConnEventSink(dp::ConnEventSink* sink) {
+  for (unsigned i = 0; i < plane_.workers(); ++i) plane_.datapath(i).setConnEventSink(sink);
+}
+
 // ---------------------------------------------------------------- restart support
 
 Status Director::restore(const svc::TableState& table, const svc::Timeouts& t) {

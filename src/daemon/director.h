@@ -63,13 +63,17 @@ struct SharedTables {
   sl_dp_config* fast_config = nullptr;  // the fast path's config record
 };
 
-// Told about every change to the set of virtual services (the XDP steering map). An error
-// fails the command that caused the change: the operator must learn that a service they
-// added is not steered, instead of reading success and then losing its traffic.
+// Told about every change to the set of virtual services (the XDP steering map), and to the
+// cluster's peer director MACs (the program's `peer_macs` map). An error fails the command
+// that caused the change: the operator must learn that a service they added is not
+// steered, instead of reading success and then losing its traffic.
 class ServiceListener {
  public:
   virtual ~ServiceListener() = default;
   virtual Status servicesChanged(const svc::Snapshot& snap) = 0;
+  // The peer directors' MACs changed (Director::setPeerMacs): the fast path's copy. A
+  // listener without a fast path has nothing to do.
+  virtual Status peerMacsChanged(std::span<const net::MacAddr> /*macs*/) { return {}; }
 };
 
 // Reads the fast path's counters (the XDP program's, summed over CPUs); nullopt when they
@@ -122,6 +126,18 @@ class Director final : public ctl::Backend {
     for (unsigned i = 0; i < plane_.workers(); ++i) plane_.datapath(i).setExpireNodestConn(on);
   }
   void setFastCounterSource(FastCounterSource src) { fast_counters_ = std::move(src); }
+
+  // --- cluster mode (issue 8; any thread, at any time) ---
+  // Adopt mid-flow TCP segments (Datapath::setAdoptMidflow) in every worker and the fast path.
+  void setAdoptMidflow(bool on);
+  // The other directors' MACs (Datapath::setPeerMacs): every worker's, and the fast path's
+  // map through the ServiceListener. Duplicates are dropped; more than SL_MAX_PEER_MACS is
+  // refused and changes nothing. A fast-path refusal is returned after the workers have the
+  // new set (the kernel then balances those frames again: the error says so).
+  Status setPeerMacs(std::vector<net::MacAddr> macs);
+  // Told about every connection a worker creates (dp/conn_events.h); nullptr detaches.
+  // The sink must outlive the workers or be detached first.
+  void setConnEventSink(dp::ConnEventSink* sink);
 
   // --- housekeeping (any non-worker thread, periodically) ---
   // Rate estimation, trash purge, next-hop refresh when the neighbour table moved or a

@@ -112,6 +112,13 @@ Status SteerSync::servicesChanged(const svc::Snapshot& snap) {
                    fmt::join(refused, "; "));
 }
 
+Status SteerSync::peerMacsChanged(std::span<const net::MacAddr> macs) {
+  std::lock_guard lock(mu_);
+  Status st = prog_.setPeerMacs(macs);
+  if (!st) kSteerLog.error("peer MAC map: {}", st.error().message);
+  return st;
+}
+
 Status attachSteering(io::SteerProgram& prog, const io::LinkInfo& l, io::XdpMode requested) {
   const io::LinkFacts facts = io::readLinkFacts(l.name);
   const uint32_t frame = io::AfXdpOptions{}.frame_size;

@@ -43,6 +43,8 @@ class SteerSync final : public ServiceListener {
   // Installs what is missing and removes what went; entries the kernel refused stay out of
   // `installed_`, so the next change tries them again. Every refusal is in the error.
   Status servicesChanged(const svc::Snapshot& snap) override;
+  // The `peer_macs` map and its count in the config record.
+  Status peerMacsChanged(std::span<const net::MacAddr> macs) override;
 
  private:
   using Key = std::tuple<net::IpAddr, uint8_t, uint16_t>;

@@ -14,6 +14,16 @@
 
 namespace sluice::dp {
 
+namespace {
+// A copy of an entry taken under its lock, without the lock byte: what a reader of the copy
+// (session sync) sees is the entry as it stands, not who held it.
+sl_conn unlockedCopy(const sl_conn& c) noexcept {
+  sl_conn copy = c;
+  copy.word &= 0x00ffffffu;  // the lock byte (conn::ConnTable::lockEntry)
+  return copy;
+}
+}  // namespace
+
 sl_conn_key connKeyOf(const net::Parsed& p) noexcept {
   sl_conn_key k{};
   std::memcpy(k.caddr, p.saddr.bytes.data(), 16);
@@ -68,6 +78,7 @@ Datapath::Pending Datapath::prepare(std::span<const uint8_t> frame) const noexce
 
 Verdict Datapath::process(std::span<uint8_t> frame, const SnapshotView& snap, Nanos now,
                           size_t room) noexcept {
+  peer_macs_.refresh();
   Pending pd = prepare(frame);
   return finish(frame, room, pd, snap, now);
 }
@@ -77,6 +88,7 @@ void Datapath::processBatch(std::span<const std::span<uint8_t>> frames, const Sn
   // Two passes, as VPP's lb node does: parse and hash every frame and prefetch both of
   // its buckets, then decide each one. In a large table the buckets are cache misses, and
   // this way they overlap instead of stalling one after another.
+  peer_macs_.refresh();
   std::array<Pending, kMaxBatch> pending;
   for (size_t base = 0; base < frames.size(); base += kMaxBatch) {
     const size_t n = std::min(kMaxBatch, frames.size() - base);
@@ -104,6 +116,13 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   if (p.proto != net::kProtoTcp && p.proto != net::kProtoUdp) {
     return pass();
   }
+  // A peer director balanced this frame to us as one of its real servers (its source MAC
+  // says so): ours to deliver, never to balance again, whatever connection its tuple has
+  // here. Decided on the VIP alone, so fragments go to the local stack too.
+  if (!peer_macs_.empty() && peer_macs_.contains(frame.data() + 6) && snap.isVip(p.daddr)) {
+    counters_.inc(Counter::kPeerBalanced);
+    return pass();
+  }
   if (p.fragment) {
     if (!snap.isVip(p.daddr)) {
       return pass();
@@ -118,6 +137,9 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   // Established flows take no table lock: a lock-free lookup, then the entry's own lock,
   // which also proves the entry was not moved or freed by another worker meanwhile.
   sl_conn* c = lockedLookup(key, pd.hash, now);
+  ConnEventSink* sink = nullptr;  // set when this packet created the connection
+  sl_conn tmpl_copy{};
+  bool has_tmpl = false;
   // A SYN that may reuse a finished connection, and a connection of a deleted real server
   // under expire_nodest_conn, are decided under the writer lock (reopen()).
   if (c && ((tcp && sl_syn_may_reuse(p.tcp_flags, c->state)) ||
@@ -132,8 +154,10 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
     }
     // Only a SYN opens a TCP connection (IPVS without sloppy_tcp). Anything else goes to
     // the kernel, which answers it with a reset, as it would without a director: the
-    // client learns at once that its connection is gone instead of retransmitting.
-    if (tcp && !sl_opens_connection(p.tcp_flags)) {
+    // client learns at once that its connection is gone instead of retransmitting. In
+    // cluster mode any segment but a RST is adopted (setAdoptMidflow).
+    const bool adopt = adopt_midflow_.load(std::memory_order_relaxed);
+    if (tcp && !sl_may_schedule(p.tcp_flags, adopt)) {
       counters_.inc(Counter::kNoConnNotSyn);
       return pass();
     }
@@ -154,6 +178,15 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
         if (why == Counter::kNoRealServer) return leave(frame, room, p, now);
         return drop(why);
       }
+      if (tcp && !sl_opens_connection(p.tcp_flags)) counters_.inc(Counter::kAdoptedMidflow);
+      sink = conn_sink_.load(std::memory_order_acquire);
+      // Templates are reached under the writer lock, held here.
+      if (sl_conn* t = sink ? conns_.templateOf(*c) : nullptr) {
+        conn::ConnTable::lockEntry(*t);
+        tmpl_copy = unlockedCopy(*t);
+        conn::ConnTable::unlockEntry(*t);
+        has_tmpl = true;
+      }
     }
     // Locked before the writer lock goes, so no other insert can move it meanwhile.
     conn::ConnTable::lockEntry(*c);
@@ -173,8 +206,11 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   // it is unlocked.
   const bool assure = conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
   const Bound b{c->svc_id, c->dest_id, c->flags, c->fwd};
+  // The new connection as its first packet left it (an adopted ACK: ESTABLISHED).
+  const sl_conn created = sink ? unlockedCopy(*c) : sl_conn{};
   conn::ConnTable::unlockEntry(*c);
   if (assure) conn::assureTemplate(conns_, key, now);
+  if (sink) sink->connCreated(created, has_tmpl ? &tmpl_copy : nullptr);
   stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
   return forward(frame, p, key, b, *d);
 }

@@ -14,6 +14,7 @@
 // forwarding method bound once (ip_vs_bind_xmit); then forward by that method.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -21,8 +22,10 @@
 #include "common/clock.h"
 #include "conn/conn_table.h"
 #include "conn/tcp_state.h"
+#include "dp/conn_events.h"
 #include "dp/counters.h"
 #include "dp/dest_table.h"
+#include "dp/peer_macs.h"
 #include "net/icmp_quote.h"
 #include "net/packet.h"
 #include "dp/snapshot_view.h"
@@ -59,6 +62,23 @@ class Datapath {
   // expire_nodest_conn (the IPVS sysctl): a packet of a connection whose real server was
   // deleted also removes the connection, instead of only being dropped.
   void setExpireNodestConn(bool on) noexcept { expire_nodest_conn_ = on; }
+  // Cluster mode (IPVS's sloppy_tcp): a TCP segment of a service with no connection here
+  // that is neither a SYN nor a RST is scheduled like a SYN and its connection created in
+  // the state the segment gives a new one (an ACK: ESTABLISHED), counted in
+  // kAdoptedMidflow. ECMP routers move flows between directors when one dies; with the
+  // consistent-hash scheduler (mh) every director picks the same real server, so the flow
+  // survives the move. Off (default): such a segment goes to the kernel (kNoConnNotSyn).
+  // Any thread, at any time.
+  void setAdoptMidflow(bool on) noexcept { adopt_midflow_.store(on, std::memory_order_relaxed); }
+  // The other directors' MACs (see dp/peer_macs.h): a TCP/UDP frame to a VIP from one of
+  // them goes to the local stack before any lookup, counted in kPeerBalanced. Any thread;
+  // the worker sees the new set from its next process()/processBatch() call.
+  void setPeerMacs(std::span<const net::MacAddr> macs) { peer_macs_.publish(macs); }
+  // Told about every connection this step creates (dp/conn_events.h); nullptr: nobody.
+  // Any thread; the sink must outlive this Datapath or be detached first.
+  void setConnEventSink(ConnEventSink* sink) noexcept {
+    conn_sink_.store(sink, std::memory_order_release);
+  }
   // The ICMP errors the step sends itself (see leave()): at most this many a second, in
   // bursts of at most kIcmpBurst, like the kernel's icmp_msgs_per_sec / icmp_msgs_burst.
   static constexpr uint32_t kIcmpPerSecond = 1000;
@@ -131,6 +151,9 @@ class Datapath {
   conn::TimeoutTable timeouts_;
   ResolveRequest resolve_;
   bool expire_nodest_conn_ = false;
+  std::atomic<bool> adopt_midflow_{false};
+  std::atomic<ConnEventSink*> conn_sink_{nullptr};
+  PeerMacs peer_macs_;
   Nanos icmp_tokens_at_ = 0;  // token bucket for leave(): last refill and tokens left
   uint32_t icmp_tokens_ = kIcmpBurst;
   Counters counters_;

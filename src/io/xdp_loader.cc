@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "abi/predicates.h"
 
 namespace sluice::io {
 namespace {
@@ -230,8 +233,9 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
     return makeError("{} lacks one of the maps services/xsk_base/xsks/steer_stats", object_path);
   p->vips_fd_ = mapFd("vips");
   p->counters_fd_ = mapFd("dp_counters");
-  if (p->vips_fd_ < 0 || p->counters_fd_ < 0)
-    return makeError("{} lacks the maps vips/dp_counters", object_path);
+  p->peer_macs_fd_ = mapFd("peer_macs");
+  if (p->vips_fd_ < 0 || p->counters_fd_ < 0 || p->peer_macs_fd_ < 0)
+    return makeError("{} lacks the maps vips/dp_counters/peer_macs", object_path);
 
   // The BPF_F_MMAPABLE arrays become plain memory shared with the program.
   auto mapMem = [&](const char* name, size_t value_size, size_t n) -> void* {
@@ -258,6 +262,9 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
   p->dest_counts_ = {counts, sizes.max_dests};
   p->dest_stats_ = {stats, stat_entries};
   p->config_ = cfg;
+  // `peer_macs` is not pinned: a reused config record must not send the program to a map
+  // that starts empty; the director fills both again (setPeerMacs).
+  std::atomic_ref<uint32_t>(cfg->peer_macs).store(0, std::memory_order_relaxed);
   return p;
 }
 
@@ -490,6 +497,36 @@ Status SteerProgram::addVip(const net::IpAddr& addr) {
   sl_steer_val v{};
   if (bpf_map_update_elem(vips_fd_, &k, &v, BPF_ANY) != 0)
     return makeError("cannot add {} to the VIP map: {}", addr.str(), errStr(errno));
+  return {};
+}
+
+Status SteerProgram::setPeerMacs(std::span<const net::MacAddr> macs) {
+  if (macs.size() > SL_MAX_PEER_MACS)
+    return makeError("{} peer director MACs, the fast path holds at most {}", macs.size(),
+                     SL_MAX_PEER_MACS);
+  std::atomic_ref<uint32_t> count(config_->peer_macs);
+  // An empty set turns the lookup off first; a non-empty one is complete before it is on.
+  if (macs.empty()) count.store(0, std::memory_order_release);
+  std::vector<uint64_t> want;
+  for (const net::MacAddr& m : macs) {
+    uint64_t k = sl_mac_key(m.data());
+    uint8_t v = 1;
+    if (bpf_map_update_elem(peer_macs_fd_, &k, &v, BPF_ANY) != 0)
+      return makeError("cannot add {} to the peer MAC map: {}", net::macStr(m), errStr(errno));
+    want.push_back(k);
+  }
+  // What is left of the previous set; the map holds at most SL_MAX_PEER_MACS keys.
+  std::vector<uint64_t> stale;
+  uint64_t k = 0;
+  for (int err = bpf_map_get_next_key(peer_macs_fd_, nullptr, &k);
+       err == 0 && stale.size() <= SL_MAX_PEER_MACS;
+       err = bpf_map_get_next_key(peer_macs_fd_, &k, &k))
+    if (std::find(want.begin(), want.end(), k) == want.end()) stale.push_back(k);
+  for (uint64_t s : stale)
+    if (bpf_map_delete_elem(peer_macs_fd_, &s) != 0 && errno != ENOENT)
+      return makeError("cannot remove a former peer's MAC from the peer MAC map: {}",
+                       errStr(errno));
+  count.store(uint32_t(want.size()), std::memory_order_release);
   return {};
 }
 

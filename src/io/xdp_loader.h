@@ -94,6 +94,9 @@ class SteerProgram {
   // Addresses that carry a service (fragments to them go to the daemon).
   Status addVip(const net::IpAddr& addr);
   Status removeVip(const net::IpAddr& addr);
+  // The other directors' MACs (cluster mode): a TCP/UDP frame from one of them to a VIP
+  // goes to the kernel stack. Replaces the whole set; at most SL_MAX_PEER_MACS.
+  Status setPeerMacs(std::span<const net::MacAddr> macs);
   // Detaches from every interface it attached to, except through pinned links: those stay
   // attached (the kernel keeps forwarding established connections) until releasePins().
   ~SteerProgram();
@@ -153,6 +156,7 @@ class SteerProgram {
   int stats_fd_ = -1;
   int vips_fd_ = -1;
   int counters_fd_ = -1;
+  int peer_macs_fd_ = -1;
   struct Mapping {
     void* addr;
     size_t len;

@@ -229,6 +229,12 @@ class DualPath : public ::testing::Test {
   std::unique_ptr<Side> a_, b_;
 };
 
+sl_conn_key connKey(uint16_t cport) {
+  PacketBuilder b;
+  Bytes f = b.eth(kRouterMac, kDirectorMac).ipv4("10.0.1.2", "10.0.2.100").tcp(cport, 80, 0).build();
+  return dp::connKeyOf(net::parseFrame(f).pkt);
+}
+
 PacketBuilder c4(bool vlan = false) {
   PacketBuilder b;
   b.eth(kRouterMac, kDirectorMac);
@@ -470,6 +476,87 @@ TEST_F(DualPath, IcmpErrorsToTheVip) {
                   .fragment(0, false).tcp(80, 46002, net::kTcpAck).build();
   for (size_t len = 40; len <= ext.size(); len += 4) both(from6(firstBytes(ext, len)), "v6 ext quote of " + std::to_string(len));
   EXPECT_GT(a_->dp.counters()[Counter::kIcmpForwarded], 0u);
+}
+
+// Cluster mode (issue 8): a segment of a flow another director used to carry (no
+// connection here, no SYN) is the slow path's to adopt, into the connection state IPVS's
+// sloppy_tcp gives it; its next packets are the fast path's. A RST is never adopted.
+TEST_F(DualPath, AdoptMidflowInClusterMode) {
+  svc::ServiceConfig s = svc("10.0.2.100", 80);
+  s.scheduler = "mh";
+  addService(s, {{"10.0.2.11:80", 1}, {"10.0.2.12:80", 1}});
+  EXPECT_TRUE(both(c4().tcp(40100, 80, net::kTcpAck).build(), "ACK, adopt off: the kernel's"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kNoConnNotSyn], 1u);
+
+  a_->dp.setAdoptMidflow(true);
+  b_->dp.setAdoptMidflow(true);
+  prog_->config()->adopt_midflow = 1;
+  EXPECT_FALSE(both(c4().tcp(40101, 80, net::kTcpAck).payload("mid-stream").build(), "ACK: adopted"));
+  sl_conn* c = a_->conns.lookup(connKey(40101), clock_.now());
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(conn::stateName(c->state), "ESTABLISHED");
+  EXPECT_TRUE(both(c4().tcp(40101, 80, net::kTcpAck | net::kTcpPsh).payload("more").build(),
+                   "next segment: the fast path's"));
+  EXPECT_TRUE(both(c4().tcp(40102, 80, net::kTcpRst).build(), "RST: the kernel's"));
+  EXPECT_TRUE(both(c4().tcp(40102, 80, net::kTcpRst | net::kTcpAck).build(), "RST+ACK: the kernel's"));
+  EXPECT_FALSE(both(c4().tcp(40103, 80, net::kTcpFin | net::kTcpAck).build(), "FIN: adopted"));
+  EXPECT_FALSE(both(c4().tcp(40104, 80, net::kTcpSyn).build(), "SYN: as ever"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kAdoptedMidflow], 2u);
+  EXPECT_EQ(a_->dp.counters()[Counter::kNoConnNotSyn], 3u);
+}
+
+// Directors that are also real servers: a frame a peer director balanced to this host (its
+// source MAC is the peer's) goes to the local stack from either path, before any lookup.
+TEST_F(DualPath, FramesFromPeerDirectorsGoToTheStack) {
+  rr4();
+  udp4();
+  const net::MacAddr peer = mac("02:00:00:00:02:20");
+  const std::vector<net::MacAddr> peers = {mac("02:00:00:00:02:30"), peer};
+  auto setPeers = [&](std::span<const net::MacAddr> m) {
+    a_->dp.setPeerMacs(m);
+    b_->dp.setPeerMacs(m);
+    ASSERT_TRUE(prog_->setPeerMacs(m));
+  };
+  auto fromPeer = [&] {
+    PacketBuilder b;
+    b.eth(peer, kDirectorMac).ipv4("10.0.1.2", "10.0.2.100");
+    return b;
+  };
+  a_->dp.setAdoptMidflow(true);
+  b_->dp.setAdoptMidflow(true);
+  prog_->config()->adopt_midflow = 1;
+  setPeers(peers);
+  EXPECT_EQ(prog_->config()->peer_macs, 2u);
+  EXPECT_FALSE(both(c4().tcp(40110, 80, net::kTcpSyn).build(), "SYN from the router"));
+  EXPECT_TRUE(both(c4().tcp(40110, 80, net::kTcpAck).build(), "ACK from the router"));
+  EXPECT_TRUE(both(fromPeer().tcp(40110, 80, net::kTcpAck).payload("x").build(),
+                   "from the peer, its tuple has a connection"));
+  EXPECT_TRUE(both(fromPeer().tcp(40111, 80, net::kTcpSyn).build(), "SYN from the peer"));
+  EXPECT_TRUE(both(fromPeer().tcp(40112, 80, net::kTcpAck).build(), "ACK from the peer, adopt on"));
+  EXPECT_TRUE(both(fromPeer().udp(5400, 53).payload("q").build(), "UDP from the peer"));
+  EXPECT_TRUE(both(fromPeer().fragment(0, true).udp(5401, 53).payload("frag").build(),
+                   "fragment from the peer"));
+  EXPECT_TRUE(both(PacketBuilder().eth(peer, kDirectorMac).ipv4("10.0.1.2", "10.0.2.10")
+                       .tcp(1, 80, net::kTcpSyn).build(),
+                   "from the peer, not to a VIP"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kPeerBalanced], 5u);
+  EXPECT_TRUE(both(c4().tcp(40110, 80, net::kTcpAck).payload("y").build(), "the router again"));
+
+  // The peer leaves: its frames are balanced like anyone's again.
+  setPeers({});
+  EXPECT_EQ(prog_->config()->peer_macs, 0u);
+  EXPECT_TRUE(both(fromPeer().tcp(40110, 80, net::kTcpAck).payload("z").build(), "former peer"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kPeerBalanced], 5u);
+  // A set replaced by a smaller one keeps only the new MACs in the kernel's map.
+  setPeers(std::vector<net::MacAddr>{mac("02:00:00:00:02:30")});
+  EXPECT_EQ(prog_->config()->peer_macs, 1u);
+  EXPECT_TRUE(both(fromPeer().tcp(40110, 80, net::kTcpAck).payload("w").build(), "not a peer now"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kPeerBalanced], 5u);
+  // More than the map holds is refused whole.
+  std::vector<net::MacAddr> many;
+  for (int i = 0; i <= SL_MAX_PEER_MACS; ++i) many.push_back(net::MacAddr{2, 0, 0, 1, 0, uint8_t(i)});
+  EXPECT_FALSE(prog_->setPeerMacs(many));
+  EXPECT_EQ(prog_->config()->peer_macs, 1u);
 }
 
 }  // namespace
