@@ -269,6 +269,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<daemon::ClusterRole> cluster_role;
   if (cluster_self) {
     director.setDefaultScheduler("mh");
+    // A flow the routers moved here (a director died, ECMP rehashed) arrives mid-stream:
+    // scheduled by the same hash instead of reset.
+    director.setAdoptMidflow(true);
     auto r = daemon::ClusterRole::start(director, **cluster_cfg, *cluster_self);
     if (!r) return fail(r.error().message);
     cluster_role = std::move(*r);
