@@ -287,6 +287,7 @@ class Holder {
   HoldOptions o_;
   int ep_ = -1;
   Ms t0_ = 0;
+  int64_t t0_unix_ms_ = 0;  // t0_ on the wall clock, so a lab can place its events in the series
   std::vector<LongConn> longs_;
   std::map<std::string, uint64_t> broken_reasons_;
   std::vector<uint64_t> broken_series_;
@@ -555,6 +556,7 @@ void Holder::writeStatus(Ms now, bool done) {
                 static_cast<unsigned long long>(connecting), static_cast<unsigned long long>(pending),
                 static_cast<unsigned long long>(broken_));
   std::string j = head;
+  j += "  \"start_unix_ms\": " + std::to_string(t0_unix_ms_) + ",\n";
   j += "  \"broken_reasons\": " + jsonMap(broken_reasons_) + ",\n";
   j += "  \"broken_series\": " + jsonSeries(broken_series_) + ",\n";
   j += "  \"echo_lines\": " + std::to_string(echo_lines_) + ",\n";
@@ -592,6 +594,9 @@ int Holder::run() {
   int sfd = signalFd();
   epollAdd(ep_, sfd, EPOLLIN, kSignalTag);
   t0_ = nowMs();
+  timespec wall{};
+  clock_gettime(CLOCK_REALTIME, &wall);
+  t0_unix_ms_ = int64_t{wall.tv_sec} * 1000 + wall.tv_nsec / 1000000;
   longs_.resize(static_cast<size_t>(o_.conns));
   for (size_t i = 0; i < longs_.size(); ++i)
     longs_[i].start_at = t0_ + o_.ramp * static_cast<Ms>(i) / std::max(o_.conns, 1);
