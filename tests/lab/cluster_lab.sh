@@ -364,6 +364,18 @@ hold_all_open() {   # every connection is established (and none broken)
   hold_snapshot && [ "$(fh established_ok)" = "$CONNS" ]
 }
 
+# hold_wait_open: until every connection is established, at most 15 s (a snapshot can take
+# up to 3 s, so this counts time, not tries).
+hold_wait_open() {
+  local end=$((SECONDS + 15))
+  while [ "$SECONDS" -lt "$end" ]; do
+    hold_all_open && return 0
+    kill -0 "$FH_PID" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 1
+}
+
 hold_finish() {   # waits (bounded by flowhold's own --duration and the timeout) for the end
   wait "$FH_WRAP" 2>/dev/null
   [ "$(fh "done")" = True ] || { lab_log "flowhold left no final status: $(tail -3 "$FH_OUT" 2>/dev/null)"; return 1; }
@@ -412,7 +424,7 @@ scenario_a_steady() {
   WHY="real servers listed by d1 d2 d3: $(rs_counts)"
   verdict "(a) every director has the three real servers" rs_up_everywhere
   hold_start a 15
-  lab_wait 100 hold_all_open
+  hold_wait_open
   WHY="$(hold_summary)"
   verdict "(a) all $CONNS connections are established through the VIP" test "$(fh established_ok)" = "$CONNS"
   hold_finish
@@ -428,7 +440,7 @@ scenario_a_steady() {
 scenario_b_kill() {
   say "(b) SIGKILL of d3's sluiced"
   hold_start b 25
-  lab_wait 100 hold_all_open || { WHY="$(hold_summary)"; verdict "(b) all connections open before the kill" false; return; }
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(b) all connections open before the kill" false; return; }
   sleep 3
   local t_kill ms
   t_kill=$(now_ms)
@@ -457,7 +469,7 @@ scenario_c_restart() {
     sleep 6   # past MinLSInterval, so the re-announcement is not held back by the withdrawal
   fi
   hold_start c 30
-  lab_wait 100 hold_all_open || { WHY="$(hold_summary)"; verdict "(c) all connections open before the restart" false; return; }
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(c) all connections open before the restart" false; return; }
   sleep 2
   local ms
   start_director 3 || { verdict "(c) sluiced restarts in d3" false; return; }
@@ -473,7 +485,7 @@ scenario_c_restart() {
 scenario_d_withdraw() {
   say "(d) sluiceadm -D of the VIP on d2: withdrawn, drained"
   hold_start d 25
-  lab_wait 100 hold_all_open || { WHY="$(hold_summary)"; verdict "(d) all connections open before the withdrawal" false; return; }
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(d) all connections open before the withdrawal" false; return; }
   sleep 2
   local out ms
   out="$(adm 2 -D -t "$VIP:$PORT" 2>&1)"; WHY="sluiceadm said: ${out:-nothing}"
@@ -494,7 +506,7 @@ scenario_d_withdraw() {
 scenario_e_rs_then_kill() {
   say "(e) rs3 removed on every director, then d1 killed"
   hold_start e 30
-  lab_wait 100 hold_all_open || { WHY="$(hold_summary)"; verdict "(e) all connections open before the change" false; return; }
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(e) all connections open before the change" false; return; }
   sleep 2
   local n bad=""
   for n in 1 2 3; do adm "$n" -d -t "$VIP:$PORT" -r "$(rs4 3):$PORT" >/dev/null 2>&1 || bad+=" d$n"; done
@@ -519,7 +531,7 @@ scenario_f_freeze() {
   say "(f) SIGSTOP of d2's sluiced for 10 s, then SIGCONT"
   # A 15 s echo timeout: a frozen director's flows should show up as latency, not as breaks.
   hold_start f 30 --echo-timeout-ms 15000
-  lab_wait 100 hold_all_open || { WHY="$(hold_summary)"; verdict "(f) all connections open before the freeze" false; return; }
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(f) all connections open before the freeze" false; return; }
   sleep 2
   local t_stop
   t_stop=$(now_ms)
