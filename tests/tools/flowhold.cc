@@ -532,6 +532,10 @@ std::string jsonSeries(const std::vector<uint64_t>& v) {
 
 void Holder::writeStatus(Ms now, bool done) {
   ++status_writes_;
+  // Every second so far gets its entry, zeros too, so a reader can index the series by time.
+  const auto seconds = static_cast<size_t>(std::max<int64_t>(secondOf(now), 0)) + 1;
+  for (auto* series : {&broken_series_, &new_attempted_series_, &new_failed_series_})
+    if (series->size() < seconds) series->resize(seconds, 0);
   uint64_t open = 0, connecting = 0, pending = 0, awaiting = 0, over500 = 0, over1000 = 0;
   Ms oldest_wait = 0;
   for (const auto& c : longs_) {
