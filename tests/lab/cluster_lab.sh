@@ -426,6 +426,17 @@ broken_at_most_permille() {   # broken_at_most_permille P: at most P/1000 of the
 
 now_ms() { date +%s%3N; }
 
+# routes_ready: every scenario starts from a settled cluster (the router has all three next
+# hops for the VIP), whichever ran before it or none; at most 40 s (OSPF's first adjacencies
+# on a broadcast LAN take about 7 s, a re-announcement up to MinLSInterval's 5 s).
+routes_ready() {
+  local ms
+  ms=$(wait_ms 400 nexthops_are "$VIP" 3) && return 0
+  WHY="no 3 next hops after 40 s: $(route_of "$VIP")"
+  verdict "the cluster is settled before the scenario" false
+  return 1
+}
+
 # ------------------------------------------------------------------------------ scenarios
 scenario_a_steady() {
   say "(a) 3 directors: ECMP with 3 next hops; $CONNS held connections and $NEW_RATE new/s"
@@ -452,6 +463,7 @@ scenario_a_steady() {
 # (b) and, in standin mode, its baseline: SIGKILL of d3 while the client holds its flows.
 scenario_b_kill() {
   say "(b) SIGKILL of d3's sluiced"
+  routes_ready || return
   hold_start b 25
   hold_wait_open || { WHY="$(hold_summary)"; verdict "(b) all connections open before the kill" false; return; }
   sleep 3
@@ -476,15 +488,17 @@ scenario_b_kill() {
 
 scenario_c_restart() {
   say "(c) d3 restarts and rejoins"
+  local ms
   if kill -0 "${SLUICED_PID[3]}" 2>/dev/null; then   # run without (b): take d3 down first
     kill_director 3 KILL
     wait_ms 150 lacks_nexthop "$VIP" "$(dir4 3)" >/dev/null
     sleep 6   # past MinLSInterval, so the re-announcement is not held back by the withdrawal
   fi
+  ms=$(wait_ms 400 nexthops_are "$VIP" 2) ||
+    { WHY="$(route_of "$VIP")"; verdict "(c) d1 and d2 are the next hops before d3 returns" false; return; }
   hold_start c 30
   hold_wait_open || { WHY="$(hold_summary)"; verdict "(c) all connections open before the restart" false; return; }
   sleep 2
-  local ms
   start_director 3 || { verdict "(c) sluiced restarts in d3" false; return; }
   ms=$(wait_ms 300 nexthops_are "$VIP" 3)
   measured "(c) d3 back as a next hop ${ms} ms after its sluiced started"
@@ -497,6 +511,7 @@ scenario_c_restart() {
 
 scenario_d_withdraw() {
   say "(d) sluiceadm -D of the VIP on d2: withdrawn, drained"
+  routes_ready || return
   hold_start d 25
   hold_wait_open || { WHY="$(hold_summary)"; verdict "(d) all connections open before the withdrawal" false; return; }
   sleep 2
@@ -518,6 +533,7 @@ scenario_d_withdraw() {
 
 scenario_e_rs_then_kill() {
   say "(e) rs3 removed on every director, then d1 killed"
+  routes_ready || return
   hold_start e 30
   hold_wait_open || { WHY="$(hold_summary)"; verdict "(e) all connections open before the change" false; return; }
   sleep 2
@@ -542,6 +558,7 @@ scenario_e_rs_then_kill() {
 
 scenario_f_freeze() {
   say "(f) SIGSTOP of d2's sluiced for 10 s, then SIGCONT"
+  routes_ready || return
   # A 15 s echo timeout: a frozen director's flows should show up as latency, not as breaks.
   hold_start f 30 --echo-timeout-ms 15000
   hold_wait_open || { WHY="$(hold_summary)"; verdict "(f) all connections open before the freeze" false; return; }
