@@ -542,6 +542,9 @@ scenario_e_rs_then_kill() {
   WHY="failed on:${bad:- none}"
   verdict "(e) sluiceadm -d of rs3 succeeds on every director" test -z "$bad"
   sleep 3
+  # Two causes, told apart: what the deletion alone broke (the deleted server's own flows are
+  # meant to live on, as in IPVS), then what the kill added.
+  hold_snapshot && measured "(e) after the deletion, before the kill: broken=$(fh broken) $(fh broken_reasons)"
   kill_director 1 KILL
   local ms
   ms=$(wait_ms 150 lacks_nexthop "$VIP" "$(dir4 1)")
