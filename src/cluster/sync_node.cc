@@ -272,18 +272,26 @@ void SyncNode::onBulkRequest(Peer& p, const Message& m) {
   p.bulk_tx_id = m.request_id;
   p.bulk_tx_open = true;
   BulkWriter w(m.request_id);
-  bool full = false;
+  uint64_t cut = 0;  // entries past what one copy carries
   store_.walk([&](const SyncEntry& e) {
-    if (full) return;
+    // The last index a copy may use is left for the chunk marked last.
+    if (w.chunksMade() + 1 >= kMaxBulkChunks) {
+      ++cut;
+      return;
+    }
     // A chunk that would not seal would leave a gap the joiner asks about for ever.
     if (!validateEntry(e)) {
       ++stats_.encode_errors;
       return;
     }
     if (auto chunk = w.add(e)) p.bulk_tx.push_back(std::move(*chunk));
-    full = w.chunksMade() + 1 >= kMaxBulkChunks;
   });
   p.bulk_tx.push_back(w.finish());
+  if (cut) {
+    ++stats_.bulk_truncated;
+    kLog.warn("bulk answer to peer {} cut at {} chunks: {} entries left out (refreshes carry them)",
+              p.cfg.node_id, kMaxBulkChunks, cut);
+  }
 }
 
 void SyncNode::onBulkChunk(Peer& p, const Message& m, Nanos now) {

@@ -98,6 +98,7 @@ struct SyncNodeStats {
   uint64_t bulk_retries = 0;
   uint64_t bulk_completed = 0;   // copies received whole
   uint64_t bulk_served = 0;      // answers sent whole
+  uint64_t bulk_truncated = 0;   // answers cut at kMaxBulkChunks (the table is larger)
   uint64_t bulk_chunks_refused = 0;  // duplicates, other requests, out of range
   uint64_t peer_restarts = 0;    // a peer seen with a newer epoch
   uint64_t peers_alive = 0;

@@ -235,7 +235,8 @@ TEST(SyncNode, UnreachablePeerMakesItReadyOnlyAfterTheJoinTimeout) {
   auto n = SyncNode::start(c, std::move(s1), store, clock);
   ASSERT_TRUE(n.ok()) << n.error().message;
   // Each step moves the clock one heartbeat; the node sends one per step, which proves it
-  // looked at the time after the step.
+  // looked at the time after the step. The first heartbeat goes at the node's first turn.
+  ASSERT_TRUE(eventually([&] { return (*n)->stats().sent[idx(MsgType::kHeartbeat)] >= 1; }));
   for (int step = 1; step <= 5; ++step) {
     clock.advance(c.heartbeat_interval);
     ASSERT_TRUE(eventually([&] { return (*n)->stats().sent[idx(MsgType::kHeartbeat)] >= uint64_t(step + 1); }));
