@@ -21,8 +21,9 @@ Result<std::string> loadClusterKey(const std::string& path) {
   if (::fstat(fd, &st) != 0) return makeError("cluster key {}: {}", path, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return makeError("cluster key {}: not a regular file", path);
   if (st.st_mode & (S_IRWXG | S_IRWXO))
-    return makeError("cluster key {}: group or others may access it (mode {:03o}); run `chmod 600 {}`",
-                     path, st.st_mode & 0777, path);
+    return makeError(
+        "cluster key {}: group or others may access it (mode {:03o}); run `chmod 600 {}`", path,
+        st.st_mode & 0777, path);
   std::string key;
   char buf[512];
   for (;;) {
@@ -40,8 +41,9 @@ Result<std::string> loadClusterKey(const std::string& path) {
   if (!key.empty() && key.back() == '\n') key.pop_back();
   if (!key.empty() && key.back() == '\r') key.pop_back();
   if (key.size() < kMinClusterKeyFile)
-    return makeError("cluster key {}: {} bytes, at least {} needed (e.g. `openssl rand -hex 32 > {}`)",
-                     path, key.size(), kMinClusterKeyFile, path);
+    return makeError(
+        "cluster key {}: {} bytes, at least {} needed (e.g. `openssl rand -hex 32 > {}`)", path,
+        key.size(), kMinClusterKeyFile, path);
   return key;
 }
 

@@ -29,7 +29,8 @@ size_t typeIndex(MsgType t) { return size_t(t) - 1; }
 }  // namespace
 
 struct SyncNode::Peer {
-  Peer(const SyncPeerConfig& c, const Clock& clock, const SyncQueueConfig& q) : cfg(c), queue(clock, q) {}
+  Peer(const SyncPeerConfig& c, const Clock& clock, const SyncQueueConfig& q)
+      : cfg(c), queue(clock, q) {}
 
   SyncPeerConfig cfg;
   SyncQueue queue;  // updates for this peer
@@ -61,21 +62,24 @@ Result<std::unique_ptr<SyncNode>> SyncNode::start(SyncNodeConfig cfg, SyncSocket
   std::set<net::Endpoint> endpoints;
   for (const SyncPeerConfig& p : cfg.peers) {
     if (p.node_id == cfg.node_id)
-      return makeError("sync: peer {} has this director's own node id {}", p.endpoint.str(), p.node_id);
+      return makeError("sync: peer {} has this director's own node id {}", p.endpoint.str(),
+                       p.node_id);
     if (!ids.insert(p.node_id).second) return makeError("sync: node id {} listed twice", p.node_id);
     if (!endpoints.insert(p.endpoint).second)
       return makeError("sync: peer address {} listed twice", p.endpoint.str());
     if (p.endpoint.addr.family != family || p.endpoint.port == 0 || p.endpoint.addr.isZero())
-      return makeError("sync: peer {} ({}) is not an address and port of the sync socket's family ({})",
-                       p.node_id, p.endpoint.str(), socket.localEndpoint().str());
+      return makeError(
+          "sync: peer {} ({}) is not an address and port of the sync socket's family ({})",
+          p.node_id, p.endpoint.str(), socket.localEndpoint().str());
   }
   if (cfg.local_macs.size() > kMaxHeartbeatMacs)
     return makeError("sync: {} data-plane MAC addresses, a heartbeat carries at most {}",
                      cfg.local_macs.size(), kMaxHeartbeatMacs);
   if (cfg.heartbeat_interval == 0 || cfg.pacing_tick == 0 || cfg.push_capacity == 0 ||
       cfg.bulk_chunks_per_tick == 0 || cfg.peer_dead_after < cfg.heartbeat_interval)
-    return makeError("sync: intervals, capacities and pacing must be positive, and a peer's "
-                     "dead-after at least one heartbeat interval");
+    return makeError(
+        "sync: intervals, capacities and pacing must be positive, and a peer's "
+        "dead-after at least one heartbeat interval");
   int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) return makeError("sync: eventfd(): {}", std::strerror(errno));
   std::unique_ptr<SyncNode> n(
@@ -207,7 +211,8 @@ void SyncNode::receiveSome(Nanos now) {
       return;
     }
     // A datagram larger than the buffer is seen as kMaxDatagram + 1 bytes: oversized.
-    onDatagram(std::span<const uint8_t>(rx_buf_.data(), std::min(r->size, rx_buf_.size())), r->from, now);
+    onDatagram(std::span<const uint8_t>(rx_buf_.data(), std::min(r->size, rx_buf_.size())), r->from,
+               now);
   }
 }
 
@@ -243,10 +248,18 @@ void SyncNode::onMessage(Peer& p, Message& m, Nanos now) {
   p.epoch = std::max(p.epoch, m.epoch);
   p.last_heard = now;
   switch (m.type) {
-    case MsgType::kHeartbeat: onHeartbeat(p, m); break;
-    case MsgType::kConnUpdate: install(m.entries); break;
-    case MsgType::kBulkRequest: onBulkRequest(p, m); break;
-    case MsgType::kBulkChunk: onBulkChunk(p, m, now); break;
+    case MsgType::kHeartbeat:
+      onHeartbeat(p, m);
+      break;
+    case MsgType::kConnUpdate:
+      install(m.entries);
+      break;
+    case MsgType::kBulkRequest:
+      onBulkRequest(p, m);
+      break;
+    case MsgType::kBulkChunk:
+      onBulkChunk(p, m, now);
+      break;
   }
 }
 

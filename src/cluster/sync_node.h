@@ -84,23 +84,23 @@ struct SyncNodeStats {
   std::array<uint64_t, kTypes> received{};  // opened and accepted
   uint64_t entries_installed = 0;
   // Refused by Opener (sync_auth.h), by reason.
-  uint64_t bad_mac = 0, replay = 0, old_epoch = 0, truncated = 0, oversized = 0,
-           bad_version = 0, unknown_peer = 0, malformed = 0;
+  uint64_t bad_mac = 0, replay = 0, old_epoch = 0, truncated = 0, oversized = 0, bad_version = 0,
+           unknown_peer = 0, malformed = 0;
   // Refused or lost for other causes.
-  uint64_t unknown_sender = 0;   // source address not a listed peer's (before crypto)
-  uint64_t misaddressed = 0;     // authentic, but the sender id is not the peer at that address
+  uint64_t unknown_sender = 0;  // source address not a listed peer's (before crypto)
+  uint64_t misaddressed = 0;    // authentic, but the sender id is not the peer at that address
   uint64_t receive_errors = 0;
   uint64_t send_errors = 0;
-  uint64_t push_dropped = 0;     // push() found its buffer full
-  uint64_t queue_dropped = 0;    // SyncQueue: refreshes dropped and newcomers refused, all peers
-  uint64_t encode_errors = 0;    // an entry that would not encode (a damaged local entry)
+  uint64_t push_dropped = 0;   // push() found its buffer full
+  uint64_t queue_dropped = 0;  // SyncQueue: refreshes dropped and newcomers refused, all peers
+  uint64_t encode_errors = 0;  // an entry that would not encode (a damaged local entry)
   uint64_t bulk_requests_sent = 0;
   uint64_t bulk_retries = 0;
-  uint64_t bulk_completed = 0;   // copies received whole
-  uint64_t bulk_served = 0;      // answers sent whole
-  uint64_t bulk_truncated = 0;   // answers cut at kMaxBulkChunks (the table is larger)
+  uint64_t bulk_completed = 0;       // copies received whole
+  uint64_t bulk_served = 0;          // answers sent whole
+  uint64_t bulk_truncated = 0;       // answers cut at kMaxBulkChunks (the table is larger)
   uint64_t bulk_chunks_refused = 0;  // duplicates, other requests, out of range
-  uint64_t peer_restarts = 0;    // a peer seen with a newer epoch
+  uint64_t peer_restarts = 0;        // a peer seen with a newer epoch
   uint64_t peers_alive = 0;
   bool ready = false;
 };
@@ -150,8 +150,8 @@ class SyncNode {
   void onBulkChunk(Peer& p, const Message& m, Nanos now);
   void install(const std::vector<SyncEntry>& entries);
   void drainPushed();
-  bool sendUpdates(Nanos now);   // true while something still waits
-  bool sendBulkChunks();         // true while something still waits
+  bool sendUpdates(Nanos now);  // true while something still waits
+  bool sendBulkChunks();        // true while something still waits
   void requestBulk(Peer& p, Nanos now);
   void heartbeat();
   void checkReady(Nanos now);
@@ -176,13 +176,13 @@ class SyncNode {
 
   // push() -> thread.
   std::mutex push_mu_;
-  std::vector<Pending> pushed_;   // capacity cfg_.push_capacity, reserved
-  std::vector<Pending> draining_; // the thread's, swapped with pushed_
+  std::vector<Pending> pushed_;    // capacity cfg_.push_capacity, reserved
+  std::vector<Pending> draining_;  // the thread's, swapped with pushed_
   std::atomic<uint64_t> push_dropped_{0};
 
   // Thread -> readers.
   mutable std::mutex pub_mu_;
-  SyncNodeStats stats_;   // the thread's working copy
+  SyncNodeStats stats_;  // the thread's working copy
   SyncNodeStats published_;
   std::vector<net::MacAddr> peer_macs_;
   std::atomic<bool> ready_{false};

@@ -45,7 +45,8 @@ net::Endpoint fromSockaddr(const sockaddr_storage& ss) noexcept {
 Result<SyncSocket> SyncSocket::bind(const net::Endpoint& local) {
   if (!local.addr.isV4() && !local.addr.isV6())
     return makeError("sync: no address to bind the sync socket to");
-  int fd = ::socket(local.addr.isV4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = ::socket(local.addr.isV4() ? AF_INET : AF_INET6,
+                    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return makeError("sync: socket(): {}", std::strerror(errno));
   if (local.addr.isV6()) {
     int one = 1;  // an IPv6 socket speaks IPv6 only: peers are listed in one family
@@ -56,8 +57,10 @@ Result<SyncSocket> SyncSocket::bind(const net::Endpoint& local) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     int err = errno;
     ::close(fd);
-    return makeError("sync: cannot bind {}: {} (is the address configured on this host, and "
-                     "the port free?)", local.str(), std::strerror(err));
+    return makeError(
+        "sync: cannot bind {}: {} (is the address configured on this host, and "
+        "the port free?)",
+        local.str(), std::strerror(err));
   }
   len = sizeof ss;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {

@@ -35,7 +35,7 @@ class SyncSocket {
   bool sendTo(std::span<const uint8_t> datagram, const net::Endpoint& to) const noexcept;
 
   struct Received {
-    size_t size;         // the datagram's real length, even when it did not fit `buf`
+    size_t size;  // the datagram's real length, even when it did not fit `buf`
     net::Endpoint from;
   };
   // One datagram into `buf`, or nullopt when none waits (or on an error, counted by the

@@ -135,8 +135,9 @@ void DirectorSyncStore::walk(const std::function<void(const SyncEntry&)>& fn) {
 
 SyncStoreStats DirectorSyncStore::stats() const {
   auto r = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return SyncStoreStats{r(c_.installed), r(c_.refreshed), r(c_.unknown_service), r(c_.unknown_dest),
-                        r(c_.conflict),  r(c_.table_full), r(c_.unlinked),     r(c_.walk_skipped)};
+  return SyncStoreStats{r(c_.installed),    r(c_.refreshed),   r(c_.unknown_service),
+                        r(c_.unknown_dest), r(c_.conflict),    r(c_.table_full),
+                        r(c_.unlinked),     r(c_.walk_skipped)};
 }
 
 void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
@@ -164,8 +165,8 @@ void SyncFeed::refresh() {
     if (table.hash(c.key) % kRefreshSlices != slice) return;
     // What a peer needs kept alive: templates, established TCP, UDP. A handshake or a
     // closing connection is short-lived and its state change is already critical.
-    const bool keep = (c.flags & SL_CONN_F_TEMPLATE) || c.state == SL_TCP_ESTABLISHED ||
-                      c.state == SL_STATE_UDP;
+    const bool keep =
+        (c.flags & SL_CONN_F_TEMPLATE) || c.state == SL_TCP_ESTABLISHED || c.state == SL_STATE_UDP;
     if (!keep) return;
     const sl_conn* tmpl = (c.flags & SL_CONN_F_TEMPLATE) ? nullptr : table.templateOf(c);
     if (auto e = entryOf(*snap, c, tmpl, now))

@@ -30,13 +30,13 @@ namespace sluice::daemon {
 
 struct SyncStoreStats {
   uint64_t installed = 0;
-  uint64_t refreshed = 0;         // an existing entry extended by the peer's
+  uint64_t refreshed = 0;  // an existing entry extended by the peer's
   uint64_t unknown_service = 0;
   uint64_t unknown_dest = 0;
-  uint64_t conflict = 0;          // the key is here, bound to another real server
+  uint64_t conflict = 0;  // the key is here, bound to another real server
   uint64_t table_full = 0;
-  uint64_t unlinked = 0;          // installed without its template, which is not here (yet)
-  uint64_t walk_skipped = 0;      // local entries that cannot be synced (no service/dest, FULLNAT)
+  uint64_t unlinked = 0;      // installed without its template, which is not here (yet)
+  uint64_t walk_skipped = 0;  // local entries that cannot be synced (no service/dest, FULLNAT)
 };
 
 class DirectorSyncStore final : public cluster::SyncStore {
