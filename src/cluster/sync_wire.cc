@@ -48,6 +48,14 @@ bool allZero(const uint8_t* p, size_t n) {
   return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
 }
 
+// What a header's payload length must be. A HEARTBEAT's MAC list sets its length and the
+// header's count stays 0, so its length is checked against the MAC bound instead.
+bool validPayloadLength(MsgType t, size_t count, size_t len) {
+  if (t != MsgType::kHeartbeat) return len == payloadLength(t, count);
+  return len >= kControlPrefix && (len - kControlPrefix) % kMacSize == 0 &&
+         (len - kControlPrefix) / kMacSize <= kMaxHeartbeatMacs;
+}
+
 }  // namespace
 
 std::string_view wireErrcName(WireErrc c) noexcept {
@@ -85,7 +93,9 @@ size_t maxEntries(MsgType t) noexcept {
   return 0;
 }
 
-size_t payloadLength(MsgType t, size_t n) noexcept { return prefixLength(t) + n * kEntryWireSize; }
+size_t payloadLength(MsgType t, size_t n) noexcept {
+  return prefixLength(t) + n * (t == MsgType::kHeartbeat ? kMacSize : kEntryWireSize);
+}
 
 WireResult<void> validateMessage(const Message& m) {
   if (!knownType(uint8_t(m.type)))
@@ -102,6 +112,11 @@ WireResult<void> validateMessage(const Message& m) {
                      typeName(m.type));
   if (m.heartbeat_flags & ~kHeartbeatReady)
     return wireError(WireErrc::kReserved, "sync: unknown heartbeat flags {:#x}", m.heartbeat_flags);
+  if (m.type != MsgType::kHeartbeat && !m.macs.empty())
+    return wireError(WireErrc::kReserved, "sync: {} with MAC addresses", typeName(m.type));
+  if (m.macs.size() > kMaxHeartbeatMacs)
+    return wireError(WireErrc::kBadCount, "sync: HEARTBEAT with {} MAC addresses (at most {})",
+                     m.macs.size(), kMaxHeartbeatMacs);
   for (size_t i = 0; i < n; ++i) {
     if (auto s = validateEntry(m.entries[i]); !s)
       return WireError{s.error().code, fmt::format("{} (entry {})", s.error().message, i)};
@@ -116,7 +131,8 @@ Header headerOf(const Message& m) noexcept {
   h.epoch = m.epoch;
   h.seq = m.seq;
   h.count = uint16_t(m.entries.size());
-  h.payload_len = uint16_t(payloadLength(m.type, m.entries.size()));
+  size_t n = m.type == MsgType::kHeartbeat ? m.macs.size() : m.entries.size();
+  h.payload_len = uint16_t(payloadLength(m.type, n));
   return h;
 }
 
@@ -158,7 +174,11 @@ WireResult<Header> decodeHeader(std::span<const uint8_t> bytes, size_t trailer) 
   if (h.count < minEntries(h.type) || h.count > maxEntries(h.type))
     return wireError(WireErrc::kBadCount, "sync: {} announces {} entries (allowed {}..{})",
                      typeName(h.type), h.count, minEntries(h.type), maxEntries(h.type));
-  if (h.payload_len != payloadLength(h.type, h.count))
+  if (h.type == MsgType::kHeartbeat && !validPayloadLength(h.type, h.count, h.payload_len))
+    return wireError(WireErrc::kBadLength,
+                     "sync: HEARTBEAT payload length {}, expected {} + {} per MAC (at most {})",
+                     h.payload_len, kControlPrefix, kMacSize, kMaxHeartbeatMacs);
+  if (!validPayloadLength(h.type, h.count, h.payload_len))
     return wireError(WireErrc::kBadLength, "sync: payload length {} for {} {} entries, expected {}",
                      h.payload_len, typeName(h.type), h.count, payloadLength(h.type, h.count));
   size_t want = kHeaderSize + h.payload_len + trailer;
@@ -181,7 +201,12 @@ WireResult<std::vector<uint8_t>> encodePlain(const Message& m) {
     net::store32be(p + 4, m.chunk_index);
     p[8] = m.last_chunk ? 1 : 0;
   }
-  if (m.type == MsgType::kHeartbeat) net::store32be(p, m.heartbeat_flags);
+  if (m.type == MsgType::kHeartbeat) {
+    net::store32be(p, m.heartbeat_flags);
+    p[4] = uint8_t(m.macs.size());
+    for (size_t i = 0; i < m.macs.size(); ++i)
+      std::memcpy(p + kControlPrefix + i * kMacSize, m.macs[i].data(), kMacSize);
+  }
   p += prefixLength(m.type);
   for (const SyncEntry& e : m.entries) {
     encodeEntry(e, std::span<uint8_t, kEntryWireSize>(p, kEntryWireSize));
@@ -191,7 +216,7 @@ WireResult<std::vector<uint8_t>> encodePlain(const Message& m) {
 }
 
 WireResult<Message> decodePayload(const Header& h, std::span<const uint8_t> payload) {
-  if (payload.size() != h.payload_len || h.payload_len != payloadLength(h.type, h.count) ||
+  if (payload.size() != h.payload_len || !validPayloadLength(h.type, h.count, h.payload_len) ||
       h.count > maxEntries(h.type))
     return wireError(WireErrc::kBadLength, "sync: payload of {} bytes does not match its header",
                      payload.size());
@@ -219,7 +244,16 @@ WireResult<Message> decodePayload(const Header& h, std::span<const uint8_t> payl
       m.heartbeat_flags = net::load32be(p);
       if (m.heartbeat_flags & ~kHeartbeatReady)
         return wireError(WireErrc::kReserved, "sync: unknown heartbeat flags {:#x}", m.heartbeat_flags);
-      if (!allZero(p + 4, 4)) return wireError(WireErrc::kReserved, "sync: HEARTBEAT reserved bytes not zero");
+      if (!allZero(p + 5, 3)) return wireError(WireErrc::kReserved, "sync: HEARTBEAT reserved bytes not zero");
+      if (p[4] > kMaxHeartbeatMacs)
+        return wireError(WireErrc::kBadCount, "sync: HEARTBEAT announces {} MAC addresses (at most {})",
+                         p[4], kMaxHeartbeatMacs);
+      if (payloadLength(h.type, p[4]) != h.payload_len)
+        return wireError(WireErrc::kBadLength, "sync: HEARTBEAT announces {} MAC addresses in {} bytes",
+                         p[4], h.payload_len);
+      m.macs.resize(p[4]);
+      for (size_t i = 0; i < m.macs.size(); ++i)
+        std::memcpy(m.macs[i].data(), p + kControlPrefix + i * kMacSize, kMacSize);
       break;
   }
   p += prefixLength(h.type);

@@ -30,7 +30,13 @@
 //                 has sent the chunk marked last (or is unreachable).
 //   BULK_CHUNK    request id (u32), chunk index (u32), flags (u8, bit 0: last), reserved (3),
 //                 then count x entry, count 0..kMaxChunkEntries (11)
-//   HEARTBEAT     flags (u32, bit 0: ready, i.e. synced and announcing), reserved (u32); count 0
+//   HEARTBEAT     flags (u32, bit 0: ready, i.e. synced and announcing), MAC count (u8,
+//                 0..kMaxHeartbeatMacs = 16), reserved (3 bytes, 0), then count x 6-byte MAC;
+//                 header count 0, payload length exactly 8 + 6 x MAC count. The MACs are the
+//                 sender's data-plane interfaces: a peer that sees a frame from one of them
+//                 knows another director already balanced it and must not balance it again
+//                 (a DR loop between directors). The list rides on the heartbeat rather than
+//                 in the config so that a replaced NIC needs no config change on the peers.
 // The epoch is chosen at daemon start (makeEpoch(): start time in the high 32 bits, random
 // low bits) so that a restarted peer is recognised and ordered after its previous life; the
 // sequence counts datagrams within one epoch from 1. A version change bumps kSyncVersion;
@@ -59,6 +65,7 @@
 
 #include "cluster/sync_entry.h"
 #include "cluster/sync_error.h"
+#include "net/addr.h"
 
 namespace sluice::cluster {
 
@@ -68,7 +75,9 @@ constexpr size_t kMaxDatagram = 1400;
 constexpr size_t kHeaderSize = 32;
 constexpr size_t kTagSize = 16;  // the AEAD tag (sync_auth.h)
 constexpr size_t kMaxPayload = kMaxDatagram - kHeaderSize - kTagSize;  // 1352
-constexpr size_t kControlPrefix = 8;  // BULK_REQUEST, HEARTBEAT
+constexpr size_t kControlPrefix = 8;  // BULK_REQUEST, HEARTBEAT (before its MACs)
+constexpr size_t kMacSize = 6;
+constexpr size_t kMaxHeartbeatMacs = 16;
 constexpr size_t kChunkPrefix = 12;   // BULK_CHUNK before its entries
 constexpr size_t kMaxUpdateEntries = kMaxPayload / kEntryWireSize;                  // 12
 constexpr size_t kMaxChunkEntries = (kMaxPayload - kChunkPrefix) / kEntryWireSize;  // 11
@@ -106,6 +115,7 @@ struct Message {
   uint32_t chunk_index = 0;      // BULK_CHUNK
   bool last_chunk = false;       // BULK_CHUNK
   uint32_t heartbeat_flags = 0;  // HEARTBEAT: kHeartbeatReady
+  std::vector<net::MacAddr> macs;  // HEARTBEAT: the sender's data-plane MACs, at most 16
   std::vector<SyncEntry> entries;  // CONN_UPDATE, BULK_CHUNK
 
   friend bool operator==(const Message&, const Message&) = default;
@@ -114,7 +124,7 @@ struct Message {
 // Most entries a message of this type carries.
 size_t maxEntries(MsgType t) noexcept;
 
-// Plaintext payload length of a message of type t with n entries.
+// Plaintext payload length of a message of type t with n entries (a HEARTBEAT: n MACs).
 size_t payloadLength(MsgType t, size_t n) noexcept;
 
 // Epoch for a daemon starting at unix time `start_s`, with random low bits: later starts

@@ -254,5 +254,63 @@ TEST(SyncWire, OversizedAndTrailingBytesAreRefused) {
             WireErrc::kOversized);
 }
 
+net::MacAddr mac(uint8_t last) { return {0x02, 0x00, 0x5e, 0x10, 0x00, last}; }
+
+TEST(SyncWire, HeartbeatCarriesTheSendersMacs) {
+  Message m = heartbeat();
+  m.macs = {mac(1), mac(2)};
+  expectRoundTrip(m);
+  auto b = plain(m);
+  ASSERT_EQ(b.size(), kHeaderSize + kControlPrefix + 2 * kMacSize);
+  EXPECT_EQ(b[29], 0);  // the header's count is entries, and a heartbeat has none
+  EXPECT_EQ(b[31], kControlPrefix + 2 * kMacSize);
+  EXPECT_EQ(b[kHeaderSize + 4], 2);  // MAC count
+  EXPECT_EQ(b[kHeaderSize + 8], 0x02);
+  EXPECT_EQ(b[kHeaderSize + 13], 1);
+  EXPECT_EQ(b[kHeaderSize + 19], 2);
+
+  m.macs.assign(kMaxHeartbeatMacs, mac(7));
+  expectRoundTrip(m);
+  EXPECT_LE(plain(m).size() + kTagSize, kMaxDatagram);
+  m.macs.push_back(mac(8));
+  EXPECT_EQ(encodePlain(m).error().code, WireErrc::kBadCount);
+  Message u = update({drConn()});
+  u.macs = {mac(1)};
+  EXPECT_EQ(encodePlain(u).error().code, WireErrc::kReserved);
+}
+
+TEST(SyncWire, HeartbeatMacCountMustMatchItsLength) {
+  Message m = heartbeat();
+  m.macs = {mac(1), mac(2)};
+  auto good = plain(m);
+
+  auto b = good;
+  b[kHeaderSize + 4] = 1;  // announces fewer MACs than the payload holds
+  EXPECT_EQ(decodePlain(b).error().code, WireErrc::kBadLength);
+  b[kHeaderSize + 4] = 3;  // more
+  EXPECT_EQ(decodePlain(b).error().code, WireErrc::kBadLength);
+  b[kHeaderSize + 4] = 200;  // past the bound
+  EXPECT_EQ(decodePlain(b).error().code, WireErrc::kBadCount);
+  b = good;
+  b[kHeaderSize + 5] = 1;  // reserved
+  EXPECT_EQ(decodePlain(b).error().code, WireErrc::kReserved);
+
+  // A length that is not 8 + 6k, or more MACs than allowed, is refused from the header.
+  b = good;
+  b.push_back(0);
+  b[31] += 1;
+  EXPECT_EQ(decodePlain(b).error().code, WireErrc::kBadLength);
+  m.macs.assign(kMaxHeartbeatMacs, mac(7));
+  b = plain(m);
+  b.insert(b.end(), kMacSize, 0);
+  b[31] += kMacSize;
+  b[kHeaderSize + 4] = kMaxHeartbeatMacs + 1;
+  EXPECT_EQ(decodePlain(b).error().code, WireErrc::kBadLength);
+
+  // Cut anywhere inside the MAC list: truncated.
+  for (size_t n = kHeaderSize; n < good.size(); ++n)
+    EXPECT_EQ(decodePlain(std::span<const uint8_t>(good.data(), n)).error().code, WireErrc::kTruncated) << n;
+}
+
 }  // namespace
 }  // namespace sluice::cluster

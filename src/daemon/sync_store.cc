@@ -1,0 +1,179 @@
+// Session sync over the Director's tables; see sync_store.h.
+#include "daemon/sync_store.h"
+
+#include <optional>
+
+#include "cluster/sync_conn.h"
+#include "conn/tcp_state.h"
+
+namespace sluice::daemon {
+namespace {
+
+using cluster::SyncEntry;
+
+// The synced form of a local entry, or nullopt when it cannot travel: its service or real
+// server is gone from the snapshot, or it fails the wire's rules (a FULLNAT connection: its
+// local address is not kept in the table).
+std::optional<SyncEntry> entryOf(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl,
+                                 Nanos now) {
+  if (c.key.pad != 0) return std::nullopt;  // an invalidated template: unreachable here too
+  const svc::ServiceRt* s = snap.findServiceById(c.svc_id);
+  const svc::DestRt* d = snap.findDest(c.dest_id);
+  if (!s || !d) return std::nullopt;
+  cluster::ConnContext ctx;
+  ctx.dest = d->cfg.ep;
+  ctx.svc_fwmark = s->cfg.key.fwmark;
+  ctx.svc_port = s->cfg.key.fwmark ? 0 : s->cfg.key.port;
+  if (tmpl && tmpl->key.pad == 0) ctx.tmpl = &tmpl->key;
+  SyncEntry e = cluster::entryFromConn(c, ctx, now);
+  if (!cluster::validateEntry(e)) return std::nullopt;
+  return e;
+}
+
+const svc::ServiceRt* serviceOf(const svc::Snapshot& snap, const SyncEntry& e) {
+  if (e.svc_fwmark) return snap.findFwmark(e.family(), e.svc_fwmark);
+  const svc::ServiceRt* s = snap.findService(e.proto, e.vip.addr, e.svc_port);
+  // findService falls back to a port-0 service; the peer named its service exactly.
+  return s && s->cfg.key.port == e.svc_port ? s : nullptr;
+}
+
+uint8_t localFlags(const SyncEntry& e) {
+  uint8_t f = e.flags & cluster::kSyncedConnFlags;
+  if (e.kind == SL_KEY_CONN && !conn::isActiveState(e.state)) f |= SL_CONN_F_INACTIVE;
+  return f;
+}
+
+}  // namespace
+
+void DirectorSyncStore::install(const SyncEntry& e) {
+  const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
+  const svc::ServiceRt* s = serviceOf(*snap, e);
+  if (!s) {
+    c_.unknown_service.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const svc::DestRt* d = nullptr;
+  for (const svc::DestRt& r : s->dest_rt)
+    if (r.cfg.ep == e.dest && !r.trashed) d = &r;
+  if (!d) {
+    c_.unknown_dest.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+
+  conn::ConnTable& table = director_.conns();
+  const Nanos now = director_.clock().now();
+  const sl_conn_key key = cluster::connKeyOf(e);
+  // Lookup, insert and the template link under one writer lock: no worker inserts the same
+  // key in between, and nothing moves the entries found.
+  conn::ConnTable::WriterLock lock = table.lockWriter();
+  if (sl_conn* old = table.lookup(key, now)) {
+    if (old->dest_id != d->dest_id || old->svc_id != s->svc_id) {
+      c_.conflict.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    refreshExisting(*old, e, now);
+    return;
+  }
+  sl_conn* tmpl = nullptr;
+  if (auto tkey = cluster::templateKeyOf(e)) {
+    tmpl = table.lookup(*tkey, now);
+    if (tmpl && tmpl->dest_id != d->dest_id) tmpl = nullptr;  // a template of another binding
+  }
+  sl_conn* c = table.insert(key, now);  // locked; may move other connections, never templates
+  if (!c) {
+    c_.table_full.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  c->svc_id = s->svc_id;
+  c->dest_id = d->dest_id;
+  c->fwd = e.fwd;  // the method bound where the flow was scheduled
+  c->state = e.state;
+  c->timeout_s = e.timeout_s;
+  c->flags = localFlags(e);
+  if (!tmpl) c->flags &= uint8_t(~SL_CONN_F_CONTROLLED);
+  if (conn::DestAccounting* acc = table.dests()) acc->bind(*c);
+  conn::ConnTable::unlockEntry(*c);
+  if (tmpl) {
+    table.attachToTemplate(*c, *tmpl, now);
+  } else if (e.has_template) {
+    c_.unlinked.fetch_add(1, std::memory_order_relaxed);
+  }
+  c_.installed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void DirectorSyncStore::refreshExisting(sl_conn& c, const SyncEntry& e, Nanos now) {
+  conn::ConnTable::lockEntry(c);
+  if (conn::ConnTable::remaining(c, now) < Nanos(e.timeout_s) * kSecond) {
+    if (c.state != e.state && e.kind == SL_KEY_CONN) {
+      if (conn::DestAccounting* acc = director_.conns().dests())
+        acc->noteActivity(c, conn::isActiveState(e.state));
+      c.state = e.state;
+    }
+    c.timeout_s = e.timeout_s;
+    c.last_seen_ns = now;
+    c_.refreshed.fetch_add(1, std::memory_order_relaxed);
+  }
+  conn::ConnTable::unlockEntry(c);
+}
+
+void DirectorSyncStore::walk(const std::function<void(const SyncEntry&)>& fn) {
+  const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
+  conn::ConnTable& table = director_.conns();
+  const Nanos now = director_.clock().now();
+  for (bool templates : {true, false}) {
+    table.forEach(now, [&](const sl_conn& c) {
+      if (bool(c.flags & SL_CONN_F_TEMPLATE) != templates) return;
+      // forEach holds the writer lock, which templateOf() needs.
+      const sl_conn* tmpl = templates ? nullptr : table.templateOf(c);
+      if (auto e = entryOf(*snap, c, tmpl, now))
+        fn(*e);
+      else
+        c_.walk_skipped.fetch_add(1, std::memory_order_relaxed);
+    });
+  }
+}
+
+SyncStoreStats DirectorSyncStore::stats() const {
+  auto r = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  return SyncStoreStats{r(c_.installed),    r(c_.refreshed),   r(c_.unknown_service),
+                        r(c_.unknown_dest), r(c_.conflict),    r(c_.table_full),
+                        r(c_.unlinked),     r(c_.walk_skipped)};
+}
+
+void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
+  const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
+  const Nanos now = director_.clock().now();
+  if (tmpl) {
+    // The template first: a peer links the connection to it as it installs the connection.
+    if (auto e = entryOf(*snap, *tmpl, nullptr, now))
+      push_(*e, cluster::Urgency::kCritical);
+    else
+      skipped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (auto e = entryOf(*snap, conn, tmpl, now))
+    push_(*e, cluster::Urgency::kCritical);
+  else
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void SyncFeed::refresh() {
+  const uint32_t slice = slice_++ % kRefreshSlices;
+  const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
+  conn::ConnTable& table = director_.conns();
+  const Nanos now = director_.clock().now();
+  table.forEach(now, [&](const sl_conn& c) {
+    if (table.hash(c.key) % kRefreshSlices != slice) return;
+    // What a peer needs kept alive: templates, established TCP, UDP. A handshake or a
+    // closing connection is short-lived and its state change is already critical.
+    const bool keep =
+        (c.flags & SL_CONN_F_TEMPLATE) || c.state == SL_TCP_ESTABLISHED || c.state == SL_STATE_UDP;
+    if (!keep) return;
+    const sl_conn* tmpl = (c.flags & SL_CONN_F_TEMPLATE) ? nullptr : table.templateOf(c);
+    if (auto e = entryOf(*snap, c, tmpl, now))
+      push_(*e, cluster::Urgency::kRefresh);
+    else
+      skipped_.fetch_add(1, std::memory_order_relaxed);
+  });
+}
+
+}  // namespace sluice::daemon

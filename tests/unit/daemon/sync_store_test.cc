@@ -1,0 +1,218 @@
+// Session sync's store over an in-memory Director: synced entries are bound to this
+// director's own service and real-server ids and counted as the slow path counts its own;
+// a walk gives back what was installed; the feed turns local connections into updates.
+#include "daemon/sync_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cluster/sync_conn.h"
+#include "unit/cluster/entries.h"
+
+namespace sluice::daemon {
+namespace {
+
+using cluster::SyncEntry;
+using cluster::Urgency;
+using cluster::testing::drConn;
+using cluster::testing::ep;
+
+class NoNextHops final : public NextHopSource {
+ public:
+  std::optional<NextHop> resolve(const net::IpAddr&) override { return std::nullopt; }
+  void request(const net::IpAddr&) override {}
+  uint64_t version() const override { return 0; }
+};
+
+class SyncStoreTest : public ::testing::Test {
+ protected:
+  SyncStoreTest() : director_(clock_, DirectorLimits{1024, 16, 64}, hops_), store_(director_) {
+    addService(vip80(), false, {"10.0.0.10:80", "10.0.0.11:80"});
+    addService(vip443(), true, {"10.0.0.10:443"});
+  }
+  static svc::ServiceKey vip80() { return {svc::Proto::kTcp, *net::IpAddr::parse("192.0.2.1"), 80}; }
+  static svc::ServiceKey vip443() { return {svc::Proto::kTcp, *net::IpAddr::parse("192.0.2.1"), 443}; }
+  void addService(const svc::ServiceKey& k, bool persistent, std::vector<const char*> dests) {
+    svc::ServiceConfig s;
+    s.key = k;
+    s.scheduler = "rr";
+    s.persistent = persistent;
+    ASSERT_TRUE(director_.addService(s));
+    for (const char* d : dests) {
+      svc::DestConfig dc;
+      dc.ep = *net::Endpoint::parse(d);
+      ASSERT_TRUE(director_.addDest(k, dc));
+    }
+  }
+  ctl::DestInfo destInfo(const svc::ServiceKey& k, const char* rs) {
+    auto l = director_.listServices(k);
+    EXPECT_TRUE(l.ok());
+    for (const ctl::DestInfo& d : (*l)[0].dests)
+      if (d.cfg.ep == *net::Endpoint::parse(rs)) return d;
+    ADD_FAILURE() << rs;
+    return {};
+  }
+  std::vector<SyncEntry> walked() {
+    std::vector<SyncEntry> v;
+    store_.walk([&](const SyncEntry& e) { v.push_back(e); });
+    return v;
+  }
+  // A persistent connection to 192.0.2.1:443 and its template.
+  static SyncEntry persistentConn() {
+    SyncEntry e = drConn(41000);
+    e.vip = ep("192.0.2.1", 443);
+    e.svc_port = 443;
+    e.dest = ep("10.0.0.10", 443);
+    e.state = cluster::testing::drConn().state;
+    e.has_template = true;
+    e.tmpl_caddr = *net::IpAddr::parse("198.51.100.7");
+    e.tmpl_vport = 443;
+    return e;
+  }
+  static SyncEntry persistTemplate() {
+    SyncEntry t = persistentConn();
+    t.kind = SL_KEY_TEMPLATE;
+    t.state = SL_TCP_NONE;
+    t.flags = SL_CONN_F_TEMPLATE | SL_CONN_F_ASSURED;
+    t.timeout_s = 300;
+    t.client.port = 0;
+    t.has_template = false;
+    t.tmpl_caddr = {};
+    t.tmpl_vport = 0;
+    return t;
+  }
+
+  ManualClock clock_;
+  NoNextHops hops_;
+  Director director_;
+  DirectorSyncStore store_;
+};
+
+TEST_F(SyncStoreTest, AnInstalledEntryIsAConnectionOfTheLocalServiceAndServer) {
+  ASSERT_TRUE(cluster::validateEntry(drConn()));
+  store_.install(drConn());
+  auto conns = director_.listConns();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].client, ep("198.51.100.7", 40000));
+  EXPECT_EQ(conns[0].vip, ep("192.0.2.1", 80));
+  EXPECT_EQ(conns[0].dest, ep("10.0.0.10", 80));
+  EXPECT_EQ(conns[0].state, "ESTABLISHED");
+  EXPECT_EQ(conns[0].expire_s, 900u);
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.10:80").active, 1u) << "counted as the slow path counts";
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.11:80").active, 0u);
+  EXPECT_EQ(store_.stats().installed, 1u);
+
+  SyncEntry syn = drConn(40001);
+  syn.state = SL_TCP_CLOSE_WAIT;
+  store_.install(syn);
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.10:80").inactive, 1u);
+}
+
+TEST_F(SyncStoreTest, EntriesForUnknownServicesOrServersAreSkippedAndCounted) {
+  SyncEntry other_vip = drConn();
+  other_vip.vip = ep("192.0.2.99", 80);
+  SyncEntry other_port = drConn();
+  other_port.vip = ep("192.0.2.1", 8080);
+  other_port.svc_port = 8080;
+  SyncEntry other_rs = drConn();
+  other_rs.dest = ep("10.0.0.99", 80);
+  SyncEntry fwmark = cluster::testing::udpFwmarkConn();
+  for (const SyncEntry& e : {other_vip, other_port, other_rs, fwmark}) store_.install(e);
+  EXPECT_TRUE(director_.listConns().empty());
+  EXPECT_EQ(store_.stats().unknown_service, 3u);
+  EXPECT_EQ(store_.stats().unknown_dest, 1u);
+  EXPECT_EQ(store_.stats().installed, 0u);
+}
+
+TEST_F(SyncStoreTest, WalkGivesBackWhatWasInstalledTemplatesFirst) {
+  std::vector<SyncEntry> in = {drConn(1), drConn(2), persistentConn(), persistTemplate()};
+  in[1].dest = ep("10.0.0.11", 80);
+  in[1].state = SL_TCP_FIN_WAIT;
+  in[1].timeout_s = 120;
+  store_.install(in[3]);  // the template before the connection it controls
+  for (size_t i = 0; i < 3; ++i) store_.install(in[i]);
+  EXPECT_EQ(store_.stats().installed, 4u);
+  EXPECT_EQ(store_.stats().unlinked, 0u);
+  EXPECT_EQ(destInfo(vip443(), "10.0.0.10:443").persist, 1u);
+
+  auto out = walked();
+  ASSERT_EQ(out.size(), in.size());
+  EXPECT_EQ(out[0], persistTemplate());
+  for (const SyncEntry& e : in) EXPECT_NE(std::find(out.begin(), out.end(), e), out.end());
+}
+
+TEST_F(SyncStoreTest, AConnectionWhoseTemplateIsMissingIsInstalledUnlinked) {
+  SyncEntry c = persistentConn();
+  c.flags = SL_CONN_F_CONTROLLED;
+  store_.install(c);
+  EXPECT_EQ(store_.stats().unlinked, 1u);
+  auto out = walked();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].has_template);
+  EXPECT_EQ(out[0].flags & SL_CONN_F_CONTROLLED, 0) << "controlled by nothing here";
+}
+
+TEST_F(SyncStoreTest, AnExistingEntryKeepsItsServerAndIsOnlyExtended) {
+  SyncEntry e = drConn();
+  e.timeout_s = 60;
+  store_.install(e);
+  clock_.advance(30 * kSecond);
+  e.timeout_s = 900;  // the peer's refresh
+  store_.install(e);
+  EXPECT_EQ(store_.stats().refreshed, 1u);
+  EXPECT_EQ(director_.listConns().at(0).expire_s, 900u);
+
+  e.timeout_s = 10;  // shorter than what is left here: left alone
+  store_.install(e);
+  EXPECT_EQ(store_.stats().refreshed, 1u);
+  EXPECT_EQ(director_.listConns().at(0).expire_s, 900u);
+
+  SyncEntry elsewhere = drConn();
+  elsewhere.dest = ep("10.0.0.11", 80);
+  store_.install(elsewhere);
+  EXPECT_EQ(store_.stats().conflict, 1u);
+  ASSERT_EQ(director_.listConns().size(), 1u);
+  EXPECT_EQ(director_.listConns()[0].dest, ep("10.0.0.10", 80));
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.10:80").active, 1u);
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.11:80").active, 0u);
+}
+
+TEST_F(SyncStoreTest, TheFeedPushesNewConnectionsCriticalAndRefreshesEachOnceARound) {
+  std::vector<std::pair<SyncEntry, Urgency>> pushed;
+  SyncFeed feed(director_, [&](const SyncEntry& e, Urgency u) { pushed.emplace_back(e, u); });
+  store_.install(persistTemplate());
+  store_.install(persistentConn());
+  store_.install(drConn(7));
+  SyncEntry closing = drConn(8);
+  closing.state = SL_TCP_TIME_WAIT;
+  closing.timeout_s = 120;
+  store_.install(closing);
+
+  std::vector<sl_conn> local;
+  director_.conns().forEach(clock_.now(), [&](const sl_conn& c) { local.push_back(c); });
+  auto find = [&](const SyncEntry& e) {
+    sl_conn_key k = cluster::connKeyOf(e);
+    return *std::find_if(local.begin(), local.end(),
+                         [&](const sl_conn& c) { return std::memcmp(&c.key, &k, sizeof k) == 0; });
+  };
+  sl_conn t = find(persistTemplate());
+  feed.connCreated(find(persistentConn()), &t);
+  ASSERT_EQ(pushed.size(), 2u);
+  EXPECT_EQ(pushed[0].first, persistTemplate()) << "the template first";
+  EXPECT_EQ(pushed[1].first, persistentConn());
+  EXPECT_EQ(pushed[1].second, Urgency::kCritical);
+
+  pushed.clear();
+  for (uint32_t i = 0; i < SyncFeed::kRefreshSlices; ++i) feed.refresh();
+  // Every established connection and template once; the closing one not at all.
+  EXPECT_EQ(pushed.size(), 3u);
+  for (const auto& [e, u] : pushed) {
+    EXPECT_EQ(u, Urgency::kRefresh);
+    EXPECT_FALSE(e == closing);
+  }
+}
+
+}  // namespace
+}  // namespace sluice::daemon
