@@ -8,8 +8,10 @@
 
 #include <fmt/format.h>
 
+#include "cluster/cluster_key.h"
 #include "common/log.h"
 #include "daemon/director.h"
+#include "daemon/sync_store.h"
 
 namespace sluice::daemon {
 
@@ -38,10 +40,9 @@ Result<std::vector<net::IpAddr>> localAddresses() {
 
 Result<std::unique_ptr<ClusterRole>> ClusterRole::start(Director& director,
                                                         const config::ClusterConfig& cfg,
-                                                        const config::ClusterDirector& self) {
-  auto dev = cluster::VipDevice::create(cfg.vip_interface);
-  if (!dev) return makeError("VIP device {}: {}", cfg.vip_interface, dev.error().message);
-  std::unique_ptr<ClusterRole> r(new ClusterRole(director, cfg, self, std::move(*dev)));
+                                                        const config::ClusterDirector& self,
+                                                        std::unique_ptr<cluster::VipDevice> dev) {
+  std::unique_ptr<ClusterRole> r(new ClusterRole(director, cfg, self, std::move(dev)));
   // From here on every change to the services re-evaluates which VIPs are available.
   director.setServicesWatcher([role = r.get()](const svc::Snapshot& snap) {
     std::set<net::IpAddr> vips = cluster::availableVips(snap);
@@ -64,6 +65,8 @@ ClusterRole::ClusterRole(Director& director, config::ClusterConfig cfg,
 
 ClusterRole::~ClusterRole() {
   director_.setServicesWatcher(nullptr);
+  director_.setConnEventSink(nullptr);
+  if (node_) node_->stop();
   {
     std::lock_guard lock(stop_mu_);
     stop_ = true;
@@ -76,6 +79,57 @@ ClusterRole::~ClusterRole() {
 void ClusterRole::setReadySource(std::function<bool()> ready) {
   std::lock_guard lock(mu_);
   ready_source_ = std::move(ready);
+}
+
+Status ClusterRole::startSync(const Clock& clock, std::vector<net::MacAddr> local_macs) {
+  auto shared = cluster::loadClusterKey(cfg_.shared_key_file);
+  if (!shared) return makeError("shared_key_file: {}", shared.error().message);
+  auto key = cluster::SyncKey::derive(*shared);
+  if (!key) return makeError("shared_key_file {}: {}", cfg_.shared_key_file, key.error().message);
+  cluster::SyncNodeConfig nc;
+  nc.node_id = self_.node_id;
+  nc.key = std::move(*key);
+  for (const config::ClusterDirector& d : cfg_.directors)
+    if (d.node_id != self_.node_id)
+      nc.peers.push_back(cluster::SyncPeerConfig{d.node_id, net::Endpoint{d.addr, cfg_.sync_port}});
+  if (local_macs.size() > cluster::kMaxHeartbeatMacs) local_macs.resize(cluster::kMaxHeartbeatMacs);
+  nc.local_macs = std::move(local_macs);
+  nc.queue.bytes_per_second = cfg_.sync_bandwidth;
+  nc.join_timeout = Nanos(cfg_.join_timeout_ms) * 1'000'000;
+  auto sock = cluster::SyncSocket::bind(net::Endpoint{self_.addr, cfg_.sync_port});
+  if (!sock)
+    return makeError("sync socket {}:{}: {}", self_.addr.str(), cfg_.sync_port, sock.error().message);
+  store_ = std::make_unique<DirectorSyncStore>(director_);
+  auto node = cluster::SyncNode::start(
+      std::move(nc), std::move(*sock), *store_, clock,
+      [this](const std::vector<net::MacAddr>& macs) {
+        // The sync thread: the Director takes its own locks, none of ours is held.
+        if (Status st = director_.setPeerMacs(macs); !st)
+          kLog.error("the peer directors' MACs: {}", st.error().message);
+        else
+          kLog.info("{} peer director MAC(s) known: their frames to a VIP go to the local stack",
+                    macs.size());
+      });
+  if (!node) return makeError("session sync: {}", node.error().message);
+  cluster::SyncNode* n = node->get();
+  auto feed = std::make_unique<SyncFeed>(
+      director_, [n](const cluster::SyncEntry& e, cluster::Urgency u) { n->push(e, u); });
+  director_.setConnEventSink(feed.get());
+  {
+    std::lock_guard lock(mu_);  // the role's thread reads these
+    node_ = std::move(*node);
+    feed_ = std::move(feed);
+    ready_source_ = [n] { return n->ready(); };
+  }
+  kLog.info("session sync on {}:{} with {} peer(s); waiting up to {} ms for their tables",
+            self_.addr.str(), cfg_.sync_port, cfg_.directors.size() - 1, cfg_.join_timeout_ms);
+  return {};
+}
+
+std::optional<cluster::SyncNodeStats> ClusterRole::syncStats() const {
+  std::lock_guard lock(mu_);
+  if (!node_) return std::nullopt;
+  return node_->stats();
 }
 
 void ClusterRole::drain() {
@@ -97,13 +151,31 @@ ClusterView ClusterRole::view() const {
 
 void ClusterRole::loop() {
   std::unique_lock slock(stop_mu_);
+  auto next_refresh = std::chrono::steady_clock::now();
   while (!stop_) {
     slock.unlock();
+    // Long-lived flows' entries on the peers are refreshed, a slice of the table a second.
+    SyncFeed* feed = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      feed = feed_.get();
+    }
+    if (feed && std::chrono::steady_clock::now() >= next_refresh) {
+      feed->refresh();
+      next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
     {
       std::lock_guard lock(mu_);
       if (!announcer_.ready()) {
         const bool ready = !ready_source_ || ready_source_();
-        if (ready) announcer_.setReady(true);
+        if (ready) {
+          if (node_) {
+            const cluster::SyncNodeStats st = node_->stats();
+            kLog.info("session sync ready: {} bulk cop(ies) received, {} entries installed, {} "
+                      "peer(s) alive", st.bulk_completed, st.entries_installed, st.peers_alive);
+          }
+          announcer_.setReady(true);
+        }
       }
     }
     slock.lock();

@@ -18,13 +18,17 @@
 #include <vector>
 
 #include "cluster/announcer.h"
+#include "cluster/sync_node.h"
 #include "cluster/vip_device.h"
+#include "common/clock.h"
 #include "common/result.h"
 #include "config/model.h"
 
 namespace sluice::daemon {
 
 class Director;
+class DirectorSyncStore;
+class SyncFeed;
 
 // The addresses on this host's interfaces (the director recognises itself by them).
 Result<std::vector<net::IpAddr>> localAddresses();
@@ -40,11 +44,16 @@ struct ClusterView {
 
 class ClusterRole {
  public:
-  // Creates the VIP device (refusing an existing one) and starts following `director`'s
-  // services. Nothing is announced until ready() says so.
+  // Takes the VIP device (cluster::VipDevice::create, which refuses an existing one) and
+  // starts following `director`'s services. Nothing is announced until ready() says so.
+  // The daemon creates the device before anything else: a process that dies has its
+  // descriptors closed in ascending order, so the device (and the VIPs' local routes) must
+  // go before the AF_XDP sockets and the XDP link, or the kernel would answer the packets
+  // of that instant with resets.
   static Result<std::unique_ptr<ClusterRole>> start(Director& director,
                                                     const config::ClusterConfig& cfg,
-                                                    const config::ClusterDirector& self);
+                                                    const config::ClusterDirector& self,
+                                                    std::unique_ptr<cluster::VipDevice> dev);
   ~ClusterRole();
   ClusterRole(const ClusterRole&) = delete;
   ClusterRole& operator=(const ClusterRole&) = delete;
@@ -52,6 +61,14 @@ class ClusterRole {
   // Where readiness comes from (session sync's bulk copies); until set, the role is ready
   // at once. Polled by the role's thread.
   void setReadySource(std::function<bool()> ready);
+
+  // Session sync with the other directors (cluster/sync_node.h): loads the key, binds the
+  // sync socket on this director's address, feeds the connections the workers create to
+  // the peers, installs theirs, teaches the data path the peers' MACs (no DR loop), and
+  // holds the first announcement until the peers' tables are in. `local_macs`: the
+  // data-plane interfaces' MACs, sent in heartbeats. Before the workers start.
+  Status startSync(const Clock& clock, std::vector<net::MacAddr> local_macs);
+  std::optional<cluster::SyncNodeStats> syncStats() const;
 
   // Graceful stop, first half: withdraws every VIP and returns; the caller keeps forwarding
   // for drainTime() before it stops the workers.
@@ -71,6 +88,9 @@ class ClusterRole {
   const config::ClusterConfig cfg_;
   const config::ClusterDirector self_;
   std::unique_ptr<cluster::VipDevice> dev_;
+  std::unique_ptr<DirectorSyncStore> store_;
+  std::unique_ptr<SyncFeed> feed_;
+  std::unique_ptr<cluster::SyncNode> node_;
 
   mutable std::mutex mu_;
   cluster::Announcer announcer_;

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "config/load.h"
 #include "ctl/server.h"
+#include "cluster/vip_device.h"
 #include "config/cluster.h"
 #include "daemon/cluster_role.h"
 #include "daemon/config_driver.h"
@@ -200,12 +201,17 @@ int main(int argc, char** argv) {
   auto cluster_cfg = clusterConfigOf(*opts);
   if (!cluster_cfg) return fail(cluster_cfg.error().message);
   std::optional<config::ClusterDirector> cluster_self;
+  std::unique_ptr<cluster::VipDevice> vip_device;
   if (*cluster_cfg) {
     auto local = daemon::localAddresses();
     if (!local) return fail(local.error().message);
     auto self = config::selfOf(**cluster_cfg, *local);
     if (!self) return fail(fmt::format("sluice_cluster: {}", self.error().message));
     cluster_self = *self;
+    // First of all descriptors: see ClusterRole::start.
+    auto dev = cluster::VipDevice::create((*cluster_cfg)->vip_interface);
+    if (!dev) return fail(fmt::format("VIP device {}: {}", (*cluster_cfg)->vip_interface, dev.error().message));
+    vip_device = std::move(*dev);
   }
 
   daemon::DirectorLimits limits;
@@ -272,9 +278,14 @@ int main(int argc, char** argv) {
     // A flow the routers moved here (a director died, ECMP rehashed) arrives mid-stream:
     // scheduled by the same hash instead of reset.
     director.setAdoptMidflow(true);
-    auto r = daemon::ClusterRole::start(director, **cluster_cfg, *cluster_self);
+    auto r = daemon::ClusterRole::start(director, **cluster_cfg, *cluster_self,
+                                        std::move(vip_device));
     if (!r) return fail(r.error().message);
     cluster_role = std::move(*r);
+    std::vector<net::MacAddr> macs;
+    for (const auto& l : links)
+      if (l.mac != net::MacAddr{}) macs.push_back(l.mac);
+    if (auto st = cluster_role->startSync(clock, std::move(macs)); !st) return fail(st.error().message);
   }
   // Restored before the program is swapped in, so it starts with the services in its maps.
   if (saved) {
@@ -332,7 +343,8 @@ int main(int argc, char** argv) {
   if (!opts->metrics_addr.empty()) {
     const uint64_t started_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::system_clock::now().time_since_epoch()).count());
-    auto m = metrics::HttpServer::start(opts->metrics_addr, [&director, &config_driver, started_ns] {
+    auto m = metrics::HttpServer::start(opts->metrics_addr, [&director, &config_driver, &cluster_role,
+                                                             started_ns] {
       metrics::Inputs in;
       if (auto s = director.listServices(std::nullopt); s) in.services = std::move(*s);
       in.totals = director.totals();
@@ -341,6 +353,16 @@ int main(int argc, char** argv) {
       in.conn_capacity = director.connTableSize();
       if (config_driver) in.health = config_driver->metricsHealth();
       in.start_time_unix_ns = started_ns;
+      if (cluster_role) {
+        daemon::ClusterView v = cluster_role->view();
+        metrics::ClusterInputs c;
+        c.node_id = v.node_id;
+        c.ready = v.ready;
+        c.draining = v.draining;
+        c.announced = v.announced;
+        c.sync = cluster_role->syncStats();
+        in.cluster = std::move(c);
+      }
       return metrics::render(in);
     });
     if (!m) return fail(fmt::format("--metrics {}: {}", opts->metrics_addr, m.error().message));

@@ -339,6 +339,61 @@ std::string addrLabel(const net::IpAddr& a) {
   return out;
 }
 
+void writeCluster(const Inputs& in, std::string& out) {
+  if (!in.cluster) return;
+  const ClusterInputs& c = *in.cluster;
+  Family ready("sluice_cluster_ready",
+               "1 once session sync has the peers' tables (or the join timeout passed) and this director announces.",
+               Type::kGauge, {"node_id"});
+  ready.add({std::to_string(c.node_id)}, c.ready && !c.draining ? 1 : 0);
+  ready.write(out);
+  Family ann("sluice_cluster_vip_announced", "1 for each VIP on the VIP device (announced by the routing daemon).",
+             Type::kGauge, {"vip"});
+  for (const net::IpAddr& a : c.announced) ann.add({addrLabel(a)}, 1);
+  ann.write(out);
+  if (!c.sync) return;
+  const cluster::SyncNodeStats& s = *c.sync;
+  static const char* const kTypes[] = {"conn_update", "bulk_request", "bulk_chunk", "heartbeat"};
+  Family sent("sluice_sync_messages_sent_total", "Session-sync datagrams sent, by type.", Type::kCounter, {"type"});
+  Family recv("sluice_sync_messages_received_total", "Session-sync datagrams received and accepted, by type.",
+              Type::kCounter, {"type"});
+  for (size_t i = 0; i < cluster::SyncNodeStats::kTypes; ++i) {
+    sent.add({kTypes[i]}, s.sent[i]);
+    recv.add({kTypes[i]}, s.received[i]);
+  }
+  sent.write(out);
+  recv.write(out);
+  Family drop("sluice_sync_dropped_total", "Session-sync datagrams or updates refused or lost, by reason.",
+              Type::kCounter, {"reason"});
+  const std::pair<const char*, uint64_t> reasons[] = {
+      {"bad_mac", s.bad_mac},           {"replay", s.replay},
+      {"old_epoch", s.old_epoch},       {"truncated", s.truncated},
+      {"oversized", s.oversized},       {"bad_version", s.bad_version},
+      {"unknown_peer", s.unknown_peer}, {"malformed", s.malformed},
+      {"unknown_sender", s.unknown_sender}, {"misaddressed", s.misaddressed},
+      {"receive_error", s.receive_errors},  {"send_error", s.send_errors},
+      {"push_full", s.push_dropped},        {"queue_full", s.queue_dropped},
+      {"encode_error", s.encode_errors},    {"bulk_chunk_refused", s.bulk_chunks_refused},
+      {"bulk_truncated", s.bulk_truncated}};
+  for (const auto& [r, v] : reasons) drop.add({r}, v);
+  drop.write(out);
+  Family inst("sluice_sync_entries_installed_total", "Connections and templates installed from peers.",
+              Type::kCounter, {});
+  inst.add({}, s.entries_installed);
+  inst.write(out);
+  Family bulk("sluice_sync_bulk_copies_total", "Bulk copies of a peer's table, received whole and served whole.",
+              Type::kCounter, {"direction"});
+  bulk.add({"received"}, s.bulk_completed);
+  bulk.add({"served"}, s.bulk_served);
+  bulk.write(out);
+  Family alive("sluice_sync_peers_alive", "Peer directors heard from within the dead interval.", Type::kGauge, {});
+  alive.add({}, s.peers_alive);
+  alive.write(out);
+  Family restarts("sluice_sync_peer_restarts_total", "Peers seen with a newer epoch (restarted).", Type::kCounter, {});
+  restarts.add({}, s.peer_restarts);
+  restarts.write(out);
+}
+
 std::string render(const Inputs& in) {
   std::string out;
   out.reserve(4096 + in.services.size() * 4096);
@@ -347,6 +402,7 @@ std::string render(const Inputs& in) {
   writeCounters(in, out);
   writeHealth(in, out);
   writeDaemon(in, out);
+  writeCluster(in, out);
   return out;
 }
 

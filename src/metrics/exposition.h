@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "abi/records.h"
+#include "cluster/sync_node.h"
 #include "ctl/backend.h"
 #include "health/status.h"
 #include "net/addr.h"
@@ -34,6 +35,15 @@ struct RealServerHealth {
   std::vector<health::TargetStatus> checkers;
 };
 
+// A cluster director's announcement and session-sync state (daemon/cluster_role.h).
+struct ClusterInputs {
+  uint32_t node_id = 0;
+  bool ready = false;
+  bool draining = false;
+  std::vector<net::IpAddr> announced;  // on the VIP device now
+  std::optional<cluster::SyncNodeStats> sync;
+};
+
 struct Inputs {
   std::vector<ctl::ServiceInfo> services;   // what `sluiceadm -Ln --stats` lists, same order
   // All traffic, ipvsadm's totals (/proc/net/ip_vs_stats): the daemon passes
@@ -45,6 +55,7 @@ struct Inputs {
   std::vector<RealServerHealth> health;
   uint64_t start_time_unix_ns = 0;          // daemon start (wall clock); 0: not written
   std::string version;                      // sluice_build_info{version}; empty: not written
+  std::optional<ClusterInputs> cluster;     // absent: not a cluster director, nothing written
 };
 
 // The whole page. Families in a fixed order, series in the order of the inputs (services

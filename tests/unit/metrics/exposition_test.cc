@@ -308,6 +308,19 @@ TEST(MetricsExposition, TrafficEqualsSluiceadmStats) {
   EXPECT_EQ(rows, 4u + 5u);  // four services, five real servers
 }
 
+TEST(MetricsExposition, ClusterSeries) {
+  std::string page = render(richInputs());
+  EXPECT_NE(page.find("sluice_cluster_ready{node_id=\"2\"} 1\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("sluice_cluster_vip_announced{vip=\"2001:db8:31::100\"} 1\n"), std::string::npos);
+  EXPECT_NE(page.find("sluice_sync_messages_sent_total{type=\"conn_update\"} 7\n"), std::string::npos);
+  EXPECT_NE(page.find("sluice_sync_messages_received_total{type=\"heartbeat\"} 12\n"), std::string::npos);
+  EXPECT_NE(page.find("sluice_sync_dropped_total{reason=\"replay\"} 1\n"), std::string::npos);
+  EXPECT_NE(page.find("sluice_sync_entries_installed_total 40\n"), std::string::npos);
+  EXPECT_NE(page.find("sluice_sync_peers_alive 2\n"), std::string::npos);
+  Inputs plain;
+  EXPECT_EQ(render(plain).find("sluice_cluster"), std::string::npos);  // not a cluster director
+}
+
 // promtool (Debian's prometheus package) is the reference parser and linter.
 TEST(MetricsExposition, PromtoolAcceptsRichPage) {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool not installed";

@@ -101,6 +101,18 @@ inline Inputs richInputs() {
   in.health = {h1, h2, h3};
   in.start_time_unix_ns = 1764999000500000000ull;
   in.version = "0.9.0";
+  ClusterInputs c;
+  c.node_id = 2;
+  c.ready = true;
+  c.announced = {*net::IpAddr::parse("10.31.0.100"), *net::IpAddr::parse("2001:db8:31::100")};
+  cluster::SyncNodeStats st;
+  st.sent[0] = 7;
+  st.received[3] = 12;
+  st.replay = 1;
+  st.entries_installed = 40;
+  st.peers_alive = 2;
+  c.sync = st;
+  in.cluster = c;
   return in;
 }
 
