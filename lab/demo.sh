@@ -124,4 +124,18 @@ lab_stop_daemon; rc=$?
 [ "$rc" = 0 ] || echo "   sluiced exited with status $rc"
 lab_cleanup
 echo "   Done. Try './run lab' for an interactive shell in this topology."
-[ "$ok1" = 0 ] && [ "$ok2" = 0 ] && [ "$ok3" = 0 ]
+part1=1
+[ "$ok1" = 0 ] && [ "$ok2" = 0 ] && [ "$ok3" = 0 ] && part1=0
+
+step "Part two: the active-active cluster (docs/CLUSTER.md). A router running BIRD spreads
+   flows by OSPF ECMP over three directors that each read the same keepalived.conf with a
+   sluice_cluster block; 1000 long-lived connections echo every 100 ms while new ones
+   arrive. One director is SIGKILLed, then restarted: no established connection breaks."
+if ! command -v bird >/dev/null 2>&1; then
+  echo "   (skipped: BIRD is not installed; './run deps' installs it)"
+  exit "$part1"
+fi
+CLUSTER_LAB_SCENARIOS="${DEMO_CLUSTER_SCENARIOS:-a b c}" \
+  "$(dirname "${BASH_SOURCE[0]}")/../tests/lab/cluster_lab.sh" "$BUILD"
+part2=$?
+[ "$part1" = 0 ] && [ "$part2" = 0 ]

@@ -534,6 +534,38 @@ scenario_d_withdraw() {
   verdict "(d) --reload on d2 brings the VIP back (3 next hops)" nexthops_are "$VIP" 3
 }
 
+# (g) Every real server down as seen from d2 alone: an nftables rule in d2's namespace drops
+# its health checks' packets to the real servers (the DR-forwarded traffic leaves by XDP and
+# never meets nftables). d2's checkers take the three out, the VIP has nothing to serve
+# with on d2, so d2 withdraws it; the flows the router moves to d1 and d3 continue.
+scenario_g_rs_down_here() {
+  say "(g) every real server down on d2 only: d2 withdraws the VIP"
+  routes_ready || return
+  hold_start g 30
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(g) all connections open before the failure" false; return; }
+  sleep 2
+  local ms
+  nsx "${PFX}d2" nft -f - <<NFT
+table inet clusterlab_g {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    tcp dport $PORT ip daddr { $(rs4 1), $(rs4 2), $(rs4 3) } drop
+    tcp dport $PORT ip6 daddr { $(rs6 1), $(rs6 2), $(rs6 3) } drop
+  }
+}
+NFT
+  ms=$(wait_ms 150 lacks_nexthop "$VIP" "$(dir4 2)")
+  measured "(g) the router's route lost d2 ${ms} ms after its checks started failing"
+  WHY="$(route_of "$VIP")"
+  verdict "(g) d2 withdraws the VIP; d1 and d3 keep it" nexthops_are "$VIP" 2
+  hold_finish
+  verdict "(g) 0 established connections broken" no_broken
+  nsx "${PFX}d2" nft delete table inet clusterlab_g
+  ms=$(wait_ms 300 nexthops_are "$VIP" 3)
+  WHY="after ${ms} ms: $(route_of "$VIP")"
+  verdict "(g) d2's checks pass again and it announces the VIP again" nexthops_are "$VIP" 3
+}
+
 scenario_e_rs_then_kill() {
   say "(e) rs3 removed on every director, then d1 killed"
   routes_ready || return
@@ -641,7 +673,7 @@ bird_up
 
 # CLUSTER_LAB_SCENARIOS picks scenarios (e.g. "a f"); in standin mode (c)-(f) then run and
 # fail where connection sync is missing, which is what asking for them there means.
-if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b c d e f}"
+if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b c d g e f}"
 else SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b}"; fi
 for s in $SCENARIOS; do
   case "$s" in
@@ -652,7 +684,8 @@ for s in $SCENARIOS; do
     d) scenario_d_withdraw ;;
     e) scenario_e_rs_then_kill ;;
     f) scenario_f_freeze ;;
-    *) lab_die "CLUSTER_LAB_SCENARIOS: no scenario '$s' (a a6 b c d e f)" ;;
+    g) scenario_g_rs_down_here ;;
+    *) lab_die "CLUSTER_LAB_SCENARIOS: no scenario '$s' (a a6 b c d e f g)" ;;
   esac
 done
 [ "$MODE" = standin ] && [ -z "${CLUSTER_LAB_SCENARIOS:-}" ] &&
