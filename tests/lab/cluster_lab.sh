@@ -58,6 +58,7 @@ FLOWHOLD="$BUILD/bin/flowhold"; HOLD="$BUILD/bin/vip_hold"
 
 PFX="${CLUSTER_LAB_PREFIX:-sc-$$-}"
 NS_C="${PFX}client"; NS_R="${PFX}router"; NS_SW="${PFX}switch"
+BFD="${CLUSTER_LAB_BFD:-no}"   # yes: BFD on every OSPF adjacency (scenario (h) measures both)
 CLIENT4=10.40.0.2;        ROUTER_C4=10.40.0.1;        ROUTER_L4=10.41.0.1
 CLIENT6=2001:db8:40::2;   ROUTER_C6=2001:db8:40::1;   ROUTER_L6=2001:db8:41::1
 VIP=10.42.0.100;          VIP_NET4=10.42.0.0/16;      PORT=7000
@@ -202,12 +203,12 @@ start_bird() {   # start_bird NS CONF
 bird_up() {
   local n
   bird_conf bird/router.conf.in "$LAB_RUN/router.bird.conf" ROUTER_ID="$ROUTER_L4" \
-    DIR_IFACES=lan VIP_NET4="$VIP_NET4" VIP_NET6="$VIP_NET6" BFD=no \
+    DIR_IFACES=lan VIP_NET4="$VIP_NET4" VIP_NET6="$VIP_NET6" BFD="$BFD" \
     LOG="$LAB_RUN/router.bird.log" || lab_die "cannot render the router's BIRD config"
   start_bird "$NS_R" "$LAB_RUN/router.bird.conf"
   for n in 1 2 3; do
     bird_conf bird/director.conf.in "$LAB_RUN/d$n.bird.conf" ROUTER_ID="$(dir4 "$n")" \
-      UPLINK=eth0 VIP_DEV="$VIP_DEV" VIP_NET4="$VIP_NET4" VIP_NET6="$VIP_NET6" BFD=no \
+      UPLINK=eth0 VIP_DEV="$VIP_DEV" VIP_NET4="$VIP_NET4" VIP_NET6="$VIP_NET6" BFD="$BFD" \
       LOG="$LAB_RUN/d$n.bird.log" || lab_die "cannot render d$n's BIRD config"
     start_bird "${PFX}d$n" "$LAB_RUN/d$n.bird.conf"
   done
@@ -624,6 +625,40 @@ scenario_f_freeze() {
   verdict "(f) 0 connections broken (15 s echo timeout) across the freeze" no_broken
 }
 
+# (h) A director that dies silently: d2 is cut off at the switch (an nftables bridge rule in
+# the switch namespace drops every frame to or from its port; the switch keeps its MAC, so
+# nothing is flooded and no link goes down). The router keeps sending d2's share of the flows
+# into the void until OSPF's dead interval (4 s) expires, or BFD's 3 x 100 ms with
+# CLUSTER_LAB_BFD=yes; then d1 and d3 adopt the flows. Reported: how long the route took,
+# how long the flows stalled (longest echo wait), and that none broke (15 s echo timeout).
+scenario_h_silent() {
+  say "(h) d2 dies silently (cut off at the switch for 8 s), BFD ${BFD}"
+  routes_ready || return
+  hold_start h 30 --echo-timeout-ms 15000
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(h) all connections open before the cut" false; return; }
+  sleep 2
+  local ms
+  nsx "$NS_SW" nft -f - <<NFT
+table bridge clusterlab_h {
+  chain fwd {
+    type filter hook forward priority 0; policy accept;
+    iifname "p-d2" drop
+    oifname "p-d2" drop
+  }
+}
+NFT
+  ms=$(wait_ms 150 lacks_nexthop "$VIP" "$(dir4 2)")
+  measured "(h) BFD ${BFD}: the router's route lost the silent d2 ${ms} ms after the cut"
+  sleep 6
+  nsx "$NS_SW" nft delete table bridge clusterlab_h
+  hold_finish
+  measured "(h) BFD ${BFD}: longest echo wait $(fh echo_max_ms) ms; connections stalled over 500 ms: $(fh conns_echo_over_500ms), over 1 s: $(fh conns_echo_over_1000ms)"
+  verdict "(h) 0 connections broken (15 s echo timeout) by a silent death" no_broken
+  ms=$(wait_ms 300 nexthops_are "$VIP" 3)
+  WHY="after ${ms} ms: $(route_of "$VIP")"
+  verdict "(h) d2 is back as a next hop once it is reachable again" nexthops_are "$VIP" 3
+}
+
 # (a) over IPv6: OSPFv3 gives the router an ECMP route to the v6 VIP with the three directors'
 # link-local addresses as next hops, and the held connections live through it.
 scenario_a6_steady() {
@@ -673,7 +708,7 @@ bird_up
 
 # CLUSTER_LAB_SCENARIOS picks scenarios (e.g. "a f"); in standin mode (c)-(f) then run and
 # fail where connection sync is missing, which is what asking for them there means.
-if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b c d g e f}"
+if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b c d g e f h}"
 else SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b}"; fi
 for s in $SCENARIOS; do
   case "$s" in
@@ -685,7 +720,8 @@ for s in $SCENARIOS; do
     e) scenario_e_rs_then_kill ;;
     f) scenario_f_freeze ;;
     g) scenario_g_rs_down_here ;;
-    *) lab_die "CLUSTER_LAB_SCENARIOS: no scenario '$s' (a a6 b c d e f g)" ;;
+    h) scenario_h_silent ;;
+    *) lab_die "CLUSTER_LAB_SCENARIOS: no scenario '$s' (a a6 b c d e f g h)" ;;
   esac
 done
 [ "$MODE" = standin ] && [ -z "${CLUSTER_LAB_SCENARIOS:-}" ] &&
