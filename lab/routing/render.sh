@@ -55,3 +55,24 @@ routing_router_sysctls() {
   ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
     net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 >/dev/null
 }
+
+# routing_frr_dir NS: the directory of NS's FRR daemons under $LAB_RUN (owned by frr, which
+# the daemons run as). Prints its path.
+routing_frr_dir() {
+  local dir="$LAB_RUN/frr-$1"
+  mkdir -p "$dir"; chown frr:frr "$dir"; chmod 755 "$LAB_RUN"
+  echo "$dir"
+}
+
+# routing_frr_daemon NS DAEMON: runs /usr/lib/frr/DAEMON in NS with the config, pid file,
+# zebra socket and vty sockets in NS's directory (nothing shared with a system FRR); its PID
+# is appended to LAB_PIDS and left in ROUTING_FRR_PID.
+routing_frr_daemon() {
+  local ns="$1" d="$2" dir="$LAB_RUN/frr-$1"
+  local -a extra=()
+  [ "$d" = bfdd ] && extra=(--bfdctl "$dir/bfdd.sock")   # not the shared /var/run/frr one
+  ip netns exec "$ns" /usr/lib/frr/"$d" -u frr -g frr -P 0 -f "$dir/$d.conf" -i "$dir/$d.pid" \
+    -z "$dir/zserv.api" --vty_socket "$dir" "${extra[@]}" >>"$dir/$d.out" 2>&1 &
+  ROUTING_FRR_PID=$!
+  LAB_PIDS+=("$ROUTING_FRR_PID")
+}

@@ -24,7 +24,9 @@
 #
 # Scenarios: (a) steady state through 3 directors; (b) SIGKILL of d3; (c) d3 restarts; (d) the
 # VIP deleted with sluiceadm on d2 (drain) and reloaded; (e) rs3 deleted on every director,
-# then d1 killed; (f) SIGSTOP of d2 for 10 s. Times (route changes, the longest echo wait) and
+# then d1 killed; (f) SIGSTOP of d2 for 10 s; (g) every real server down on d2 only (d2
+# withdraws); (i) graceful stop of d1 (SIGTERM); (h) d2 cut off silently at the switch, with
+# CLUSTER_LAB_BFD=yes measured with BFD. Times (route changes, the longest echo wait) and
 # the share of new connections that failed are printed as MEASURED, never judged.
 #
 # CLUSTER_LAB_SCENARIOS="a c f" runs only those (in that order), CLUSTER_LAB_CONNS and
@@ -44,7 +46,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../../lab/routing/render.sh
 . "$HERE/../../lab/routing/render.sh"
 
-if ! command -v bird >/dev/null; then
+ROUTING="${CLUSTER_LAB_ROUTING:-bird}"   # frr: FRR (zebra, ospfd, ospf6d) on the router and directors
+if [ "$ROUTING" = frr ]; then
+  if [ ! -x /usr/lib/frr/ospfd ]; then
+    echo "SKIP cluster_lab: FRR not installed (./run deps installs frr)"
+    exit 77
+  fi
+elif ! command -v bird >/dev/null; then
   echo "SKIP cluster_lab: bird not installed (./run deps installs bird2)"
   exit 77
 fi
@@ -214,6 +222,43 @@ bird_up() {
   done
 }
 
+# ----------------------------------------------------------------------------------- FRR
+# The FRR variant (CLUSTER_LAB_ROUTING=frr): zebra, ospfd and ospf6d on the router and on each
+# director, from lab/routing/frr/. On this shared LAN the interfaces are broadcast (the
+# templates' stanzas are point-to-point, for the vip_lab's /30 links).
+frr_iface_lan() { frr_ospf_iface "$@" | grep -v 'network point-to-point'; }
+frr_up_lan() {
+  local n ns dir
+  dir=$(routing_frr_dir "$NS_R")
+  routing_render frr/zebra.conf.in "$dir/zebra.conf" HOSTNAME=router LOGDIR="$dir" || return 1
+  routing_render frr/router-ospfd.conf.in "$dir/ospfd.conf" HOSTNAME=router LOGDIR="$dir" \
+    ROUTER_ID="$ROUTER_L4" NETWORK4=10.41.0.0/24 IFACES="$(frr_iface_lan lan "$BFD")" || return 1
+  routing_render frr/router-ospf6d.conf.in "$dir/ospf6d.conf" HOSTNAME=router LOGDIR="$dir" \
+    ROUTER_ID="$ROUTER_L4" IFACES="$(frr_iface_lan lan "$BFD" v6)" || return 1
+  for n in 1 2 3; do
+    dir=$(routing_frr_dir "${PFX}d$n")
+    routing_render frr/zebra.conf.in "$dir/zebra.conf" HOSTNAME="d$n" LOGDIR="$dir" || return 1
+    routing_render frr/director-ospfd.conf.in "$dir/ospfd.conf" HOSTNAME="d$n" LOGDIR="$dir" \
+      ROUTER_ID="$(dir4 "$n")" UPLINK_NET4=10.41.0.0/24 VIP_NET4="$VIP_NET4" \
+      IFACES="$(frr_iface_lan eth0 "$BFD")" || return 1
+    routing_render frr/director-ospf6d.conf.in "$dir/ospf6d.conf" HOSTNAME="d$n" LOGDIR="$dir" \
+      ROUTER_ID="$(dir4 "$n")" VIP_NET6="$VIP_NET6" IFACES="$(frr_iface_lan eth0 "$BFD" v6)" || return 1
+  done
+  for ns in "$NS_R" "${PFX}d1" "${PFX}d2" "${PFX}d3"; do
+    routing_render frr/bfdd.conf.in "$LAB_RUN/frr-$ns/bfdd.conf" HOSTNAME="$ns" \
+      LOGDIR="$LAB_RUN/frr-$ns" || return 1
+  done
+  chown frr:frr "$LAB_RUN"/frr-*/*.conf
+  for ns in "$NS_R" "${PFX}d1" "${PFX}d2" "${PFX}d3"; do
+    routing_frr_daemon "$ns" zebra
+    lab_wait 50 test -S "$LAB_RUN/frr-$ns/zserv.api" ||
+      lab_die "zebra in $ns did not start: $(tail -3 "$LAB_RUN/frr-$ns/zebra.out")"
+    [ "$BFD" = yes ] && routing_frr_daemon "$ns" bfdd
+    routing_frr_daemon "$ns" ospfd
+    routing_frr_daemon "$ns" ospf6d
+  done
+}
+
 # nexthops ADDR: how many next hops the router's kernel route to ADDR has (0: no route).
 nexthops() {
   local fam=-4 out
@@ -349,7 +394,12 @@ rs_up_everywhere() { [ "$(rs_counts)" = "3 3 3" ]; }
 # hold_start NAME DURATION_S [flowhold args]: the client holds $CONNS connections to the VIP
 # and opens $NEW_RATE new ones a second; status in $LAB_RUN/NAME.json. FH_PID is flowhold's.
 FH_PID=""; FH_WRAP=""; FH_STATUS=""; FH_OUT=""
-FH_TO="$VIP:$PORT"   # hold_start's target; the IPv6 scenario points it at [$VIP6]:$PORT
+# hold_start's target; the IPv6 scenario points it at [$VIP6]:$PORT, and CLUSTER_LAB_FAMILY=6
+# runs every scenario's connections over IPv6 (the route checks stay on the IPv4 VIP: both
+# addresses leave and return with the VIP device and its service's health).
+FAMILY="${CLUSTER_LAB_FAMILY:-4}"
+if [ "$FAMILY" = 6 ]; then FH_DEFAULT="[$VIP6]:$PORT"; else FH_DEFAULT="$VIP:$PORT"; fi
+FH_TO="$FH_DEFAULT"
 hold_start() {
   local name="$1" dur="$2"; shift 2
   FH_STATUS="$LAB_RUN/$name.json"; FH_OUT="$LAB_RUN/$name.out"
@@ -592,6 +642,7 @@ scenario_e_rs_then_kill() {
   ms=$(wait_ms 150 lacks_nexthop "$VIP" "$(dir4 1)")
   measured "(e) the router's route lost d1 ${ms} ms after the SIGKILL"
   hold_finish
+  measured "(e) new connections failed per second: $(fh new_failed_series)"
   local after survivors
   after="$(fh broken)"
   survivors=$((CONNS - before))
@@ -623,6 +674,32 @@ scenario_f_freeze() {
   measured "(f) longest echo wait $(fh echo_max_ms) ms; connections over 500 ms: $(fh conns_echo_over_500ms), over 1 s: $(fh conns_echo_over_1000ms)"
   measured "(f) new connections failed during the freeze: $(new_failed_between "$t_stop" $((t_stop + 10000))); per second: $(fh new_failed_series)"
   verdict "(f) 0 connections broken (15 s echo timeout) across the freeze" no_broken
+}
+
+# (i) A graceful stop: SIGTERM to d1's sluiced withdraws its VIPs at once and keeps forwarding
+# for drain_time (3 s here) while the router moves d1's flows to d2 and d3, which adopt them.
+# Then d1 starts again and rejoins.
+scenario_i_graceful() {
+  say "(i) graceful stop of d1 (SIGTERM: withdraw, drain, exit), then restart"
+  routes_ready || return
+  hold_start i 30
+  hold_wait_open || { WHY="$(hold_summary)"; verdict "(i) all connections open before the stop" false; return; }
+  sleep 2
+  local ms t0 rc
+  t0=$(now_ms)
+  kill_director 1 TERM
+  ms=$(wait_ms 150 lacks_nexthop "$VIP" "$(dir4 1)")
+  measured "(i) the router's route lost d1 ${ms} ms after SIGTERM"
+  wait "${SLUICED_PID[1]}" 2>/dev/null; rc=$?
+  measured "(i) d1's sluiced exited $(( $(now_ms) - t0 )) ms after SIGTERM (drain_time 3 s), status $rc"
+  WHY="exit status $rc; $(grep -E 'draining|withdrawn' "$LAB_RUN/sluiced-d1.log" | tail -2 | tr '\n' ' ')"
+  verdict "(i) d1 withdrew, drained and exited cleanly" test "$rc" = 0
+  hold_finish
+  verdict "(i) 0 established connections broken by the graceful stop" no_broken
+  start_director 1 || { verdict "(i) sluiced restarts in d1" false; return; }
+  ms=$(wait_ms 300 nexthops_are "$VIP" 3)
+  WHY="after ${ms} ms: $(route_of "$VIP")"
+  verdict "(i) d1 is a next hop again after its restart" nexthops_are "$VIP" 3
 }
 
 # (h) A director that dies silently: d2 is cut off at the switch (an nftables bridge rule in
@@ -669,7 +746,7 @@ scenario_a6_steady() {
   verdict "(a6) the router's route to $VIP6 has 3 next hops" nexthops_are "$VIP6" 3
   FH_TO="[$VIP6]:$PORT"
   hold_start a6 15
-  FH_TO="$VIP:$PORT"
+  FH_TO="$FH_DEFAULT"
   hold_wait_open
   WHY="$(hold_summary)"
   verdict "(a6) all $CONNS connections are established through [$VIP6]" test "$(fh established_ok)" = "$CONNS"
@@ -679,11 +756,8 @@ scenario_a6_steady() {
   verdict "(a6) every new IPv6 connection was answered" test "$(fh new_failed)" = 0
 }
 
-# TODO(cluster-lab): (b)-(f) over IPv6 (scenario_a6_steady shows the plumbing works), and the
-# FRR variant (lab/routing/frr/ with broadcast interface stanzas instead of frr_ospf_iface's
-# point-to-point). Not written yet.
-scenario_ipv6_failover_todo() { skip "(b)-(f) over IPv6: not written yet (TODO in cluster_lab.sh)"; }
-scenario_frr_todo() { skip "FRR variant: not written yet (TODO in cluster_lab.sh)"; }
+# Variants run by their own lab files: tests/lab/cluster_frr_lab.sh (FRR, connections over
+# IPv6) and tests/lab/cluster_bfd_lab.sh ((h) with BFD).
 
 # ---------------------------------------------------------------------------------- main
 MODE="${CLUSTER_LAB_MODE:-auto}"
@@ -700,15 +774,15 @@ if [ "$MODE" = standin ]; then
 fi
 out="$("$SLUICED" --check -f "$KCONF" 2>&1)" || lab_die "sluiced --check refuses the lab's keepalived.conf: $out"
 
-say "topology: client, router, switch, d1-d3, rs1-rs3 ($MODE mode)"
+say "topology: client, router ($ROUTING), switch, d1-d3, rs1-rs3 ($MODE mode, IPv$FAMILY connections, BFD $BFD)"
 topology
 start_servers
 for n in 1 2 3; do start_director "$n" || lab_die "sluiced in d$n did not start"; done
-bird_up
+if [ "$ROUTING" = frr ]; then frr_up_lan || lab_die "cannot render the FRR configs"; else bird_up; fi
 
 # CLUSTER_LAB_SCENARIOS picks scenarios (e.g. "a f"); in standin mode (c)-(f) then run and
 # fail where connection sync is missing, which is what asking for them there means.
-if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b c d g e f h}"
+if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b c d g i e f h}"
 else SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b}"; fi
 for s in $SCENARIOS; do
   case "$s" in
@@ -721,13 +795,12 @@ for s in $SCENARIOS; do
     f) scenario_f_freeze ;;
     g) scenario_g_rs_down_here ;;
     h) scenario_h_silent ;;
-    *) lab_die "CLUSTER_LAB_SCENARIOS: no scenario '$s' (a a6 b c d e f g h)" ;;
+    i) scenario_i_graceful ;;
+    *) lab_die "CLUSTER_LAB_SCENARIOS: no scenario '$s' (a a6 b c d e f g h i)" ;;
   esac
 done
 [ "$MODE" = standin ] && [ -z "${CLUSTER_LAB_SCENARIOS:-}" ] &&
   skip "(c)-(f): they need sluiced's cluster mode (connection sync)"
-scenario_ipv6_failover_todo
-scenario_frr_todo
 
 echo "cluster_lab ($MODE mode): $LAB_PASSES passed, $LAB_FAILS failed ($((SECONDS - T0)) s)"
 if [ "$LAB_FAILS" != 0 ]; then

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The cluster lab (cluster_lab.sh) with BFD on every OSPF adjacency (BIRD), measuring how long
+# the flows of a director that dies silently stall (scenario (h)); cluster_lab.sh measures
+# the same without BFD. Usage: cluster_bfd_lab.sh BUILD_DIR.
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CLUSTER_LAB_BFD=yes CLUSTER_LAB_SCENARIOS="${CLUSTER_LAB_SCENARIOS:-h}" exec "$HERE/cluster_lab.sh" "$@"
