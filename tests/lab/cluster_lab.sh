@@ -596,7 +596,8 @@ scenario_g_rs_down_here() {
   hold_wait_open || { WHY="$(hold_summary)"; verdict "(g) all connections open before the failure" false; return; }
   sleep 2
   local ms
-  nsx "${PFX}d2" nft -f - <<NFT
+  WHY="nft refused the rule"
+  nsx "${PFX}d2" nft -f - <<NFT || { verdict "(g) d2's checks are cut off" false; return; }
 table inet clusterlab_g {
   chain out {
     type filter hook output priority 0; policy accept;
@@ -628,10 +629,9 @@ scenario_e_rs_then_kill() {
   WHY="failed on:${bad:- none}"
   verdict "(e) sluiceadm -d of rs3 succeeds on every director" test -z "$bad"
   sleep 3
-  # Two causes, told apart: what the deletion alone broke (the deleted server's own flows are
-  # meant to live on, as in IPVS), then what the kill added.
-  # rs3's own connections end with its deletion (IPVS drops a deleted server's packets;
-  # quiescing with weight 0 is how an operator keeps them): counted apart. What the change
+  # Two causes, told apart. rs3's own connections end with its deletion (IPVS drops a
+  # deleted server's packets; a cluster director ends them at their next packet, as
+  # expire_nodest_conn; quiescing with weight 0 is how an operator keeps them). What the change
   # must not cost is the rest: the flows of rs1 and rs2 whose hash moved with the new
   # table live on through sync when d1 dies.
   local before=0
@@ -715,9 +715,10 @@ scenario_h_silent() {
   hold_wait_open || { WHY="$(hold_summary)"; verdict "(h) all connections open before the cut" false; return; }
   sleep 2
   local ms
-  nsx "$NS_SW" nft -f - <<NFT
+  WHY="nft refused the rule"
+  nsx "$NS_SW" nft -f - <<NFT || { verdict "(h) the switch cuts d2 off" false; return; }
 table bridge clusterlab_h {
-  chain fwd {
+  chain cut {
     type filter hook forward priority 0; policy accept;
     iifname "p-d2" drop
     oifname "p-d2" drop
@@ -726,7 +727,9 @@ table bridge clusterlab_h {
 NFT
   ms=$(wait_ms 150 lacks_nexthop "$VIP" "$(dir4 2)")
   measured "(h) BFD ${BFD}: the router's route lost the silent d2 ${ms} ms after the cut"
-  sleep 6
+  WHY="$(route_of "$VIP")"
+  verdict "(h) the router drops the silent d2 (dead interval or BFD)" nexthops_are "$VIP" 2
+  sleep 4
   nsx "$NS_SW" nft delete table bridge clusterlab_h
   hold_finish
   measured "(h) BFD ${BFD}: longest echo wait $(fh echo_max_ms) ms; connections stalled over 500 ms: $(fh conns_echo_over_500ms), over 1 s: $(fh conns_echo_over_1000ms)"
