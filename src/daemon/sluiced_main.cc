@@ -278,14 +278,6 @@ int main(int argc, char** argv) {
     // A flow the routers moved here (a director died, ECMP rehashed) arrives mid-stream:
     // scheduled by the same hash instead of reset.
     director.setAdoptMidflow(true);
-    // A deleted real server's connections cannot move to another director (their server is
-    // gone), and a client reusing such a flow's ports must not meet a silent drop: they end
-    // at their next packet, which is then scheduled afresh (IPVS's expire_nodest_conn=1).
-    if (!opts->expire_nodest_conn) {
-      director.setExpireNodestConn(true);
-      kLog.info("cluster: a deleted real server's connections end at their next packet "
-                "(as --expire-nodest-conn)");
-    }
     auto r = daemon::ClusterRole::start(director, **cluster_cfg, *cluster_self,
                                         std::move(vip_device));
     if (!r) return fail(r.error().message);

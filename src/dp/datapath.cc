@@ -143,7 +143,8 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   // A SYN that may reuse a finished connection, and a connection of a deleted real server
   // under expire_nodest_conn, are decided under the writer lock (reopen()).
   if (c && ((tcp && sl_syn_may_reuse(p.tcp_flags, c->state)) ||
-            (expire_nodest_conn_ && !destAvailable(c->dest_id)))) {
+            ((expire_nodest_conn_ || (tcp && sl_opens_connection(p.tcp_flags))) &&
+             !destAvailable(c->dest_id)))) {
     conn::ConnTable::unlockEntry(*c);
     c = reopen(key, pd.hash, p, now);
   }
@@ -234,8 +235,12 @@ sl_conn* Datapath::reopen(const sl_conn_key& key, uint64_t hash, const net::Pars
     return nullptr;
   }
   // expire_nodest_conn: the entry goes at once and this packet is treated as new, so a
-  // client's SYN is scheduled afresh (ip_vs_in since 5.9).
-  if (expire_nodest_conn_ && !destAvailable(c->dest_id)) {
+  // client's SYN is scheduled afresh (ip_vs_in since 5.9). A SYN on a connection whose real
+  // server was deleted is scheduled afresh even without it: that connection is over (its
+  // server is gone) and the client is starting a new one on a reused port; IPVS drops such
+  // a SYN unless expire_nodest_conn is set, and the client's connect times out.
+  if ((expire_nodest_conn_ || (p.proto == net::kProtoTcp && sl_opens_connection(p.tcp_flags))) &&
+      !destAvailable(c->dest_id)) {
     conns_.erase(c);
     counters_.inc(Counter::kNodestExpired);
     return nullptr;

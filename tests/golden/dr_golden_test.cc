@@ -348,6 +348,38 @@ TEST_F(DrGolden, DeletedRealServerGetsNothing) {
   }
 }
 
+// A client reusing the ports of a connection whose real server was deleted starts a new
+// connection: its SYN is scheduled afresh (to a live server), with or without
+// expire_nodest_conn, while the old flow's other segments stay dropped.
+TEST_F(DrGolden, SynOnADeletedServersConnectionIsScheduledAfresh) {
+  addRr4();
+  dp_.setExpireNodestConn(false);
+  const uint16_t port = 46100;
+  Bytes syn = fromClient4().tcp(port, 80, net::kTcpSyn).build();
+  dp_.process(syn, *table_.snapshot(), clock_.now());
+  Bytes ack = fromClient4().tcp(port, 80, net::kTcpAck).build();
+  dp_.process(ack, *table_.snapshot(), clock_.now());  // ESTABLISHED
+  const bool on1 = dstMac(syn) == kRs1Mac;
+  const uint32_t gone = on1 ? rs1_id() : rs2_id();
+  sl_dest e = *dests_.read(gone);
+  e.flags &= ~SL_DEST_F_AVAILABLE;
+  dests_.write(gone, e);
+  Bytes ack2 = fromClient4().tcp(port, 80, net::kTcpAck).build();
+  dp::Verdict v = dp_.process(ack2, *table_.snapshot(), clock_.now());
+  EXPECT_EQ(int(v.action), int(Action::kDrop));
+  EXPECT_EQ(v.reason, Counter::kDestGone);
+  Bytes syn2 = fromClient4().tcp(port, 80, net::kTcpSyn).build();
+  v = dp_.process(syn2, *table_.snapshot(), clock_.now());
+  EXPECT_EQ(int(v.action), int(Action::kTx));
+  EXPECT_EQ(dstMac(syn2), on1 ? kRs2Mac : kRs1Mac) << "to the server that is left";
+  EXPECT_EQ(dp_.counters()[Counter::kNodestExpired], 1u);
+  const sl_conn* c = conns_.lookup(key4(port, 80, net::kProtoTcp), clock_.now());
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->dest_id, on1 ? rs2_id() : rs1_id());
+  e.flags |= SL_DEST_F_AVAILABLE;
+  dests_.write(gone, e);
+}
+
 // Every header boundary of a few frames, and the length fields lying: each frame is
 // dropped, its named counter moves, and nothing is created.
 TEST_F(DrGolden, MalformedFramesDropWithNamedCounters) {
