@@ -785,7 +785,9 @@ if [ "$ROUTING" = frr ]; then frr_up_lan || lab_die "cannot render the FRR confi
 
 # CLUSTER_LAB_SCENARIOS picks scenarios (e.g. "a f"); in standin mode (c)-(f) then run and
 # fail where connection sync is missing, which is what asking for them there means.
-if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b c d g i e f h}"
+# SLUICE_LAB_QUICK=1 (./run asan): the scenarios that drive sync, adoption and the drain.
+if [ -n "${SLUICE_LAB_QUICK:-}" ]; then QUICK_SET="a b c i e"; else QUICK_SET="a a6 b c d g i e f h"; fi
+if [ "$MODE" = cluster ]; then SCENARIOS="${CLUSTER_LAB_SCENARIOS:-$QUICK_SET}"
 else SCENARIOS="${CLUSTER_LAB_SCENARIOS:-a a6 b}"; fi
 for s in $SCENARIOS; do
   case "$s" in
