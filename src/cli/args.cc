@@ -21,37 +21,47 @@ namespace sluice::cli {
 namespace {
 
 constexpr int kMaxTimeout = 86400 * 31;  // ipvsadm's MAX_TIMEOUT: 31 days
+constexpr size_t kMaxIfName = 15;        // IFNAMSIZ - 1 (ipvsadm truncates; we refuse)
 
 const char* const kOptNames[kNumOpts] = {
     "numeric",    "connection", "service-address", "scheduler",     "persistent",
     "netmask",    "real-server", "forwarding-method", "weight",     "u-threshold",
     "l-threshold", "timeout",   "daemon",          "stats",         "rate",
     "thresholds", "persistent-conn", "nosort",     "exact",         "ops",
-    "sched-flags", "json",
+    "sched-flags", "json",     "mcast-interface", "syncid",    "mcast-group",
+    "mcast-port", "mcast-ttl", "sync-maxlen",
 };
 
 // Which options each command takes: '+' required, 'x' refused, '1' at most one of the
 // '1's, ' ' optional. Columns follow kOptNames; rows follow Cmd (from kAddService).
-// -n -c svc -s -p -M -r fwd -w -x -y tot dmn -st -rt thr -pc srt -ex ops -b json
-const char* const kCmdOpts[] = {
-    /* add-service    */ "xx+   xxxxxxxxxxxxx  x",
-    /* edit-service   */ "xx+   xxxxxxxxxxxxx  x",
-    /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxx",
-    /* flush          */ "xxxxxxxxxxxxxxxxxxxxxx",
-    /* list           */ " 11xxxxxxxx11      xx ",
-    /* add-server     */ "xx+xxx+    xxxxxxxxxxx",
-    /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxx",
-    /* edit-server    */ "xx+xxx+    xxxxxxxxxxx",
-    /* set            */ "xxxxxxxxxxxxxxxxxxxxxx",
-    /* restore        */ "xxxxxxxxxxxxxxxxxxxxxx",
-    /* save           */ " xxxxxxxxxxxxxxxxxxxxx",
-    /* zero           */ "xx xxxxxxxxxxxxxxxxxxx",
-    /* counters       */ " xxxxxxxxxxxxxxxxxxxx ",
-    /* reload         */ "xxxxxxxxxxxxxxxxxxxxxx",
-    /* health         */ " xxxxxxxxxxxxxxxxxxxx ",
+// -n -c svc -s -p -M -r fwd -w -x -y tot dmn -st -rt thr -pc srt -ex ops -b json -mc sid grp port ttl size
+constexpr const char* kCmdOpts[] = {
+    /* add-service    */ "xx+   xxxxxxxxxxxxx  xxxxxxx",
+    /* edit-service   */ "xx+   xxxxxxxxxxxxx  xxxxxxx",
+    /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* list           */ " 11xxxxxxxx11      xx xxxxxx",
+    /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxx",
+    /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxx",
+    /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxx",
+    /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* counters       */ " xxxxxxxxxxxxxxxxxxxx xxxxxx",
+    /* reload         */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* health         */ " xxxxxxxxxxxxxxxxxxxx xxxxxx",
+    /* start-daemon   */ "xxxxxxxxxxxxxxxxxxxxxx      ",
+    /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxxxxxx xxxx",
 };
-// One row per command that reaches checkTable (help and version never do).
+// One row per command that reaches checkTable (help and version never do), one column per option.
 static_assert(std::size(kCmdOpts) == size_t(Cmd::kHelp) - size_t(Cmd::kAddService));
+constexpr bool rowsComplete() {
+  for (const char* row : kCmdOpts)
+    if (std::string_view(row).size() != size_t(kNumOpts)) return false;
+  return true;
+}
+static_assert(rowsComplete());
 
 enum class ArgKind { kNone, kRequired, kOptionalNumber };
 
@@ -71,6 +81,14 @@ enum : int {
   kIdCounters,
   kIdReload,
   kIdHealth,
+  kIdStartDaemon,
+  kIdStopDaemon,
+  kIdMcastInterface,
+  kIdSyncId,
+  kIdMcastGroup,
+  kIdMcastPort,
+  kIdMcastTtl,
+  kIdSyncMaxlen,
 };
 
 struct OptSpec {
@@ -128,7 +146,19 @@ constexpr OptSpec kSpecs[] = {
     {"counters", 0, kIdCounters, ArgKind::kNone},
     {"reload", 0, kIdReload, ArgKind::kNone},
     {"health", 0, kIdHealth, ArgKind::kNone},
+    {"start-daemon", 0, kIdStartDaemon, ArgKind::kRequired},
+    {"stop-daemon", 0, kIdStopDaemon, ArgKind::kRequired},
+    {"mcast-interface", 0, kIdMcastInterface, ArgKind::kRequired},
+    {"syncid", 0, kIdSyncId, ArgKind::kRequired},
+    {"mcast-group", 0, kIdMcastGroup, ArgKind::kRequired},
+    {"mcast-port", 0, kIdMcastPort, ArgKind::kRequired},
+    {"mcast-ttl", 0, kIdMcastTtl, ArgKind::kRequired},
+    {"sync-maxlen", 0, kIdSyncMaxlen, ArgKind::kRequired},
 };
+
+bool isMulticast(const net::IpAddr& a) {
+  return a.isV4() ? (a.bytes[0] & 0xf0) == 0xe0 : a.bytes[0] == 0xff;  // 224/4, ff00::/8
+}
 
 bool isDestCmd(Cmd c) { return c == Cmd::kAddDest || c == Cmd::kEditDest || c == Cmd::kDelDest; }
 
@@ -148,7 +178,8 @@ const OptSpec* findShort(char c, Cmd cmd) {
 }
 
 bool isCommandId(int id) {
-  return id == kIdSet || id == kIdCounters || id == kIdReload || id == kIdHealth || (id < 128 && std::string_view("AEDCLZaedRS").find(char(id)) != std::string_view::npos);
+  return id == kIdSet || id == kIdCounters || id == kIdReload || id == kIdHealth || id == kIdStartDaemon ||
+         id == kIdStopDaemon || (id < 128 && std::string_view("AEDCLZaedRS").find(char(id)) != std::string_view::npos);
 }
 
 net::Family keyFamily(const svc::ServiceKey& k) {
@@ -297,6 +328,16 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       case kIdCounters: return setCommand(Cmd::kCounters);
       case kIdReload: return setCommand(Cmd::kReload);
       case kIdHealth: return setCommand(Cmd::kHealth);
+      case kIdStartDaemon:
+      case kIdStopDaemon: {
+        const bool start = spec.id == kIdStartDaemon;
+        auto role = ctl::syncRoleFromName(*value);
+        // ipvsadm's two messages, the second with its own wording.
+        if (!role && start) return makeError("illegal start-daemon parameter specified");
+        if (!role) return makeError("illegal start_daemon specified");
+        c_.daemon.role = *role;
+        return setCommand(start ? Cmd::kStartDaemon : Cmd::kStopDaemon);
+      }
     }
   }
   switch (spec.id) {
@@ -401,6 +442,48 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       if (auto s = setOption(kOptSchedFlags); !s) return s;
       sched_flags_arg_ = *value;
       return {};
+    case kIdMcastInterface:
+      if (auto s = setOption(kOptMcastInterface); !s) return s;
+      if (value->empty() || value->size() > kMaxIfName) return makeError("illegal mcast-interface specified");
+      c_.daemon.mcast_interface = *value;
+      return {};
+    case kIdSyncId: {
+      if (auto s = setOption(kOptSyncId); !s) return s;
+      auto n = toNumber(*value, 0, 255);
+      if (!n) return makeError("illegal syncid specified");
+      c_.daemon.syncid = uint32_t(*n);
+      return {};
+    }
+    case kIdMcastGroup: {
+      if (auto s = setOption(kOptMcastGroup); !s) return s;
+      const bool v6 = value->find(':') != std::string::npos;
+      auto a = net::IpAddr::parse(*value);
+      if (!a || a->isV6() != v6 || !isMulticast(*a))
+        return makeError("invalid {} mcast-group `{}'", v6 ? "IPv6" : "IPv4", *value);
+      c_.daemon.mcast_group = *a;
+      return {};
+    }
+    case kIdMcastPort: {
+      if (auto s = setOption(kOptMcastPort); !s) return s;
+      auto n = toNumber(*value, 1, 65535);
+      if (!n) return makeError("illegal mcast-port specified");
+      c_.daemon.mcast_port = uint16_t(*n);
+      return {};
+    }
+    case kIdMcastTtl: {
+      if (auto s = setOption(kOptMcastTtl); !s) return s;
+      auto n = toNumber(*value, 1, 255);
+      if (!n) return makeError("illegal mcast-ttl specified");
+      c_.daemon.mcast_ttl = uint8_t(*n);
+      return {};
+    }
+    case kIdSyncMaxlen: {
+      if (auto s = setOption(kOptSyncMaxlen); !s) return s;
+      auto n = toNumber(*value, 1, 65535 - 20 - 8);  // ipvsadm's bound: a UDP payload over IPv4
+      if (!n) return makeError("illegal sync-maxlen specified");
+      c_.daemon.sync_maxlen = uint32_t(*n);
+      return {};
+    }
   }
   // A second command word.
   return makeError("invalid option `{}'", shown);
@@ -547,6 +630,8 @@ const char* cmdName(Cmd c) {
     case Cmd::kCounters: return "counters";
     case Cmd::kReload: return "reload";
     case Cmd::kHealth: return "health";
+    case Cmd::kStartDaemon: return "start-daemon";
+    case Cmd::kStopDaemon: return "stop-daemon";
     case Cmd::kHelp: return "help";
     case Cmd::kVersion: return "version";
   }

@@ -4,6 +4,7 @@
 // non-persistent service", ...), because scripts and operators grep for those words.
 // The extensions: -b with -a/-e/-d selects FULLNAT (as DPVS spells it), with every other
 // command it takes ipvsadm's scheduler flags; --json; the commands --counters, --reload and --health.
+// --start-daemon and --stop-daemon parse as in ipvsadm; what they do is ctl/sync_daemon.h's.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "ctl/sync_daemon.h"
 #include "svc/model.h"
 
 namespace sluice::cli {
@@ -33,6 +35,8 @@ enum class Cmd {
   kCounters,  // Sluice extension: the data-plane counters, slow and fast path
   kReload,    // Sluice extension: re-read sluiced's config file (sluiced -f), as SIGHUP
   kHealth,    // Sluice extension: the config file's real servers and their checkers
+  kStartDaemon,  // --start-daemon: answered from session sync (ctl/sync_daemon.h)
+  kStopDaemon,   // --stop-daemon: likewise
   kHelp,
   kVersion,
 };
@@ -64,8 +68,16 @@ enum Opt : uint32_t {
   kOptOps = 1u << 19,
   kOptSchedFlags = 1u << 20,
   kOptJson = 1u << 21,
+  // ipvsadm's daemon options, after ours rather than at their places in its table: the
+  // order only decides which of two problems is reported first.
+  kOptMcastInterface = 1u << 22,
+  kOptSyncId = 1u << 23,
+  kOptMcastGroup = 1u << 24,
+  kOptMcastPort = 1u << 25,
+  kOptMcastTtl = 1u << 26,
+  kOptSyncMaxlen = 1u << 27,
 };
-constexpr int kNumOpts = 22;
+constexpr int kNumOpts = 28;
 
 struct Command {
   Cmd cmd = Cmd::kNone;
@@ -73,6 +85,7 @@ struct Command {
   svc::ServiceConfig service;   // key valid when kOptService is set
   svc::DestConfig dest;         // valid when kOptServer is set
   svc::Timeouts timeouts;       // --set
+  ctl::SyncDaemonArgs daemon;   // --start-daemon, --stop-daemon
   bool has(Opt o) const { return options & o; }
 };
 

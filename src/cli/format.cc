@@ -280,6 +280,17 @@ std::string formatTimeouts(const svc::Timeouts& t) {
   return fmt::format("Timeout (tcp tcpfin udp): {} {} {}\n", int32_t(t.tcp), int32_t(t.tcp_fin), int32_t(t.udp));
 }
 
+std::string formatSyncDaemons(const std::optional<ctl::SyncDaemonInfo>& running) {
+  if (!running) return {};
+  const ctl::SyncDaemonInfo& r = *running;
+  const std::string where = r.interface.empty() ? r.addr.str() : r.interface;
+  std::string out;
+  for (ctl::SyncRole role : {ctl::SyncRole::kMaster, ctl::SyncRole::kBackup})
+    out += fmt::format("{} sync daemon (mcast={}, syncid={}, maxlen={}, port={})\n",
+                       ctl::syncRoleName(role), where, r.syncid, r.maxlen, r.port);
+  return out;
+}
+
 std::string formatCounters(const std::vector<ctl::CounterInfo>& counters) {
   size_t width = std::string_view("Counter").size();
   for (const auto& c : counters) width = std::max(width, c.name.size());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,14 @@ std::string formatSave(std::vector<ctl::ServiceInfo> services, bool nosort);
 std::string formatConns(const std::vector<ctl::ConnInfo>& conns);
 // `-L --timeout`.
 std::string formatTimeouts(const svc::Timeouts& t);
+// `-L --daemon`: ipvsadm's line per sync role, master then backup, with the parts ipvsadm
+// 1.29+ prints after mcast and syncid (maxlen, port; never group or ttl: sync is unicast):
+//   master sync daemon (mcast=eth1, syncid=1, maxlen=1400, port=8848)
+//   backup sync daemon (mcast=eth1, syncid=1, maxlen=1400, port=8848)
+// A cluster director always runs both (one node that sends and receives); nothing at all
+// without a sluice_cluster block, as ipvsadm with no daemon. mcast= names the interface
+// carrying the sync address, or the address itself should none carry it at the moment.
+std::string formatSyncDaemons(const std::optional<ctl::SyncDaemonInfo>& running);
 // `--counters` (no ipvsadm equivalent): "Counter Slow Fast Total", one row per counter in
 // the daemon's order, full digits, "drop" after the counters that count dropped packets.
 // The numbers are always columns 2 to 4, so `awk '$1 == "tx_packets" {print $3}'` works.

@@ -55,7 +55,18 @@ Status list(const Command& c, ctl::Client& client, std::ostream& out) {
     else out << formatTimeouts(*t);
     return {};
   }
-  if (c.has(kOptDaemon)) return {};  // no IPVS sync daemon: sluiced syncs its own way
+  if (c.has(kOptDaemon)) {
+    auto running = client.syncDaemons();
+    if (!running) return running.error();
+    if (json) {
+      out << ctl::Json{{"sync", *running ? ctl::toJson(**running) : ctl::Json(nullptr)}}.dump(
+                 2, ' ', false, ctl::Json::error_handler_t::replace)
+          << '\n';
+    } else {
+      out << formatSyncDaemons(*running);
+    }
+    return {};
+  }
 
   auto reply = client.list(keyIfGiven(c));
   if (!reply) return reply.error();
@@ -122,6 +133,8 @@ Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
     case Cmd::kList: return list(c, client, out);
     case Cmd::kCounters: return counters(c, client, out);
     case Cmd::kHealth: return health(c, client, out);
+    case Cmd::kStartDaemon: return client.startDaemon(c.daemon);
+    case Cmd::kStopDaemon: return client.stopDaemon(c.daemon);
     case Cmd::kReload: {
       auto r = client.reload();
       if (!r) return r.error();
@@ -256,7 +269,10 @@ Usage:
   {0} -Z [SERVICE]            {0} --set TCP TCPFIN UDP
   {0} -S [-n]                 {0} -R < RULES
   {0} --counters [--json]     {0} --health [--json]
-  {0} --reload
+  {0} --reload                {0} -L --daemon [--json]
+  {0} --start-daemon master|backup [--mcast-interface IF] [--syncid N] [--sync-maxlen N]
+         [--mcast-group ADDR] [--mcast-port PORT] [--mcast-ttl TTL]
+  {0} --stop-daemon master|backup
   {0} -h                      {0} -v
   With no arguments at all, {0} lists the table like -L.
 
@@ -293,6 +309,20 @@ Commands (the command must come first, short or long form):
   --reload                (Sluice) make sluiced re-read its config file, as SIGHUP does:
                           only the difference is applied; a file with errors is refused
                           whole (every problem is printed) and nothing changes.
+  --start-daemon ROLE     ipvsadm's sync daemon, ROLE master or backup. Session sync is
+                          set by the sluice_cluster block and starts with sluiced
+                          (docs/CLUSTER.md): unicast to the listed directors,
+                          authenticated, and each director is both master and backup.
+                          So this succeeds, doing nothing, when every option given
+                          agrees with the running sync (--mcast-interface: the
+                          interface carrying the sync address; --syncid: the node id;
+                          --mcast-port: sync_port; --sync-maxlen: 1400), and is refused
+                          with the reason otherwise (--mcast-group and --mcast-ttl
+                          always: there is no multicast) or without a cluster block.
+  --stop-daemon ROLE      refused: on a cluster director sync is what keeps its
+                          connections alive on its peers when it dies (stop sluiced
+                          with SIGTERM instead: it withdraws, drains, stops); without a
+                          cluster block, "No daemon is running" as with ipvsadm.
   -R, --restore           read commands from standard input, one per line, and apply them
                           in order. A leading "ipvsadm" or "sluiceadm" word, blank lines
                           and lines starting with # are skipped. Every line is checked
@@ -341,7 +371,10 @@ List options:
   --exact                 full numbers instead of K/M/G/T
   --nosort                keep sluiced's order (default: ipvsadm's sorted order)
   --json                  the same data as JSON, for programs
-  --daemon                accepted; prints nothing (sluiced has no IPVS sync daemon)
+  --daemon                the sync daemons as ipvsadm prints them, one line per role,
+                          master then backup: master sync daemon (mcast=IF, syncid=N,
+                          maxlen=1400, port=8848). Nothing without a cluster block.
+                          With --json: the peers, readiness and the sync counters too.
 
 Connection:
   --socket PATH           sluiced's control socket (default: $SLUICE_SOCKET, else
@@ -353,9 +386,9 @@ Exit status (as ipvsadm's), with one line on stderr for every failure:
        -S, --counters)
   2    the command line was refused by {0} itself, -R input had malformed lines
        (nothing applied), or sluiced could not be reached
-  255  sluiced refused the change (with -R: refused some lines, the others applied),
-       or the options could not be read at all (no command first, an unknown option,
-       a missing argument)
+  255  sluiced refused the change (with -R: refused some lines, the others applied)
+       or a --start-daemon / --stop-daemon, or the options could not be read at all
+       (no command first, an unknown option, a missing argument)
 )",
       p, kDefaultSocket);
 }

@@ -152,6 +152,26 @@ std::vector<net::MacAddr> SyncNode::peerMacs() const {
   return peer_macs_;
 }
 
+std::array<std::pair<const char*, uint64_t>, kSyncDropReasons> droppedByReason(const SyncNodeStats& s) {
+  return {{{"bad_mac", s.bad_mac},
+           {"replay", s.replay},
+           {"old_epoch", s.old_epoch},
+           {"truncated", s.truncated},
+           {"oversized", s.oversized},
+           {"bad_version", s.bad_version},
+           {"unknown_peer", s.unknown_peer},
+           {"malformed", s.malformed},
+           {"unknown_sender", s.unknown_sender},
+           {"misaddressed", s.misaddressed},
+           {"receive_error", s.receive_errors},
+           {"send_error", s.send_errors},
+           {"push_full", s.push_dropped},
+           {"queue_full", s.queue_dropped},
+           {"encode_error", s.encode_errors},
+           {"bulk_chunk_refused", s.bulk_chunks_refused},
+           {"bulk_truncated", s.bulk_truncated}}};
+}
+
 SyncNodeStats SyncNode::stats() const {
   std::lock_guard lock(pub_mu_);
   return published_;

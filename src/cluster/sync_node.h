@@ -36,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cluster/sync_auth.h"
@@ -104,6 +105,13 @@ struct SyncNodeStats {
   uint64_t peers_alive = 0;
   bool ready = false;
 };
+
+// The names /metrics and `sluiceadm -L --daemon --json` give these counters, so the two
+// cannot drift: the message types by MsgType - 1, and every drop reason with its count.
+constexpr std::array<const char*, SyncNodeStats::kTypes> kSyncMsgTypeNames = {
+    "conn_update", "bulk_request", "bulk_chunk", "heartbeat"};
+constexpr size_t kSyncDropReasons = 17;
+std::array<std::pair<const char*, uint64_t>, kSyncDropReasons> droppedByReason(const SyncNodeStats& s);
 
 class SyncNode {
  public:

@@ -42,20 +42,25 @@
 // sequence counts datagrams within one epoch from 1. A version change bumps kSyncVersion;
 // a receiver refuses versions it does not know (counted as bad_version) rather than guess.
 //
-// sluiceadm mapping (the daemon wires it later; ipvsadm's grammar is kept so scripts work):
-//  * `--start-daemon master|backup [--mcast-interface IF] [--syncid N]`: IPVS runs a sending
-//    master and a receiving backup; a cluster director is always both, so either role starts
-//    the one sync peer (the other role is recorded and changes nothing). IF names the
-//    interface whose address the socket binds; --syncid, if given, must equal the config's
-//    cluster node id (IPVS uses it to ignore other clusters on the group; here the peer list
-//    and the key do that). --sync-maxlen may lower the datagram below kMaxDatagram, never
-//    raise it. --mcast-port sets the UDP port (IPVS's 8848 by default); --mcast-group and
-//    --mcast-ttl are refused with a line saying that peers come from the cluster section.
-//  * `--stop-daemon master|backup` forgets that role; the peer stops when none is left.
-//    Entries already received stay until they expire, as in IPVS.
-//  * `-L --daemon` prints ipvsadm's lines, `master sync daemon (mcast=IF, syncid=N)` and/or
-//    `backup sync daemon (...)`, one per started role; the peers' state and the drop
-//    counters (sync_auth.h) go to /metrics rather than into that listing.
+// sluiceadm mapping (ctl/sync_daemon.h; ipvsadm's grammar is kept so scripts work, but sync
+// follows the sluice_cluster block and no command changes it):
+//  * `-L --daemon` prints ipvsadm's lines, `master sync daemon (mcast=IF, syncid=N,
+//    maxlen=1400, port=P)` then the same for backup: a cluster director always runs both
+//    roles in its one node. IF is the interface carrying the sync address, N the node id,
+//    maxlen kMaxDatagram, P sync_port; no group= or ttl= (nothing is multicast). Nothing
+//    without a cluster block. With --json: the peers, readiness and the node's counters too
+//    (those /metrics exports as sluice_sync_*, flattened: dropped_bad_mac there is
+//    sluice_sync_dropped_total{reason="bad_mac"}).
+//  * `--start-daemon master|backup [--mcast-interface IF] [--syncid N] [--mcast-port P]
+//    [--sync-maxlen L]` succeeds, doing nothing, when each option given agrees with what
+//    runs (IF carries the sync address, N is the node id, P is sync_port, L is
+//    kMaxDatagram), so a boot script written for IPVS keeps working; otherwise it is refused
+//    with the option and where its value comes from. --mcast-group and --mcast-ttl are
+//    always refused: there is no group and no multicast TTL. Without a cluster block it is
+//    refused with a line saying that sync is configured by the sluice_cluster block.
+//  * `--stop-daemon master|backup` is refused on a cluster director (sync is what keeps its
+//    connections alive on the peers when it dies; stop sluiced with SIGTERM instead, which
+//    withdraws, drains and stops) and answers ipvsadm's "No daemon is running" elsewhere.
 #pragma once
 
 #include <array>

@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "abi/records.h"
+#include "ctl/sync_daemon.h"
 #include "net/addr.h"
 #include "svc/model.h"
 
@@ -117,6 +118,23 @@ class Backend {
   // The health of the config file's real servers, in file order.
   virtual Result<std::vector<HealthInfo>> health() const {
     return makeError("sluiced was started without a config file (-f): no health checks run");
+  }
+  // Session sync as ipvsadm's sync daemons see it (ctl/sync_daemon.h): nullopt on a
+  // director without a sluice_cluster block.
+  virtual Result<std::optional<SyncDaemonInfo>> syncDaemons() const {
+    return std::optional<SyncDaemonInfo>();
+  }
+  // --start-daemon / --stop-daemon never change what runs (sync follows the sluice_cluster
+  // block); they answer from syncDaemons() with ctl/sync_daemon.h's rules.
+  Status startDaemon(const SyncDaemonArgs& args) const {
+    auto running = syncDaemons();
+    if (!running) return running.error();
+    return checkStartDaemon(*running, args);
+  }
+  Status stopDaemon(const SyncDaemonArgs& args) const {
+    auto running = syncDaemons();
+    if (!running) return running.error();
+    return checkStopDaemon(*running, args);
   }
 };
 

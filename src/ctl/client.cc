@@ -240,4 +240,27 @@ Result<std::vector<HealthInfo>> Client::health() {
   return out;
 }
 
+Result<std::optional<SyncDaemonInfo>> Client::syncDaemons() {
+  auto j = call(makeRequest(Op::kSyncDaemons));
+  if (!j) return j.error();
+  auto it = j->find("sync");
+  if (it == j->end()) return makeError("sluiced's answer has no 'sync' field");
+  if (it->is_null()) return std::optional<SyncDaemonInfo>();
+  auto info = fromJson<SyncDaemonInfo>(*it, "sync");
+  if (!info) return info.error();
+  return std::optional<SyncDaemonInfo>(std::move(*info));
+}
+
+Status Client::startDaemon(const SyncDaemonArgs& a) {
+  Request r = makeRequest(Op::kStartDaemon);
+  r.daemon = a;
+  return simple(r);
+}
+
+Status Client::stopDaemon(const SyncDaemonArgs& a) {
+  Request r = makeRequest(Op::kStopDaemon);
+  r.daemon = a;
+  return simple(r);
+}
+
 }  // namespace sluice::ctl

@@ -70,6 +70,10 @@ class Client {
   Result<std::vector<CounterInfo>> counters();
   Result<std::string> reload();
   Result<std::vector<HealthInfo>> health();
+  // nullopt: sluiced runs no session sync (no sluice_cluster block).
+  Result<std::optional<SyncDaemonInfo>> syncDaemons();
+  Status startDaemon(const SyncDaemonArgs& a);
+  Status stopDaemon(const SyncDaemonArgs& a);
 
   // One request, the raw (successful) answer object.
   Result<Json> call(const Request& r);

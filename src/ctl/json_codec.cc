@@ -12,6 +12,9 @@ namespace sluice::ctl {
 
 namespace {
 
+constexpr size_t kMaxIfName = 15;               // IFNAMSIZ - 1
+constexpr uint64_t kMaxSyncMaxlen = 65535 - 20 - 8;  // ipvsadm's bound: a UDP payload over IPv4
+
 struct DecodeFailure {
   std::string msg;
 };
@@ -256,6 +259,61 @@ ConnInfo readConnInfo(const Json& j, const std::string& path) {
   return c;
 }
 
+SyncRole readSyncRole(const Json& v, const std::string& path) {
+  if (v.is_string())
+    if (auto role = syncRoleFromName(v.get_ref<const std::string&>())) return *role;
+  failAt(path, fmt::format("expected \"master\" or \"backup\", got {}", describe(v)));
+}
+
+// Between 1 and max: the options ipvsadm takes from 1 (port, ttl, maxlen).
+uint64_t positive(ObjReader& r, const char* key, uint64_t max) {
+  uint64_t n = r.uintField(key, max);
+  if (n == 0) failAt(r.sub(key), fmt::format("expected an integer 1..{}, got 0", max));
+  return n;
+}
+
+SyncDaemonArgs readSyncDaemonArgs(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  SyncDaemonArgs a;
+  a.role = readSyncRole(r.need("role"), r.sub("role"));
+  if (r.has("mcast_interface")) a.mcast_interface = r.strField("mcast_interface", kMaxIfName);
+  if (r.has("syncid")) a.syncid = uint32_t(r.uintField("syncid", 255));
+  if (r.has("mcast_group")) a.mcast_group = readAddr(r, "mcast_group");
+  if (r.has("mcast_port")) a.mcast_port = uint16_t(positive(r, "mcast_port", 65535));
+  if (r.has("mcast_ttl")) a.mcast_ttl = uint8_t(positive(r, "mcast_ttl", 255));
+  if (r.has("sync_maxlen")) a.sync_maxlen = uint32_t(positive(r, "sync_maxlen", kMaxSyncMaxlen));
+  r.finish();
+  return a;
+}
+
+SyncDaemonInfo readSyncDaemonInfo(const Json& j, const std::string& path) {
+  ObjReader r(j, path);
+  SyncDaemonInfo x;
+  // Derived (a running sync is always both roles); read to keep the reader strict.
+  const Json& roles = r.need("roles");
+  if (!roles.is_array()) failAt(r.sub("roles"), fmt::format("expected an array, got {}", describe(roles)));
+  for (size_t i = 0; i < roles.size(); ++i) readSyncRole(roles[i], fmt::format("{}[{}]", r.sub("roles"), i));
+  const Json& ifname = r.need("interface");  // "" when no interface carries the address now
+  if (!ifname.is_string() || ifname.get_ref<const std::string&>().size() > kMaxIfName)
+    failAt(r.sub("interface"), fmt::format("expected a string of at most {} characters, got {}", kMaxIfName,
+                                           describe(ifname)));
+  x.interface = ifname.get<std::string>();
+  x.addr = readAddr(r, "addr");
+  x.syncid = uint32_t(r.uintField("syncid", UINT32_MAX));
+  x.port = uint16_t(r.uintField("port", 65535));
+  x.maxlen = uint32_t(r.uintField("maxlen", UINT32_MAX));
+  x.ready = r.boolField("ready", false);
+  x.peers = uint32_t(r.uintField("peers", UINT32_MAX));
+  x.peers_alive = uint32_t(r.uintField("peers_alive", UINT32_MAX));
+  const Json& counters = r.need("counters");
+  if (!counters.is_object())
+    failAt(r.sub("counters"), fmt::format("expected an object, got {}", describe(counters)));
+  for (auto it = counters.begin(); it != counters.end(); ++it)
+    x.counters[it.key()] = ObjReader::toUint(it.value(), r.sub("counters") + "." + it.key(), UINT64_MAX);
+  r.finish();
+  return x;
+}
+
 CounterInfo readCounterInfo(const Json& j, const std::string& path) {
   ObjReader r(j, path);
   CounterInfo c;
@@ -424,6 +482,32 @@ Json toJson(const HealthInfo& h) {
               {"checkers", std::move(checkers)}};
 }
 
+Json toJson(const SyncDaemonArgs& a) {
+  Json j{{"role", syncRoleName(a.role)}};
+  if (a.mcast_interface) j["mcast_interface"] = *a.mcast_interface;
+  if (a.syncid) j["syncid"] = *a.syncid;
+  if (a.mcast_group) j["mcast_group"] = a.mcast_group->str();
+  if (a.mcast_port) j["mcast_port"] = *a.mcast_port;
+  if (a.mcast_ttl) j["mcast_ttl"] = *a.mcast_ttl;
+  if (a.sync_maxlen) j["sync_maxlen"] = *a.sync_maxlen;
+  return j;
+}
+
+Json toJson(const SyncDaemonInfo& x) {
+  Json counters = Json::object();
+  for (const auto& [name, value] : x.counters) counters[name] = value;
+  return Json{{"roles", Json::array({syncRoleName(SyncRole::kMaster), syncRoleName(SyncRole::kBackup)})},
+              {"interface", x.interface},
+              {"addr", x.addr.str()},
+              {"syncid", x.syncid},
+              {"port", x.port},
+              {"maxlen", x.maxlen},
+              {"ready", x.ready},
+              {"peers", x.peers},
+              {"peers_alive", x.peers_alive},
+              {"counters", std::move(counters)}};
+}
+
 template <>
 Result<net::Endpoint> fromJson(const Json& j, std::string_view what) {
   return guarded(what, [&](const std::string& p) { return readEndpoint(j, p); });
@@ -478,6 +562,16 @@ Result<CheckerInfo> fromJson(const Json& j, std::string_view what) {
 template <>
 Result<HealthInfo> fromJson(const Json& j, std::string_view what) {
   return guarded(what, [&](const std::string& p) { return readHealthInfo(j, p); });
+}
+
+template <>
+Result<SyncDaemonArgs> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readSyncDaemonArgs(j, p); });
+}
+
+template <>
+Result<SyncDaemonInfo> fromJson(const Json& j, std::string_view what) {
+  return guarded(what, [&](const std::string& p) { return readSyncDaemonInfo(j, p); });
 }
 
 }  // namespace sluice::ctl

@@ -40,6 +40,11 @@ using Json = nlohmann::json;
 //                  "last_transition_unix_ns"}
 //   HealthInfo    {"service": ServiceKey, "vs", "rs": Endpoint, "up", "sorry", "in_table",
 //                  "weight", "quorum", "reason", "last_transition_unix_ns", "checkers": [CheckerInfo]}
+//   SyncDaemonArgs {"role": "master"|"backup", "mcast_interface", "syncid", "mcast_group",
+//                  "mcast_port", "mcast_ttl", "sync_maxlen"}   (only "role" required)
+//   SyncDaemonInfo {"roles": ["master", "backup"], "interface" ("" when none), "addr",
+//                  "syncid", "port", "maxlen", "ready", "peers", "peers_alive",
+//                  "counters": {name: N}}
 Json toJson(const net::Endpoint& e);
 Json toJson(const svc::ServiceKey& k);
 Json toJson(const svc::ServiceConfig& s);
@@ -53,6 +58,8 @@ Json toJson(const ConnInfo& c);
 Json toJson(const CounterInfo& c);
 Json toJson(const CheckerInfo& c);
 Json toJson(const HealthInfo& h);
+Json toJson(const SyncDaemonArgs& a);
+Json toJson(const SyncDaemonInfo& x);
 
 // Defined for every type toJson accepts. `what` names the value in error messages
 // ("service", "dest", ...).
@@ -71,6 +78,8 @@ template <> Result<ConnInfo> fromJson(const Json&, std::string_view);
 template <> Result<CounterInfo> fromJson(const Json&, std::string_view);
 template <> Result<CheckerInfo> fromJson(const Json&, std::string_view);
 template <> Result<HealthInfo> fromJson(const Json&, std::string_view);
+template <> Result<SyncDaemonArgs> fromJson(const Json&, std::string_view);
+template <> Result<SyncDaemonInfo> fromJson(const Json&, std::string_view);
 
 // "dr", "tun", "nat", "fullnat", "local".
 const char* fwdJsonName(svc::FwdMethod m);

@@ -15,7 +15,7 @@ struct OpEntry {
   const char* name;
 };
 
-constexpr std::array<OpEntry, 15> kOps{{
+constexpr std::array<OpEntry, 18> kOps{{
     {Op::kAddService, "add_service"},
     {Op::kEditService, "edit_service"},
     {Op::kDelService, "del_service"},
@@ -31,6 +31,9 @@ constexpr std::array<OpEntry, 15> kOps{{
     {Op::kCounters, "counters"},
     {Op::kReload, "reload"},
     {Op::kHealth, "health"},
+    {Op::kSyncDaemons, "sync_daemons"},
+    {Op::kStartDaemon, "start_daemon"},
+    {Op::kStopDaemon, "stop_daemon"},
 }};
 
 // Which request fields an op takes; "op" itself is always required.
@@ -57,12 +60,15 @@ FieldRules fieldsFor(Op op) {
     case Op::kZero:
     case Op::kList: return {{{{"key", false}}}, 1};
     case Op::kSetTimeouts: return {{{{"timeouts", true}}}, 1};
+    case Op::kStartDaemon:
+    case Op::kStopDaemon: return {{{{"daemon", true}}}, 1};
     case Op::kClear:
     case Op::kGetTimeouts:
     case Op::kListConns:
     case Op::kCounters:
     case Op::kReload:
-    case Op::kHealth: return {};
+    case Op::kHealth:
+    case Op::kSyncDaemons: return {};
   }
   return {};
 }
@@ -122,6 +128,7 @@ Json encodeRequest(const Request& r) {
   if (r.dest) j["dest"] = toJson(*r.dest);
   if (r.rs) j["rs"] = toJson(*r.rs);
   if (r.timeouts) j["timeouts"] = toJson(*r.timeouts);
+  if (r.daemon) j["daemon"] = toJson(*r.daemon);
   return j;
 }
 
@@ -174,6 +181,11 @@ Result<Request> decodeRequest(const Json& j) {
     auto v = fromJson<svc::Timeouts>(*it, "timeouts");
     if (!v) return v.error();
     r.timeouts = *v;
+  }
+  if (auto it = j.find("daemon"); it != j.end()) {
+    auto v = fromJson<SyncDaemonArgs>(*it, "daemon");
+    if (!v) return v.error();
+    r.daemon = std::move(*v);
   }
   return r;
 }
@@ -252,6 +264,15 @@ Json dispatch(Backend& b, const Request& r) {
       j["health"] = std::move(arr);
       return j;
     }
+    case Op::kSyncDaemons: {
+      auto running = b.syncDaemons();
+      if (!running) return errorResponse(running.error().message);
+      Json j = okResponse();
+      j["sync"] = *running ? toJson(**running) : Json(nullptr);
+      return j;
+    }
+    case Op::kStartDaemon: return fromStatus(b.startDaemon(*r.daemon));
+    case Op::kStopDaemon: return fromStatus(b.stopDaemon(*r.daemon));
   }
   return errorResponse("unhandled op");
 }

@@ -20,6 +20,9 @@
 //   counters        -                                      counters: [CounterInfo]
 //   reload          -                                      summary: string
 //   health          -                                      health: [HealthInfo]
+//   sync_daemons    -                                      sync: SyncDaemonInfo | null
+//   start_daemon    daemon: SyncDaemonArgs                 -
+//   stop_daemon     daemon: SyncDaemonArgs                 -
 // (JSON shapes of the values: ctl/json_codec.h.)
 #pragma once
 
@@ -55,6 +58,9 @@ enum class Op {
   kCounters,
   kReload,
   kHealth,
+  kSyncDaemons,
+  kStartDaemon,
+  kStopDaemon,
 };
 
 const char* opName(Op op);
@@ -67,6 +73,7 @@ struct Request {
   std::optional<svc::DestConfig> dest;        // add_dest, edit_dest
   std::optional<net::Endpoint> rs;            // del_dest
   std::optional<svc::Timeouts> timeouts;      // set_timeouts
+  std::optional<SyncDaemonArgs> daemon;       // start_daemon, stop_daemon
 };
 
 Json encodeRequest(const Request& r);

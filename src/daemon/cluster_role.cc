@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cluster/cluster_key.h"
+#include "cluster/sync_wire.h"
 #include "common/log.h"
 #include "daemon/director.h"
 #include "daemon/sync_store.h"
@@ -19,23 +20,48 @@ namespace {
 const log::Logger kLog("cluster");
 }  // namespace
 
-Result<std::vector<net::IpAddr>> localAddresses() {
+namespace {
+
+std::optional<net::IpAddr> addressOf(const sockaddr* sa) {
+  if (!sa) return std::nullopt;
+  if (sa->sa_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
+    return net::IpAddr::fromV4Bytes(reinterpret_cast<const uint8_t*>(&sin->sin_addr));
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    return net::IpAddr::fromV6Bytes(sin6->sin6_addr.s6_addr);
+  }
+  return std::nullopt;
+}
+
+// Calls fn(interface name, address) for every address on this host's interfaces.
+Status forEachAddress(const std::function<void(const char*, const net::IpAddr&)>& fn) {
   ifaddrs* ifa = nullptr;
   if (getifaddrs(&ifa) != 0)
     return makeError("reading the interfaces' addresses: {}", std::strerror(errno));
-  std::vector<net::IpAddr> out;
-  for (ifaddrs* i = ifa; i; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    if (i->ifa_addr->sa_family == AF_INET) {
-      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-      out.push_back(net::IpAddr::fromV4Bytes(reinterpret_cast<const uint8_t*>(&sin->sin_addr)));
-    } else if (i->ifa_addr->sa_family == AF_INET6) {
-      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
-      out.push_back(net::IpAddr::fromV6Bytes(sin6->sin6_addr.s6_addr));
-    }
-  }
+  for (ifaddrs* i = ifa; i; i = i->ifa_next)
+    if (auto a = addressOf(i->ifa_addr)) fn(i->ifa_name, *a);
   freeifaddrs(ifa);
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<net::IpAddr>> localAddresses() {
+  std::vector<net::IpAddr> out;
+  if (Status st = forEachAddress([&](const char*, const net::IpAddr& a) { out.push_back(a); }); !st)
+    return st.error();
   return out;
+}
+
+Result<std::string> interfaceWithAddress(const net::IpAddr& addr) {
+  std::string name;
+  Status st = forEachAddress([&](const char* ifname, const net::IpAddr& a) {
+    if (name.empty() && a == addr) name = ifname;
+  });
+  if (!st) return st.error();
+  return name;
 }
 
 Result<std::unique_ptr<ClusterRole>> ClusterRole::start(Director& director,
@@ -130,6 +156,35 @@ std::optional<cluster::SyncNodeStats> ClusterRole::syncStats() const {
   std::lock_guard lock(mu_);
   if (!node_) return std::nullopt;
   return node_->stats();
+}
+
+ctl::SyncDaemonInfo ClusterRole::syncDaemon() const {
+  ctl::SyncDaemonInfo info;
+  auto ifname = interfaceWithAddress(self_.addr);
+  if (ifname) info.interface = std::move(*ifname);  // else "": listed as the address itself
+  info.addr = self_.addr;
+  info.syncid = self_.node_id;
+  info.port = cfg_.sync_port;
+  info.maxlen = uint32_t(cluster::kMaxDatagram);
+  info.peers = uint32_t(cfg_.directors.size() - 1);
+  const std::optional<cluster::SyncNodeStats> st = syncStats();
+  if (!st) return info;  // startSync() not called yet
+  const cluster::SyncNodeStats& s = *st;
+  info.ready = s.ready;
+  info.peers_alive = uint32_t(s.peers_alive);
+  // The names /metrics uses (sluice_sync_*), flattened.
+  for (size_t i = 0; i < cluster::SyncNodeStats::kTypes; ++i) {
+    info.counters[fmt::format("sent_{}", cluster::kSyncMsgTypeNames[i])] = s.sent[i];
+    info.counters[fmt::format("received_{}", cluster::kSyncMsgTypeNames[i])] = s.received[i];
+  }
+  for (const auto& [reason, n] : cluster::droppedByReason(s)) info.counters[fmt::format("dropped_{}", reason)] = n;
+  info.counters["entries_installed"] = s.entries_installed;
+  info.counters["bulk_requests_sent"] = s.bulk_requests_sent;
+  info.counters["bulk_retries"] = s.bulk_retries;
+  info.counters["bulk_received"] = s.bulk_completed;
+  info.counters["bulk_served"] = s.bulk_served;
+  info.counters["peer_restarts"] = s.peer_restarts;
+  return info;
 }
 
 void ClusterRole::drain() {

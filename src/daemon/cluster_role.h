@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "config/model.h"
+#include "ctl/sync_daemon.h"
 
 namespace sluice::daemon {
 
@@ -32,6 +33,8 @@ class SyncFeed;
 
 // The addresses on this host's interfaces (the director recognises itself by them).
 Result<std::vector<net::IpAddr>> localAddresses();
+// The interface that carries `addr` now ("" when none does).
+Result<std::string> interfaceWithAddress(const net::IpAddr& addr);
 
 struct ClusterView {
   uint32_t node_id = 0;
@@ -69,6 +72,10 @@ class ClusterRole {
   // data-plane interfaces' MACs, sent in heartbeats. Before the workers start.
   Status startSync(const Clock& clock, std::vector<net::MacAddr> local_macs);
   std::optional<cluster::SyncNodeStats> syncStats() const;
+  // Session sync as ipvsadm's sync daemons (sluiceadm -L --daemon): the interface carrying
+  // this director's sync address, its node id as the sync id, the port, the largest
+  // datagram, the peers and the counters. Any thread.
+  ctl::SyncDaemonInfo syncDaemon() const;
 
   // Graceful stop, first half: withdraws every VIP and returns; the caller keeps forwarding
   // for drainTime() before it stops the workers.

@@ -366,6 +366,11 @@ Result<std::string> Director::reload() {
   return config_driver_->reload();
 }
 
+Result<std::optional<ctl::SyncDaemonInfo>> Director::syncDaemons() const {
+  if (!sync_daemons_) return std::optional<ctl::SyncDaemonInfo>();
+  return std::optional<ctl::SyncDaemonInfo>(sync_daemons_());
+}
+
 Result<std::vector<ctl::HealthInfo>> Director::health() const {
   if (!config_driver_) return ctl::Backend::health();
   return config_driver_->health();

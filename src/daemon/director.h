@@ -119,6 +119,11 @@ class Director final : public ctl::Backend {
   Result<std::vector<ctl::HealthInfo>> health() const override;
   // Call before the control socket serves requests; nullptr detaches.
   void setConfigDriver(ConfigDriver* d) { config_driver_ = d; }
+  // Session sync as `sluiceadm -L --daemon` shows it, from the cluster role; none set (no
+  // sluice_cluster block): no sync runs. Call before the control socket serves requests.
+  using SyncDaemonSource = std::function<ctl::SyncDaemonInfo()>;
+  void setSyncDaemonSource(SyncDaemonSource src) { sync_daemons_ = std::move(src); }
+  Result<std::optional<ctl::SyncDaemonInfo>> syncDaemons() const override;
 
   // Call before the control socket serves requests: the source is read without a lock.
   // expire_nodest_conn: see Datapath::setExpireNodestConn. Before the worker starts.
@@ -217,6 +222,7 @@ class Director final : public ctl::Backend {
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
   ConfigDriver* config_driver_ = nullptr;
+  SyncDaemonSource sync_daemons_;
   std::vector<Observer> observers_;  // fixed after construction (the sink observer reads sink_)
 
   mutable std::mutex timeouts_mu_;  // guards timeouts_

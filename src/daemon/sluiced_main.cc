@@ -286,6 +286,8 @@ int main(int argc, char** argv) {
     for (const auto& l : links)
       if (l.mac != net::MacAddr{}) macs.push_back(l.mac);
     if (auto st = cluster_role->startSync(clock, std::move(macs)); !st) return fail(st.error().message);
+    // sluiceadm -L --daemon and --start/--stop-daemon answer from it (ctl/sync_daemon.h).
+    director.setSyncDaemonSource([role = cluster_role.get()] { return role->syncDaemon(); });
   }
   // Restored before the program is swapped in, so it starts with the services in its maps.
   if (saved) {
@@ -448,6 +450,7 @@ int main(int argc, char** argv) {
   ctl.stop();
   director.setConfigDriver(nullptr);
   config_driver.reset();
+  director.setSyncDaemonSource(nullptr);
   cluster_role.reset();  // the VIP device goes with it
   (*watcher)->stop();
   workers.clear();

@@ -353,29 +353,18 @@ void writeCluster(const Inputs& in, std::string& out) {
   ann.write(out);
   if (!c.sync) return;
   const cluster::SyncNodeStats& s = *c.sync;
-  static const char* const kTypes[] = {"conn_update", "bulk_request", "bulk_chunk", "heartbeat"};
   Family sent("sluice_sync_messages_sent_total", "Session-sync datagrams sent, by type.", Type::kCounter, {"type"});
   Family recv("sluice_sync_messages_received_total", "Session-sync datagrams received and accepted, by type.",
               Type::kCounter, {"type"});
   for (size_t i = 0; i < cluster::SyncNodeStats::kTypes; ++i) {
-    sent.add({kTypes[i]}, s.sent[i]);
-    recv.add({kTypes[i]}, s.received[i]);
+    sent.add({cluster::kSyncMsgTypeNames[i]}, s.sent[i]);
+    recv.add({cluster::kSyncMsgTypeNames[i]}, s.received[i]);
   }
   sent.write(out);
   recv.write(out);
   Family drop("sluice_sync_dropped_total", "Session-sync datagrams or updates refused or lost, by reason.",
               Type::kCounter, {"reason"});
-  const std::pair<const char*, uint64_t> reasons[] = {
-      {"bad_mac", s.bad_mac},           {"replay", s.replay},
-      {"old_epoch", s.old_epoch},       {"truncated", s.truncated},
-      {"oversized", s.oversized},       {"bad_version", s.bad_version},
-      {"unknown_peer", s.unknown_peer}, {"malformed", s.malformed},
-      {"unknown_sender", s.unknown_sender}, {"misaddressed", s.misaddressed},
-      {"receive_error", s.receive_errors},  {"send_error", s.send_errors},
-      {"push_full", s.push_dropped},        {"queue_full", s.queue_dropped},
-      {"encode_error", s.encode_errors},    {"bulk_chunk_refused", s.bulk_chunks_refused},
-      {"bulk_truncated", s.bulk_truncated}};
-  for (const auto& [r, v] : reasons) drop.add({r}, v);
+  for (const auto& [r, v] : cluster::droppedByReason(s)) drop.add({r}, v);
   drop.write(out);
   Family inst("sluice_sync_entries_installed_total", "Connections and templates installed from peers.",
               Type::kCounter, {});

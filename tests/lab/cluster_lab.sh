@@ -22,12 +22,13 @@
 #            the topology, (a) and (a6) are judged; (b) runs as a baseline whose losses are
 #            reported, not judged (without sync they are expected). The rest print SKIP.
 #
-# Scenarios: (a) steady state through 3 directors; (b) SIGKILL of d3; (c) d3 restarts; (d) the
-# VIP deleted with sluiceadm on d2 (drain) and reloaded; (e) rs3 deleted on every director,
-# then d1 killed; (f) SIGSTOP of d2 for 10 s; (g) every real server down on d2 only (d2
-# withdraws); (i) graceful stop of d1 (SIGTERM); (h) d2 cut off silently at the switch, with
-# CLUSTER_LAB_BFD=yes measured with BFD. Times (route changes, the longest echo wait) and
-# the share of new connections that failed are printed as MEASURED, never judged.
+# Scenarios: (a) steady state through 3 directors (and, in cluster mode, sluiceadm -L --daemon,
+# --start-daemon and --stop-daemon against the running sync); (b) SIGKILL of d3; (c) d3
+# restarts; (d) the VIP deleted with sluiceadm on d2 (drain) and reloaded; (e) rs3 deleted on
+# every director, then d1 killed; (f) SIGSTOP of d2 for 10 s; (g) every real server down on d2
+# only (d2 withdraws); (i) graceful stop of d1 (SIGTERM); (h) d2 cut off silently at the
+# switch, with CLUSTER_LAB_BFD=yes measured with BFD. Times (route changes, the longest echo
+# wait) and the share of new connections that failed are printed as MEASURED, never judged.
 #
 # CLUSTER_LAB_SCENARIOS="a c f" runs only those (in that order), CLUSTER_LAB_CONNS and
 # CLUSTER_LAB_NEW_RATE change the load (1000 connections, 50 new a second).
@@ -501,6 +502,28 @@ scenario_a_steady() {
   lab_wait 100 rs_up_everywhere
   WHY="real servers listed by d1 d2 d3: $(rs_counts)"
   verdict "(a) every director has the three real servers" rs_up_everywhere
+  if [ "$MODE" = cluster ]; then
+    # ipvsadm's sync-daemon commands answer from session sync (docs/CLUSTER.md).
+    local daemons want rc
+    daemons="$(adm 1 -L --daemon 2>&1)"
+    want="master sync daemon (mcast=eth0, syncid=1, maxlen=1400, port=8848)"
+    want+=$'\n'"backup sync daemon (mcast=eth0, syncid=1, maxlen=1400, port=8848)"
+    WHY="sluiceadm said: ${daemons:-nothing}"
+    verdict "(a) sluiceadm -L --daemon on d1: both roles, on eth0, syncid 1" test "$daemons" = "$want"
+    local sync
+    sync="$(adm 1 -L --daemon --json 2>&1 | python3 -c 'import json, sys
+s = json.load(sys.stdin)["sync"]
+print(s["ready"], s["peers"], s["peers_alive"], s["counters"]["received_heartbeat"] > 0)' 2>&1)"
+    WHY="ready, peers, peers alive, heartbeats received: $sync"
+    verdict "(a) sluiceadm -L --daemon --json on d1: ready, both peers alive, heartbeats in" \
+      test "$sync" = "True 2 2 True"
+    adm 2 --start-daemon master --mcast-interface eth0 --syncid 2 >/dev/null 2>&1; rc=$?
+    WHY="exit $rc"
+    verdict "(a) sluiceadm --start-daemon agreeing with d2's sync succeeds" test "$rc" = 0
+    adm 2 --stop-daemon backup >/dev/null 2>&1; rc=$?
+    WHY="exit $rc"
+    verdict "(a) sluiceadm --stop-daemon on d2 is refused" test "$rc" = 255
+  fi
   hold_start a 15
   hold_wait_open
   WHY="$(hold_summary)"

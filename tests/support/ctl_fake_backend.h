@@ -27,6 +27,7 @@ class FakeBackend : public ctl::Backend {
   std::vector<ctl::ConnInfo> listConns() const override { return conns; }
   uint32_t connTableSize() const override { return table_size; }
   std::vector<ctl::CounterInfo> counters() const override { return counter_values; }
+  Result<std::optional<ctl::SyncDaemonInfo>> syncDaemons() const override { return sync; }
 
   ctl::ServiceInfo* find(const svc::ServiceKey& k);
 
@@ -34,6 +35,7 @@ class FakeBackend : public ctl::Backend {
   std::vector<ctl::ConnInfo> conns;
   uint32_t table_size = 4096;
   std::vector<ctl::CounterInfo> counter_values;
+  std::optional<ctl::SyncDaemonInfo> sync;  // set: a cluster director's session sync
   int calls = 0;
   int zero_calls = 0;
   std::optional<svc::ServiceKey> last_zero_key;

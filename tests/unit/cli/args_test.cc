@@ -311,5 +311,53 @@ TEST(Args, ReloadAndHealthAreCommandsOfTheirOwn) {
   EXPECT_EQ(refused("--health -t 1.2.3.4:80"), "Illegal 'service-address' option with the 'health' command");
 }
 
+TEST(Args, SyncDaemonCommands) {
+  Command c = ok("--start-daemon backup");
+  EXPECT_EQ(c.cmd, Cmd::kStartDaemon);
+  EXPECT_EQ(c.daemon, ctl::SyncDaemonArgs{ctl::SyncRole::kBackup});  // no ipvsadm defaults filled in
+  c = ok("--start-daemon master --mcast-interface eth1 --syncid 0 --sync-maxlen 1400 --mcast-group 224.0.0.81 "
+         "--mcast-port 8848 --mcast-ttl 1");
+  EXPECT_EQ(c.daemon.role, ctl::SyncRole::kMaster);
+  EXPECT_EQ(c.daemon.mcast_interface, "eth1");
+  EXPECT_EQ(c.daemon.syncid, 0u);
+  EXPECT_EQ(c.daemon.sync_maxlen, 1400u);
+  EXPECT_EQ(c.daemon.mcast_group, ip("224.0.0.81"));
+  EXPECT_EQ(c.daemon.mcast_port, 8848);
+  EXPECT_EQ(c.daemon.mcast_ttl, 1);
+  EXPECT_EQ(ok("--start-daemon=master --mcast-group=ff02::81").daemon.mcast_group, ip("ff02::81"));
+  c = ok("--stop-daemon backup --syncid 3");
+  EXPECT_EQ(c.cmd, Cmd::kStopDaemon);
+  EXPECT_EQ(c.daemon.role, ctl::SyncRole::kBackup);
+  EXPECT_EQ(c.daemon.syncid, 3u);
+
+  // ipvsadm's words, its typo in the second included.
+  EXPECT_EQ(refused("--start-daemon primary"), "illegal start-daemon parameter specified");
+  EXPECT_EQ(refused("--stop-daemon primary"), "illegal start_daemon specified");
+  EXPECT_EQ(refused("--start-daemon"), "--start-daemon: missing argument");
+  EXPECT_EQ(refused("--start-daemon master --syncid 256"), "illegal syncid specified");
+  EXPECT_EQ(refused("--start-daemon master --syncid x"), "illegal syncid specified");
+  EXPECT_EQ(refused("--start-daemon master --mcast-port 0"), "illegal mcast-port specified");
+  EXPECT_EQ(refused("--start-daemon master --mcast-ttl 256"), "illegal mcast-ttl specified");
+  EXPECT_EQ(refused("--start-daemon master --sync-maxlen 65508"), "illegal sync-maxlen specified");
+  EXPECT_EQ(refused("--start-daemon master --mcast-group 10.0.0.1"), "invalid IPv4 mcast-group `10.0.0.1'");
+  EXPECT_EQ(refused("--start-daemon master --mcast-group 2001:db8::1"), "invalid IPv6 mcast-group `2001:db8::1'");
+  EXPECT_EQ(refused("--start-daemon master --mcast-interface 0123456789abcdef"), "illegal mcast-interface specified");
+  EXPECT_EQ(refused("--start-daemon master --syncid 1 --syncid 2"), "multiple 'syncid' options specified");
+
+  // ipvsadm's command x option table: --stop-daemon takes --syncid only, and the daemon
+  // options belong to the daemon commands.
+  EXPECT_EQ(refused("--stop-daemon master --mcast-interface eth1"),
+            "Illegal 'mcast-interface' option with the 'stop-daemon' command");
+  EXPECT_EQ(refused("--start-daemon master -n"), "Illegal 'numeric' option with the 'start-daemon' command");
+  EXPECT_EQ(refused("--start-daemon master --json"), "Illegal 'json' option with the 'start-daemon' command");
+  EXPECT_EQ(refused("-L --daemon --syncid 1"), "Illegal 'syncid' option with the 'list' command");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 --mcast-port 8848"),
+            "Illegal 'mcast-port' option with the 'add-service' command");
+  EXPECT_EQ(refused("-L --start-daemon master"), "invalid option `--start-daemon'");
+  EXPECT_EQ(refused("--start-daemon master extra"), "unexpected argument extra");
+  EXPECT_TRUE(ok("-L --daemon --json").has(kOptDaemon));
+  EXPECT_EQ(refused("-L --daemon --timeout"), "The option 'daemon' conflicts with the 'timeout' option in the 'list' command");
+}
+
 }  // namespace
 }  // namespace sluice::cli

@@ -340,5 +340,127 @@ TEST_F(SluiceadmTest, HelpDocumentsCounters) {
   EXPECT_NE(out().find("  --counters  "), std::string::npos);
 }
 
+ctl::SyncDaemonInfo clusterSync() {
+  ctl::SyncDaemonInfo x;
+  x.interface = "eth1";
+  x.addr = *net::IpAddr::parse("10.0.0.11");
+  x.syncid = 1;
+  x.port = 8848;
+  x.maxlen = 1400;
+  x.ready = true;
+  x.peers = 2;
+  x.peers_alive = 2;
+  x.counters = {{"sent_heartbeat", 40}, {"dropped_bad_mac", 1}};
+  return x;
+}
+
+// Without a sluice_cluster block nothing syncs: nothing is listed, as ipvsadm with no
+// daemon, and the commands say where sync comes from.
+TEST_F(SluiceadmTest, SyncDaemonWithoutACluster) {
+  ASSERT_EQ(run("-L --daemon"), 0) << err();
+  EXPECT_EQ(out(), "");
+  ASSERT_EQ(run("-l --daemon --json"), 0) << err();
+  EXPECT_EQ(ctl::Json::parse(out()), ctl::Json::parse(R"({"sync":null})"));
+  EXPECT_EQ(run("--start-daemon master --mcast-interface eth0"), 255);
+  EXPECT_EQ(err(),
+            "no master sync daemon to start: session sync is configured by the sluice_cluster block "
+            "(docs/CLUSTER.md) and starts with sluiced; it is unicast to the listed directors, "
+            "authenticated with their shared key, and each director is both master and backup\n");
+  EXPECT_EQ(run("--stop-daemon backup"), 255);
+  EXPECT_EQ(err(), "No daemon is running\n");  // libipvs's ESRCH text
+}
+
+// A cluster director: both of ipvsadm's lines, from the one sync node.
+TEST_F(SluiceadmTest, SyncDaemonListing) {
+  backend_.sync = clusterSync();
+  const std::string lines =
+      "master sync daemon (mcast=eth1, syncid=1, maxlen=1400, port=8848)\n"
+      "backup sync daemon (mcast=eth1, syncid=1, maxlen=1400, port=8848)\n";
+  ASSERT_EQ(run("-L --daemon"), 0) << err();
+  EXPECT_EQ(out(), lines);
+  ASSERT_EQ(run("-l --daemon -n"), 0) << err();
+  EXPECT_EQ(out(), lines);
+  ASSERT_EQ(run("-L --daemon --json"), 0) << err();
+  auto j = ctl::Json::parse(out())["sync"];
+  EXPECT_EQ(j["roles"], ctl::Json::parse(R"(["master","backup"])"));
+  EXPECT_EQ(j["interface"], "eth1");
+  EXPECT_EQ(j["addr"], "10.0.0.11");
+  EXPECT_EQ(j["ready"], true);
+  EXPECT_EQ(j["peers"], 2);
+  EXPECT_EQ(j["peers_alive"], 2);
+  EXPECT_EQ(j["counters"]["sent_heartbeat"], 40);
+  // The sync address on no interface at the moment: the address stands in for the name.
+  backend_.sync->interface.clear();
+  ASSERT_EQ(run("-L --daemon"), 0) << err();
+  EXPECT_EQ(out().substr(0, out().find('\n')), "master sync daemon (mcast=10.0.0.11, syncid=1, maxlen=1400, port=8848)");
+}
+
+// --start-daemon agrees with what runs or says which option does not and why.
+TEST_F(SluiceadmTest, StartDaemonOnAClusterDirector) {
+  backend_.sync = clusterSync();
+  for (const char* agreeing :
+       {"--start-daemon master", "--start-daemon backup --mcast-interface eth1 --syncid 1",
+        "--start-daemon master --mcast-port 8848 --sync-maxlen 1400"}) {
+    EXPECT_EQ(run(agreeing), 0) << agreeing << ": " << err();
+    EXPECT_EQ(out(), "");
+    EXPECT_EQ(err(), "");
+  }
+  const std::pair<const char*, const char*> refused[] = {
+      {"--start-daemon master --mcast-interface eth0",
+       "--mcast-interface eth0: session sync runs on eth1, the interface carrying this director's sync address "
+       "10.0.0.11 (its `director` line in the sluice_cluster block)"},
+      {"--start-daemon backup --syncid 255",
+       "--syncid 255: this director's sync id is its node id, 1 (sluice_cluster block); peers are told apart "
+       "by their listed addresses and the shared key"},
+      {"--start-daemon master --mcast-group 224.0.0.81",
+       "--mcast-group 224.0.0.81: session sync is unicast to the directors listed in the sluice_cluster block; "
+       "there is no multicast group"},
+      {"--start-daemon master --mcast-port 8849",
+       "--mcast-port 8849: session sync uses UDP port 8848 (sync_port in the sluice_cluster block)"},
+      {"--start-daemon master --mcast-ttl 1",
+       "--mcast-ttl 1: session sync is unicast and routed with the system's default TTL; there is no "
+       "multicast TTL to set"},
+      {"--start-daemon master --sync-maxlen 1472",
+       "--sync-maxlen 1472: session sync datagrams are at most 1400 bytes, fixed by its wire format so that "
+       "they are never fragmented"},
+      // The first disagreement, in ipvsadm's option order.
+      {"--start-daemon master --sync-maxlen 1472 --syncid 2",
+       "--syncid 2: this director's sync id is its node id, 1 (sluice_cluster block); peers are told apart "
+       "by their listed addresses and the shared key"},
+  };
+  for (const auto& [line, why] : refused) {
+    EXPECT_EQ(run(line), 255) << line;
+    EXPECT_EQ(err(), std::string(why) + "\n") << line;
+  }
+  backend_.sync->interface.clear();
+  EXPECT_EQ(run("--start-daemon master --mcast-interface eth1"), 255);
+  EXPECT_EQ(err(), "--mcast-interface eth1: no interface carries this director's sync address 10.0.0.11 now\n");
+  // Not a rule -R applies (ipvsadm -R would not run it either: not in its restore grammar).
+  EXPECT_EQ(run("-R", "--start-daemon master\n"), 2);
+  EXPECT_EQ(err(), "line 1: the 'start-daemon' command cannot be used in a restore\n");
+}
+
+TEST_F(SluiceadmTest, StopDaemonIsRefusedOnAClusterDirector) {
+  backend_.sync = clusterSync();
+  for (const char* role : {"master", "backup"}) {
+    EXPECT_EQ(run(std::string("--stop-daemon ") + role), 255);
+    EXPECT_EQ(err(),
+              "session sync is not stopped on a cluster director: it is what keeps this director's "
+              "connections alive on its peers when it dies. To take the director out, stop sluiced "
+              "gracefully: SIGTERM withdraws its VIPs, drains for drain_time, then stops\n");
+  }
+  // Still running, still listed.
+  ASSERT_EQ(run("-L --daemon"), 0);
+  EXPECT_NE(out().find("master sync daemon"), std::string::npos);
+}
+
+TEST_F(SluiceadmTest, HelpDocumentsTheSyncDaemonCommands) {
+  ASSERT_EQ(run("-h"), 0);
+  EXPECT_NE(out().find("--start-daemon master|backup [--mcast-interface IF]"), std::string::npos);
+  EXPECT_NE(out().find("--stop-daemon master|backup"), std::string::npos);
+  EXPECT_NE(out().find("(docs/CLUSTER.md)"), std::string::npos);
+  EXPECT_EQ(out().find("accepted; prints nothing"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::cli

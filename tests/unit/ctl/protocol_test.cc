@@ -97,6 +97,49 @@ TEST(Protocol, BackendErrorsBecomeErrorAnswers) {
   EXPECT_EQ(errorOf(b, R"({"op":"list","key":{"fwmark":7}})"), "No such service");
 }
 
+TEST(Protocol, SyncDaemonOps) {
+  testing::FakeBackend b;
+  for (auto op : {Op::kSyncDaemons, Op::kStartDaemon, Op::kStopDaemon}) EXPECT_EQ(opFromName(opName(op)), op);
+  // No sluice_cluster block: no sync, and the ipvsadm answers.
+  EXPECT_EQ(answer(b, R"({"op":"sync_daemons"})"), Json::parse(R"({"ok":true,"sync":null})"));
+  EXPECT_EQ(errorOf(b, R"({"op":"stop_daemon","daemon":{"role":"master"}})"), "No daemon is running");
+  EXPECT_EQ(errorOf(b, R"({"op":"start_daemon"})"), "op 'start_daemon' needs the field 'daemon'");
+  EXPECT_EQ(errorOf(b, R"({"op":"start_daemon","daemon":{"role":"slave"}})"),
+            "daemon.role: expected \"master\" or \"backup\", got string \"slave\"");
+  EXPECT_EQ(errorOf(b, R"({"op":"sync_daemons","daemon":{"role":"master"}})"),
+            "unknown field 'daemon' for op 'sync_daemons'");
+
+  SyncDaemonInfo info;
+  info.interface = "eth1";
+  info.addr = *net::IpAddr::parse("10.0.0.11");
+  info.syncid = 1;
+  info.port = 8848;
+  info.maxlen = 1400;
+  info.peers = 2;
+  b.sync = info;
+  EXPECT_EQ(answer(b, R"({"op":"sync_daemons"})")["sync"]["interface"], "eth1");
+  EXPECT_EQ(answer(b, R"({"op":"start_daemon","daemon":{"role":"backup","mcast_interface":"eth1","syncid":1}})"),
+            Json::parse(R"({"ok":true})"));
+
+  // The typed client, both ways.
+  DirectTransport t(b);
+  Client client(t);
+  auto got = client.syncDaemons();
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(*got, b.sync);
+  SyncDaemonArgs args;
+  args.syncid = 2;
+  auto refused = client.startDaemon(args);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message.rfind("--syncid 2: this director's sync id is its node id, 1", 0), 0u)
+      << refused.error().message;
+  EXPECT_FALSE(client.stopDaemon(args).ok());
+  b.sync.reset();
+  got = client.syncDaemons();
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
 TEST(Protocol, MalformedRequests) {
   testing::FakeBackend b;
   EXPECT_EQ(errorOf(b, "[]"), "a request must be a JSON object, got array");

@@ -138,5 +138,41 @@ TEST_F(DirectorCluster, SinkInEveryWorker) {
   EXPECT_EQ(sink.calls, 2);
 }
 
+// sluiceadm's sync-daemon commands, through the Director: nothing without the cluster
+// role's source, its description and ctl/sync_daemon.h's answers with one.
+TEST_F(DirectorCluster, SyncDaemonsFromTheClusterRole) {
+  auto none = d_.syncDaemons();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ctl::SyncDaemonArgs args;
+  EXPECT_EQ(d_.stopDaemon(args).error().message, "No daemon is running");
+  EXPECT_FALSE(d_.startDaemon(args).ok());
+
+  int asked = 0;
+  d_.setSyncDaemonSource([&asked] {
+    ++asked;
+    ctl::SyncDaemonInfo x;
+    x.interface = "eth1";
+    x.addr = ip("10.0.0.11");
+    x.syncid = 3;
+    x.port = 8848;
+    x.maxlen = 1400;
+    return x;
+  });
+  auto running = d_.syncDaemons();
+  ASSERT_TRUE(running.ok());
+  ASSERT_TRUE(running->has_value());
+  EXPECT_EQ((*running)->syncid, 3u);
+  args.mcast_interface = "eth1";
+  args.syncid = 3;
+  EXPECT_TRUE(d_.startDaemon(args).ok());
+  args.syncid = 4;
+  EXPECT_FALSE(d_.startDaemon(args).ok());
+  EXPECT_FALSE(d_.stopDaemon(args).ok());
+  EXPECT_EQ(asked, 4);  // asked each time: the interface may change under a running sync
+  d_.setSyncDaemonSource(nullptr);
+  EXPECT_FALSE(d_.syncDaemons()->has_value());
+}
+
 }  // namespace
 }  // namespace sluice::daemon
