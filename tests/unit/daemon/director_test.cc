@@ -146,6 +146,11 @@ TEST_F(DirectorTest, LocalRealServerIsDeliveredToTheStack) {
   auto svcs = director_->listServices(std::nullopt);
   ASSERT_TRUE(svcs);
   EXPECT_EQ((*svcs)[0].stats.inpkts, 3u);
+  // Listed as ipvsadm lists a LOCALNODE real server: "Local" (RS 1 is listed first).
+  ASSERT_EQ((*svcs)[0].dests.size(), 2u);
+  EXPECT_EQ((*svcs)[0].dests[0].cfg.ep.addr, ip("10.0.2.11"));
+  EXPECT_EQ((*svcs)[0].dests[0].cfg.fwd, svc::FwdMethod::kLocal);
+  EXPECT_EQ((*svcs)[0].dests[1].cfg.fwd, svc::FwdMethod::kDr);
 
   // RS 2's address becomes this host's: its next connection goes to the stack too.
   hops_.local.insert(ip("10.0.2.12"));
