@@ -422,10 +422,30 @@ arrangement_down() {
   BIRD_PIDS=()
 }
 
+# Each director lists its own address as ipvsadm lists IPVS's LOCALNODE real server
+# ("Local"), and the other two as Route.
+check_listing() {
+  local d="$1" out
+  out="$(adm "$d" -Ln 2>&1)"
+  WHY="$(grep -- '->' <<<"$out" | tr -s ' ' | tr '\n' ';')"
+  verdict "[$ARRANGEMENT] $d lists itself as Local, the others as Route" \
+    check_local_listing "$out" "$(addr_of "$d")"
+}
+check_local_listing() {
+  local out="$1" self="$2" s
+  grep -Eq -- "-> $self:80 +Local " <<<"$out" || return 1
+  for s in "${SERVERS[@]}"; do
+    [ "$(addr_of "$s")" = "$self" ] && continue
+    grep -Eq -- "-> $(addr_of "$s"):80 +Route " <<<"$out" || return 1
+  done
+}
+
 run_sequence() {
   say "[$ARRANGEMENT] (1) start d1, start d2"
   start_director d1; start_director d2
-  settle both; load 1 both
+  settle both
+  check_listing d1; check_listing d2
+  load 1 both
   say "[$ARRANGEMENT] (2) stop d1: d2 alone"
   stop_director d1
   settle d2; load 2 d2
