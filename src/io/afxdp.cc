@@ -292,8 +292,10 @@ void AfXdpIo::pass(std::span<Packet> pkts) noexcept {
 
 void AfXdpIo::deliverLocal(std::span<Packet> pkts) noexcept {
   for (const Packet& p : pkts) {
-    if (ownsFrame(p) && local_->inject(p.bytes())) ++stats_.local;
-    else ++stats_.local_failed;
+    if (ownsFrame(p) && local_->inject(p.bytes()))
+      ++stats_.local;
+    else
+      ++stats_.local_failed;
     if (p.handle < area_size_) recycle(p.handle);
   }
 }

@@ -22,16 +22,18 @@ uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 Result<LocalInjector> LocalInjector::open() {
   int fd4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
   if (fd4 < 0)
-    return makeError("cannot open a raw IPv4 socket to deliver packets of local real servers "
-                     "({}): sluiced needs CAP_NET_RAW",
-                     std::strerror(errno));
+    return makeError(
+        "cannot open a raw IPv4 socket to deliver packets of local real servers "
+        "({}): sluiced needs CAP_NET_RAW",
+        std::strerror(errno));
   int fd6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
   if (fd6 < 0) {
     const int err = errno;
     ::close(fd4);
-    return makeError("cannot open a raw IPv6 socket to deliver packets of local real servers "
-                     "({}): sluiced needs CAP_NET_RAW",
-                     std::strerror(err));
+    return makeError(
+        "cannot open a raw IPv6 socket to deliver packets of local real servers "
+        "({}): sluiced needs CAP_NET_RAW",
+        std::strerror(err));
   }
   return LocalInjector(fd4, fd6);
 }

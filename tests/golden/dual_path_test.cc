@@ -164,7 +164,8 @@ class DualPath : public ::testing::Test {
           // counter the program bumped tells which.
           auto after = prog_->counters();
           const size_t local = size_t(Counter::kLocalDelivered);
-          vb = dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal : Action::kPass};
+          vb =
+              dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal : Action::kPass};
           break;
         }
         case XDP_DROP: {

@@ -2,8 +2,8 @@
 // addresses with the client's source address intact, over IPv4 and IPv6, inside a namespace.
 #include "io/local_inject.h"
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -19,8 +19,8 @@ namespace sluice::io {
 namespace {
 
 using sluice::testing::Bytes;
-using sluice::testing::PacketBuilder;
 using sluice::testing::mac;
+using sluice::testing::PacketBuilder;
 
 class LocalInject : public ::testing::Test {
  protected:
@@ -78,15 +78,24 @@ TEST_F(LocalInject, DeliversToTheLocalStackWithTheClientsAddress) {
 
   const net::MacAddr peer = mac("02:00:00:00:02:20"), self = mac("02:00:00:00:02:10");
   std::string from;
-  Bytes f4 = PacketBuilder().eth(peer, self).vlan(100).ipv4("10.0.1.2", "10.0.2.100")
-                 .udp(40000, 5300).payload("hello v4").build();
+  Bytes f4 = PacketBuilder()
+                 .eth(peer, self)
+                 .vlan(100)
+                 .ipv4("10.0.1.2", "10.0.2.100")
+                 .udp(40000, 5300)
+                 .payload("hello v4")
+                 .build();
   f4.resize(f4.size() + 6);  // Ethernet padding after the datagram is not part of it
   EXPECT_TRUE(inj->inject(f4));
   EXPECT_EQ(receive(fd4, &from), "hello v4");
   EXPECT_EQ(from, "10.0.1.2");
 
-  Bytes f6 = PacketBuilder().eth(peer, self).ipv6("2001:db8:1::2", "2001:db8:2::100")
-                 .udp(40000, 5300).payload("hello v6").build();
+  Bytes f6 = PacketBuilder()
+                 .eth(peer, self)
+                 .ipv6("2001:db8:1::2", "2001:db8:2::100")
+                 .udp(40000, 5300)
+                 .payload("hello v6")
+                 .build();
   EXPECT_TRUE(inj->inject(f6));
   EXPECT_EQ(receive(fd6, &from), "hello v6");
   EXPECT_EQ(from, "2001:db8:1::2");
