@@ -20,7 +20,7 @@
 #   ecmp: BIRD announces each director's VIP device over OSPF; the router spreads flows over
 #         the directors (L4 hash).
 # Sequence: (1) start d1, start d2; (2) stop d1 (d2 only); (3) start d1 again (the article's
-# failing step); (4) restart d2 while d1 is up. After each step has settled, `ab -n N -c 20`
+# failing step); (4) restart d2 while d1 is up; (5) both stopped, then d2 started before d1. After each step has settled, `ab -n N -c 20`
 # from the client, and the verdicts: 0 failed requests, every real server answered, and the
 # frames to the VIP that the bridge carried between d1 and d2 (nftables counters in the
 # switch), as well as both directors' `peer_balanced` counters, are at most 10 per request
@@ -455,6 +455,10 @@ run_sequence() {
   say "[$ARRANGEMENT] (4) restart d2 while d1 is up"
   stop_director d2; start_director d2
   settle both; load 4 both
+  say "[$ARRANGEMENT] (5) both stopped, then d2 started before d1"
+  stop_director d1; stop_director d2
+  start_director d2; start_director d1
+  settle both; load 5 both
 }
 
 # ---------------------------------------------------------------------------------- main
