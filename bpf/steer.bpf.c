@@ -7,6 +7,8 @@
  *     named counter (the kernel would drop it too);
  *   - TCP/UDP whose connection is in the shared table, DR, resolved dest, unlocked,
  *     unexpired: update state/timeout/last_seen/counts/stats, rewrite the MACs, transmit;
+ *     the same with a dest on this host (SL_DEST_F_LOCAL, IPVS's LOCALNODE): update, then
+ *     kernel, untouched;
  *   - anything else that may be ours (new flow, expired entry, SYN on a closing one, an
  *     entry user space holds, an unresolved dest, a method not done here) -> slow path;
  *   - an ICMP/ICMPv6 error to a VIP whose quote names a connection -> slow path, which
@@ -167,7 +169,7 @@ int sluice_steer(struct xdp_md* ctx) {
   /* A deleted real server (not available) is the slow path's to refuse; the method is the
    * connection's, bound at its creation, whatever the real server's is now. */
   if (!(d.flags & SL_DEST_F_LIVE) || !(d.flags & SL_DEST_F_AVAILABLE) ||
-      !(d.flags & SL_DEST_F_RESOLVED))
+      !(d.flags & (SL_DEST_F_RESOLVED | SL_DEST_F_LOCAL)))
     return to_slow_path(ctx);
 
   /* State and activity, as conn::updateConn does for an input-only connection. */
@@ -217,6 +219,12 @@ int sluice_steer(struct xdp_md* ctx) {
     }
   }
 
+  /* A real server on this host (IPVS's LOCALNODE): the local stack's, whatever the method;
+   * transmitted to our own MAC it would never come back. */
+  if (d.flags & SL_DEST_F_LOCAL) {
+    bump2(SLC_kRxPackets, SLC_kLocalDelivered);
+    return XDP_PASS;
+  }
   /* By the connection's method, bound when it was created (only DR gets this far). */
   return xmit_dr(ctx, data, &d);
 }

@@ -97,6 +97,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(frame == before, "a dropped frame is untouched");
     } else if (v.action == dp::Action::kPass) {
       check(frame == before, "a passed frame is untouched");
+    } else if (v.action == dp::Action::kLocal) {
+      check(std::memcmp(frame.data(), before.data(), 12) == 0,
+            "a frame for the local stack keeps its MACs");
     } else {
       check(frame.size() >= 12 && std::memcmp(frame.data() + 12, before.data() + 12,
                                               frame.size() - 12) == 0,

@@ -49,6 +49,7 @@
   X(kNoConnNotSyn, "no_conn_not_syn", 0)                            \
   X(kAdoptedMidflow, "adopted_midflow", 0)                          \
   X(kPeerBalanced, "peer_balanced", 0)                              \
+  X(kLocalDelivered, "local_delivered", 0)                          \
   X(kCsumFinished, "csum_partial_finished", 0)                      \
   X(kConnTableFull, "conn_table_full", 1)                           \
   X(kNoNeighbour, "no_neighbour", 1)                                \

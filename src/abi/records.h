@@ -119,6 +119,9 @@ struct sl_dest_counts {
 #define SL_DEST_F_RESOLVED 0x01 /* ifindex and MACs are valid */
 #define SL_DEST_F_LIVE 0x02     /* configured (possibly deleted but still used by conns) */
 #define SL_DEST_F_AVAILABLE 0x04 /* in its service (IP_VS_DEST_F_AVAILABLE): not deleted */
+/* The address is one of this host's own (IPVS's LOCALNODE): its connections' packets go to
+ * the local stack, whatever their method; no next hop, so never RESOLVED. */
+#define SL_DEST_F_LOCAL 0x08
 struct sl_dest {
   sl_u32 seq;
   sl_u32 ifindex; /* egress interface */

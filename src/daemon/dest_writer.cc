@@ -32,7 +32,11 @@ void DestWriter::refresh(const svc::Snapshot& snap) {
     live[d.dest_id] = true;
     const bool available = !d.trashed;
     sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), nullptr, nullptr, 0, available);
-    if (auto nh = next_hops_.resolve(d.cfg.ep.addr)) {
+    if (auto nh = next_hops_.resolve(d.cfg.ep.addr); nh && nh->local) {
+      // Resolved at every refresh, so an address added to or removed from this host later
+      // changes the record within kRefreshEvery.
+      e.flags |= SL_DEST_F_LOCAL;
+    } else if (nh) {
       e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &nh->smac, &nh->dmac, nh->ifindex,
                              available);
     } else {

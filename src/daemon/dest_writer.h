@@ -20,18 +20,22 @@
 
 namespace sluice::daemon {
 
-// Where a real server's frames go: egress interface, its MAC, the next hop's MAC.
+// Where a real server's frames go: egress interface, its MAC, the next hop's MAC; or, for a
+// real server whose address is this host's own (`local`, IPVS's LOCALNODE), nowhere: its
+// packets go to the local stack and the other fields are unused.
 struct NextHop {
   uint32_t ifindex = 0;
   net::MacAddr smac{};
   net::MacAddr dmac{};
+  bool local = false;
 };
 
 // How the director learns next hops (netlink in the daemon, a table in tests).
 class NextHopSource {
  public:
   virtual ~NextHopSource() = default;
-  // nullopt: not resolvable now (no route, or no neighbour entry yet).
+  // nullopt: not resolvable now (no route, or no neighbour entry yet). A local address
+  // resolves to a NextHop with `local` set.
   virtual std::optional<NextHop> resolve(const net::IpAddr& rs) = 0;
   // Ask for resolution of `rs` (e.g. trigger ARP); the answer shows up in a later resolve().
   virtual void request(const net::IpAddr& rs) = 0;

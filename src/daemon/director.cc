@@ -259,6 +259,10 @@ ctl::ServiceInfo Director::infoOf(const svc::ServiceState& s) const {
   for (const auto& d : s.dests) {
     ctl::DestInfo di;
     di.cfg = d.cfg;
+    // As IPVS lists a real server at one of the host's own addresses (LOCALNODE): "Local",
+    // whatever method it was given; the configuration keeps that method (-S saves it).
+    if (auto rec = dest_table_.read(d.dest_id); rec && (rec->flags & SL_DEST_F_LOCAL))
+      di.cfg.fwd = svc::FwdMethod::kLocal;
     sl_dest_counts c = accounting_.read(d.dest_id);
     di.active = c.active;
     di.inactive = c.inactive;

@@ -24,7 +24,8 @@ const io::LinkInfo* NetlinkNextHops::link(uint32_t ifindex) const {
 
 std::optional<NextHop> NetlinkNextHops::resolve(const net::IpAddr& rs) {
   auto route = io::lookupRoute(rs);
-  if (!route || route->local) return std::nullopt;
+  if (!route) return std::nullopt;
+  if (route->local) return NextHop{.local = true};
   const io::LinkInfo* l = link(route->oif);
   if (!l) return std::nullopt;  // reachable only through an interface we do not drive
   auto mac = neigh_.lookup(l->ifindex, route->nextHop(rs));
@@ -47,10 +48,7 @@ void NetlinkNextHops::request(const net::IpAddr& rs) {
     kLog.warn("no route to real server {}: {}", rs.str(), route.error().message);
     return;
   }
-  if (route->local) {
-    kLog.warn("real server {} is a local address of this director", rs.str());
-    return;
-  }
+  if (route->local) return;  // resolve() says so now: delivered to the local stack
   if (!link(route->oif)) {
     kLog.warn("real server {} is routed out of interface {}, which sluiced does not drive",
               rs.str(), route->oif);

@@ -32,11 +32,11 @@ void Worker::processBatch(std::span<io::Packet> all) {
   director_.syncTimeouts(timeouts_seen_, dp_);
   for (size_t base = 0; base < all.size(); base += kBatch) {
     std::span<io::Packet> pkts = all.subspan(base, std::min(kBatch, all.size() - base));
-    std::array<io::Packet, kBatch> tx, drop, pass;
+    std::array<io::Packet, kBatch> tx, drop, pass, local;
     std::array<std::span<uint8_t>, kBatch> frames;
     std::array<dp::Verdict, kBatch> verdicts;
     std::array<uint32_t, kBatch> room;  // what each frame may grow into (ICMP answers)
-    size_t ntx = 0, ndrop = 0, npass = 0;
+    size_t ntx = 0, ndrop = 0, npass = 0, nlocal = 0;
     for (size_t i = 0; i < pkts.size(); ++i) {
       frames[i] = pkts[i].bytes();
       room[i] = uint32_t(pkts[i].tailroom());
@@ -58,6 +58,9 @@ void Worker::processBatch(std::span<io::Packet> all) {
         case dp::Action::kPass:
           pass[npass++] = p;
           break;
+        case dp::Action::kLocal:
+          local[nlocal++] = p;
+          break;
         case dp::Action::kDrop:
           drop[ndrop++] = p;
           break;
@@ -71,6 +74,7 @@ void Worker::processBatch(std::span<io::Packet> all) {
     }
     if (ndrop) io_.drop(std::span(drop.data(), ndrop));
     if (npass) io_.pass(std::span(pass.data(), npass));
+    if (nlocal) io_.deliverLocal(std::span(local.data(), nlocal));
     conns_.tryExpireSome(now, pkts.size() * kExpirePerPacket);
   }
 }

@@ -373,6 +373,16 @@ Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, const 
   const uint32_t dest_id = b.dest_id;
   const uint8_t method = b.fwd;
   if (b.flags & SL_CONN_F_ONE_PACKET) conns_.erase(key);  // -o: the entry lives for one packet
+  // A real server on this host: in DR its MAC is ours, and a frame sent out to it would
+  // never come back (a switch does not hairpin), so it goes up the local stack instead,
+  // whatever the connection's method. The checksum is finished first, as the stack will
+  // verify it and a frame from AF_XDP has lost the "left to the NIC" mark.
+  if (d.flags & SL_DEST_F_LOCAL) {
+    if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto, frame.subspan(p.l4_off, p.l4_len)))
+      counters_.inc(Counter::kCsumFinished);
+    counters_.inc(Counter::kLocalDelivered);
+    return Verdict{Action::kLocal};
+  }
   if (!(d.flags & SL_DEST_F_RESOLVED)) {
     if (resolve_) resolve_(dest_id);
     return drop(Counter::kNoNeighbour);

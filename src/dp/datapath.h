@@ -37,6 +37,10 @@ enum class Action : uint8_t {
   kDrop,  // the frame is freed; `reason` names the counter bumped
   kPass,  // not ours: give it to the kernel stack untouched
   kTx,    // rewritten in place; transmit out of `ifindex`
+  // A connection whose real server is this host (SL_DEST_F_LOCAL): deliver the frame,
+  // unchanged but for a finished checksum, to the local stack (IPVS's LOCALNODE). Unlike
+  // kPass it is ours, so a backend that cannot pass frames must inject it.
+  kLocal,
 };
 
 struct Verdict {

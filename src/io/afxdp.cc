@@ -51,7 +51,10 @@ Result<std::unique_ptr<AfXdpIo>> AfXdpIo::open(const AfXdpOptions& o, SteerProgr
       if (ports[j].ifindex == ports[i].ifindex && ports[j].queue == ports[i].queue)
         return makeError("AF_XDP: {} queue {} given twice", name, ports[i].queue);
   }
+  auto local = LocalInjector::open();
+  if (!local) return makeError("AF_XDP: {}", local.error().message);
   std::unique_ptr<AfXdpIo> io(new AfXdpIo());
+  io->local_.emplace(std::move(*local));
   io->frame_size_ = o.frame_size;
   io->ring_size_ = o.ring_size;
   const uint64_t n_if = ports.size();
@@ -285,6 +288,16 @@ void AfXdpIo::pass(std::span<Packet> pkts) noexcept {
   for (const Packet& p : pkts)
     if (p.handle < area_size_) recycle(p.handle);
   stats_.passed += pkts.size();
+}
+
+void AfXdpIo::deliverLocal(std::span<Packet> pkts) noexcept {
+  for (const Packet& p : pkts) {
+    if (ownsFrame(p) && local_->inject(p.bytes()))
+      ++stats_.local;
+    else
+      ++stats_.local_failed;
+    if (p.handle < area_size_) recycle(p.handle);
+  }
 }
 
 bool AfXdpIo::alloc(Packet& out) noexcept {

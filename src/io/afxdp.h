@@ -13,13 +13,16 @@
 // pass(): a frame already redirected into AF_XDP cannot be handed back to the kernel stack,
 // so pass() counts and drops it. The steering program keeps such frames rare: only
 // (address, protocol, port) tuples of configured services are redirected at all.
+// deliverLocal() does reach the stack, through a raw socket (io/local_inject.h).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/result.h"
+#include "io/local_inject.h"
 #include "io/packet_io.h"
 
 struct xsk_umem;
@@ -63,6 +66,7 @@ class AfXdpIo final : public PacketIo {
   size_t txBurst(std::span<Packet> pkts) noexcept override;
   void drop(std::span<Packet> pkts) noexcept override;
   void pass(std::span<Packet> pkts) noexcept override;
+  void deliverLocal(std::span<Packet> pkts) noexcept override;
   bool alloc(Packet& out) noexcept override;
   bool waitRx(int timeout_ms) noexcept override;
   const IoStats& stats() const noexcept override { return stats_; }
@@ -94,6 +98,7 @@ class AfXdpIo final : public PacketIo {
   std::vector<uint64_t> free_;  // chunk addresses owned by user space and not on loan
   size_t rx_next_ = 0;          // round-robin start so one busy interface cannot starve others
   SteerProgram* steer_ = nullptr;
+  std::optional<LocalInjector> local_;
   IoStats stats_;
 };
 

@@ -27,6 +27,7 @@ bool MemIo::inject(uint32_t ifindex, std::span<const uint8_t> frame) {
 
 std::vector<MemIo::Frame> MemIo::takeTransmitted() { return std::exchange(transmitted_, {}); }
 std::vector<MemIo::Frame> MemIo::takePassed() { return std::exchange(passed_, {}); }
+std::vector<MemIo::Frame> MemIo::takeDeliveredLocal() { return std::exchange(local_, {}); }
 
 Packet MemIo::loan(uint32_t b, uint32_t ifindex, uint32_t len) {
   state_[b] = State::kLoaned;
@@ -112,6 +113,22 @@ void MemIo::pass(std::span<Packet> pkts) noexcept {
     if (validFrame(p)) passed_.push_back({p.ifindex, std::vector<uint8_t>(p.data, p.data + p.len)});
     giveBack(p);
     ++stats_.passed;
+  }
+}
+
+void MemIo::deliverLocal(std::span<Packet> pkts) noexcept {
+  for (const Packet& p : pkts) {
+    if (p.handle >= state_.size() || state_[p.handle] != State::kLoaned) {
+      ++misuse_;
+      continue;
+    }
+    if (validFrame(p)) {
+      local_.push_back({p.ifindex, std::vector<uint8_t>(p.data, p.data + p.len)});
+      ++stats_.local;
+    } else {
+      ++stats_.local_failed;
+    }
+    giveBack(p);
   }
 }
 

@@ -1,5 +1,5 @@
 // PacketIo over plain memory, for tests and tools: frames are injected by the test, and
-// what the worker transmits or passes is collected with its egress interface.
+// what the worker transmits, passes or delivers locally is collected with its egress interface.
 //
 // It behaves like the AF_XDP backend where workers could go wrong: fixed buffers with
 // headroom, ownership that must be returned exactly once (misuse is counted, not hidden),
@@ -35,6 +35,7 @@ class MemIo final : public PacketIo {
   bool inject(uint32_t ifindex, std::span<const uint8_t> frame);
   std::vector<Frame> takeTransmitted();
   std::vector<Frame> takePassed();
+  std::vector<Frame> takeDeliveredLocal();
   size_t pendingRx() const { return rx_queue_.size(); }
   size_t buffersOnLoan() const { return on_loan_; }  // handed to the worker, not yet returned
   uint64_t misuse() const { return misuse_; }        // unknown handle or returned twice
@@ -45,6 +46,7 @@ class MemIo final : public PacketIo {
   size_t txBurst(std::span<Packet> pkts) noexcept override;
   void drop(std::span<Packet> pkts) noexcept override;
   void pass(std::span<Packet> pkts) noexcept override;
+  void deliverLocal(std::span<Packet> pkts) noexcept override;
   bool alloc(Packet& out) noexcept override;
   bool waitRx(int timeout_ms) noexcept override { return !rx_queue_.empty(); }
   const IoStats& stats() const noexcept override { return stats_; }
@@ -70,6 +72,7 @@ class MemIo final : public PacketIo {
   std::deque<Rx> rx_queue_;
   std::vector<Frame> transmitted_;
   std::vector<Frame> passed_;
+  std::vector<Frame> local_;
   IoStats stats_;
   size_t on_loan_ = 0;
   uint64_t misuse_ = 0;

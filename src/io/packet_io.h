@@ -1,5 +1,6 @@
 // The worker's view of packet I/O: receive a batch, then give every frame back exactly once,
-// by transmitting it (out of any data-plane interface), dropping it, or passing it.
+// by transmitting it (out of any data-plane interface), dropping it, passing it, or
+// delivering it to the local stack.
 //
 // One PacketIo belongs to one worker thread and is not thread-safe. It is an abstract class
 // with one virtual call per batch (not per packet): AF_XDP in production, an in-memory
@@ -57,6 +58,8 @@ struct IoStats {
   uint64_t tx_bad_frame = 0;  // dropped: data/len outside the frame's buffer
   uint64_t dropped = 0;       // given back with drop()
   uint64_t passed = 0;        // given back with pass()
+  uint64_t local = 0;         // handed to the local stack with deliverLocal()
+  uint64_t local_failed = 0;  // given to deliverLocal() but refused by the kernel
   uint64_t alloc_failed = 0;  // alloc() found no free buffer
   uint64_t fill_starved = 0;  // rx fill ring could not be topped up (no free buffers)
   uint64_t wakeups = 0;       // syscalls made because the kernel asked (need_wakeup)
@@ -78,6 +81,9 @@ class PacketIo {
   // the stack, so that backend counts and drops them (see afxdp.h); the steering program
   // keeps such frames rare by passing everything that is not a service in the kernel.
   virtual void pass(std::span<Packet> pkts) noexcept = 0;
+  // Frames of connections to a real server on this host (dp::Action::kLocal): unlike pass(),
+  // they must reach the local stack, so every backend delivers them. Gives them back.
+  virtual void deliverLocal(std::span<Packet> pkts) noexcept = 0;
   // A fresh buffer for a frame the worker builds itself (SYN-proxy replies, ICMP errors):
   // data at the default headroom, len 0, ifindex 0. false if none is free.
   virtual bool alloc(Packet& out) noexcept = 0;

@@ -207,5 +207,42 @@ TEST_F(ClusterGolden, FramesFromPeerDirectorsAreNeverBalancedAgain) {
   EXPECT_EQ(dp_.counters()[Counter::kPeerBalanced], peer_balanced);
 }
 
+// The article's cluster, from one director: it is RS 1 itself (its own address among the
+// real servers, IPVS's local node). What the router sends and rr gives to RS 1 goes up the
+// local stack untouched, RS 2's share is forwarded, and what the peer director balanced to
+// this host goes up the stack as the peer's, whatever this director would have chosen: no
+// frame is sent to our own MAC, and none back to the peer.
+TEST_F(ClusterGolden, DirectorThatIsItsOwnRealServer) {
+  addRr4();
+  sl_dest e = *dests_.read(rs1_id());
+  e = dp::makeDestRecord(*net::Endpoint::parse("10.0.2.11:80"), e.fwd);
+  e.flags |= SL_DEST_F_LOCAL;
+  dests_.write(rs1_id(), e);
+  dp_.setPeerMacs(std::vector<net::MacAddr>{kPeerMac});
+
+  const Bytes syn1 = from(kRouterMac).tcp(40040, 80, net::kTcpSyn).build();
+  Bytes f = syn1;
+  EXPECT_EQ(int(run(f).action), int(Action::kLocal)) << "rr: RS 1, this host";
+  EXPECT_EQ(f, syn1);
+  Bytes syn2 = from(kRouterMac).tcp(40041, 80, net::kTcpSyn).build();
+  ASSERT_EQ(int(run(syn2).action), int(Action::kTx)) << "rr: RS 2, forwarded";
+  EXPECT_EQ(dstMac(syn2), kRs2Mac);
+  const Bytes ack1 = from(kRouterMac).tcp(40040, 80, net::kTcpAck).payload("GET /").build();
+  f = ack1;
+  EXPECT_EQ(int(run(f).action), int(Action::kLocal));
+  EXPECT_EQ(f, ack1);
+  EXPECT_STREQ(stateOf(keyOf("10.0.1.2", 40040)), "ESTABLISHED");
+  EXPECT_EQ(countsOf(rs1_id()).active, 1u);
+
+  const Bytes peer = from(kPeerMac, "10.0.1.3").tcp(40042, 80, net::kTcpSyn).build();
+  f = peer;
+  EXPECT_EQ(int(run(f).action), int(Action::kPass));
+  EXPECT_EQ(f, peer);
+  EXPECT_EQ(dp_.counters()[Counter::kLocalDelivered], 2u);
+  EXPECT_EQ(dp_.counters()[Counter::kPeerBalanced], 1u);
+  EXPECT_EQ(dp_.counters()[Counter::kTxPackets], 1u);
+  EXPECT_EQ(dp_.counters()[Counter::kNoNeighbour], 0u);
+}
+
 }  // namespace
 }  // namespace sluice::testing

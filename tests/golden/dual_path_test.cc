@@ -159,9 +159,15 @@ class DualPath : public ::testing::Test {
         case XDP_TX:
           vb = dp::Verdict{Action::kTx, ifindex_};
           break;
-        case XDP_PASS:
-          vb = dp::Verdict{Action::kPass};
+        case XDP_PASS: {
+          // Passed as a local real server's packet (kLocal) or as not ours (kPass): the
+          // counter the program bumped tells which.
+          auto after = prog_->counters();
+          const size_t local = size_t(Counter::kLocalDelivered);
+          vb =
+              dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal : Action::kPass};
           break;
+        }
         case XDP_DROP: {
           vb = dp::Verdict{Action::kDrop};
           auto after = prog_->counters();
@@ -177,6 +183,10 @@ class DualPath : public ::testing::Test {
     if (va.action == Action::kTx) {
       EXPECT_EQ(va.ifindex, vb.ifindex);
       EXPECT_TRUE(framesEqual(fa, fb)) << frameDiff(fa, fb);
+    }
+    if (va.action == Action::kLocal) {  // up the stack as it came
+      EXPECT_TRUE(framesEqual(frame, fa)) << frameDiff(frame, fa);
+      EXPECT_TRUE(framesEqual(frame, fb)) << frameDiff(frame, fb);
     }
     if (va.action == Action::kDrop) {
       EXPECT_EQ(va.reason, vb.reason) << dp::counterName(va.reason) << " vs " << dp::counterName(vb.reason);
@@ -557,6 +567,40 @@ TEST_F(DualPath, FramesFromPeerDirectorsGoToTheStack) {
   for (int i = 0; i <= SL_MAX_PEER_MACS; ++i) many.push_back(net::MacAddr{2, 0, 0, 1, 0, uint8_t(i)});
   EXPECT_FALSE(prog_->setPeerMacs(many));
   EXPECT_EQ(prog_->config()->peer_macs, 1u);
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// A real server whose address is this director's own (IPVS's LOCALNODE): its connections'
+// packets go to the local stack untouched from either path, after the same state, count and
+// stats updates as a forwarded packet; the first one from the slow path, the rest from the
+// fast path. The other real server is forwarded to as usual.
+TEST_F(DualPath, LocalRealServerGetsItsPacketsThroughTheStack) {
+  rr4();
+  for (Side* side : {a_.get(), b_.get()}) {
+    sl_dest e = *side->dest_table.read(0);
+    ASSERT_EQ(e.addr[3], 11) << "dest 0 is 10.0.2.11";
+    e = dp::makeDestRecord(*net::Endpoint::parse("10.0.2.11:80"), e.fwd);
+    e.flags |= SL_DEST_F_LOCAL;  // as the dest writer marks a local address: no next hop
+    side->dest_table.write(0, e);
+  }
+  // rr: two connections each; every packet of the local one's goes to the stack.
+  for (uint16_t port = 40200; port < 40204; ++port) {
+    const std::string p = std::to_string(port);
+    EXPECT_FALSE(both(c4().tcp(port, 80, net::kTcpSyn).build(), "SYN " + p));
+    EXPECT_TRUE(both(c4().tcp(port, 80, net::kTcpAck).build(), "ACK " + p));
+    EXPECT_TRUE(both(c4().tcp(port, 80, net::kTcpAck).payload("GET /").build(), "data " + p));
+    EXPECT_TRUE(both(c4().tcp(port, 80, net::kTcpFin | net::kTcpAck).build(), "FIN " + p));
+  }
+  EXPECT_EQ(a_->dp.counters()[Counter::kLocalDelivered], 8u);
+  EXPECT_EQ(a_->dp.counters()[Counter::kTxPackets], 8u);
+  EXPECT_EQ(a_->dp.counters()[Counter::kNoNeighbour], 0u);
+  EXPECT_EQ(a_->stats.dest(0).inpkts, 8u);
+  EXPECT_EQ(a_->stats.dest(0).conns, 2u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
@@ -29,6 +30,7 @@ const net::MacAddr kRouter = mac("02:00:00:00:02:01");
 class FakeNextHops final : public NextHopSource {
  public:
   std::optional<NextHop> resolve(const net::IpAddr& rs) override {
+    if (local.count(rs)) return NextHop{.local = true};
     auto it = macs.find(rs);
     if (it == macs.end()) return std::nullopt;
     return NextHop{kIf, kDir, it->second};
@@ -37,6 +39,7 @@ class FakeNextHops final : public NextHopSource {
   uint64_t version() const override { return ver; }
 
   std::map<net::IpAddr, net::MacAddr> macs;
+  std::set<net::IpAddr> local;  // this host's own addresses
   std::vector<net::IpAddr> requests;
   uint64_t ver = 1;
 };
@@ -119,6 +122,43 @@ TEST_F(DirectorTest, UnresolvedRealServerIsRequestedThenUsed) {
   out = send(tcp(2002, net::kTcpSyn));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(dst(out[0]), mac("02:00:00:00:02:11"));
+}
+
+// A real server at one of this host's own addresses (the director is also a real server,
+// IPVS's LOCALNODE): nothing to resolve, its connections' frames go up the local stack
+// through the backend's deliverLocal(), never out of the interface to our own MAC. The
+// address becoming local later (added to the host) is followed at the next refresh.
+TEST_F(DirectorTest, LocalRealServerIsDeliveredToTheStack) {
+  hops_.local.insert(ip("10.0.2.11"));
+  addRr();
+  EXPECT_TRUE(hops_.requests.empty()) << "a local address is not resolved";
+  const Bytes syn = tcp(2100, net::kTcpSyn);
+  EXPECT_TRUE(send(syn).empty());  // rr: RS 1 first, the local one
+  auto local = io_.takeDeliveredLocal();
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_EQ(local[0].bytes, syn) << "up the stack unchanged";
+  EXPECT_EQ(send(tcp(2101, net::kTcpSyn)).size(), 1u);  // RS 2: forwarded as usual
+  EXPECT_TRUE(send(tcp(2100, net::kTcpAck)).empty());
+  EXPECT_EQ(io_.takeDeliveredLocal().size(), 1u);
+  EXPECT_EQ(io_.stats().local, 2u);
+  EXPECT_EQ(director_->slowPathCounters()[dp::Counter::kLocalDelivered], 2u);
+  EXPECT_EQ(director_->slowPathCounters()[dp::Counter::kNoNeighbour], 0u);
+  auto svcs = director_->listServices(std::nullopt);
+  ASSERT_TRUE(svcs);
+  EXPECT_EQ((*svcs)[0].stats.inpkts, 3u);
+  // Listed as ipvsadm lists a LOCALNODE real server: "Local" (RS 1 is listed first).
+  ASSERT_EQ((*svcs)[0].dests.size(), 2u);
+  EXPECT_EQ((*svcs)[0].dests[0].cfg.ep.addr, ip("10.0.2.11"));
+  EXPECT_EQ((*svcs)[0].dests[0].cfg.fwd, svc::FwdMethod::kLocal);
+  EXPECT_EQ((*svcs)[0].dests[1].cfg.fwd, svc::FwdMethod::kDr);
+
+  // RS 2's address becomes this host's: its next connection goes to the stack too.
+  hops_.local.insert(ip("10.0.2.12"));
+  hops_.ver++;
+  director_->housekeeping();
+  EXPECT_TRUE(send(tcp(2102, net::kTcpSyn)).empty());
+  EXPECT_TRUE(send(tcp(2103, net::kTcpSyn)).empty());
+  EXPECT_EQ(io_.takeDeliveredLocal().size(), 2u);
 }
 
 TEST_F(DirectorTest, ListingsTimeoutsAndZero) {
