@@ -222,7 +222,7 @@ void ClusterRole::loop() {
     {
       std::lock_guard lock(mu_);
       if (!announcer_.ready()) {
-        const bool ready = !ready_source_ || ready_source_();
+        const bool ready = ready_source_ && ready_source_();
         if (ready) {
           if (node_) {
             const cluster::SyncNodeStats st = node_->stats();

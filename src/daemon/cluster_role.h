@@ -61,8 +61,8 @@ class ClusterRole {
   ClusterRole(const ClusterRole&) = delete;
   ClusterRole& operator=(const ClusterRole&) = delete;
 
-  // Where readiness comes from (session sync's bulk copies); until set, the role is ready
-  // at once. Polled by the role's thread.
+  // Where readiness comes from (session sync's bulk copies; startSync sets it). Until one is
+  // set the role is not ready and announces nothing. Polled by the role's thread.
   void setReadySource(std::function<bool()> ready);
 
   // Session sync with the other directors (cluster/sync_node.h): loads the key, binds the
@@ -101,7 +101,7 @@ class ClusterRole {
 
   mutable std::mutex mu_;
   cluster::Announcer announcer_;
-  std::function<bool()> ready_source_;
+  std::function<bool()> ready_source_ = [] { return false; };
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
