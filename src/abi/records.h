@@ -39,6 +39,15 @@ typedef __u64 sl_u64;
 #define SL_FWD_FULLNAT 3
 #define SL_FWD_LOCAL 4
 
+/* Tunnel encapsulation of a TUN real server (ipvsadm --tun-type; the kernel's
+ * IP_VS_CONN_F_TUNNEL_TYPE_* values). */
+#define SL_TUN_IPIP 0 /* IPIP, IPv6-in-IPv6, and the mixed families */
+#define SL_TUN_GUE 1  /* GUE (UDP, --tun-port) */
+#define SL_TUN_GRE 2  /* GRE (not carried yet: refused by the model) */
+/* GUE/GRE checksum options (IP_VS_TUNNEL_ENCAP_FLAG_*): none set is --tun-nocsum. */
+#define SL_TUN_F_CSUM 0x01    /* --tun-csum: the outer UDP checksum is filled in */
+#define SL_TUN_F_REMCSUM 0x02 /* --tun-remcsum: remote checksum offload */
+
 /* IPVS connection states (the names ipvsadm -Lnc prints). */
 #define SL_TCP_NONE 0
 #define SL_TCP_ESTABLISHED 1
@@ -132,11 +141,16 @@ struct sl_dest {
   sl_u8 smac[6];  /* egress interface MAC */
   sl_u8 dmac[6];  /* next hop's MAC */
   sl_u8 flags;    /* SL_DEST_F_* */
-  sl_u8 pad[7];
+  sl_u8 tun_type;  /* TUN: SL_TUN_* */
+  sl_u8 tun_flags; /* TUN: SL_TUN_F_* */
+  sl_u8 pad;
+  sl_u16 tun_port; /* TUN GUE: the outer UDP destination port, network byte order */
+  sl_u16 mtu;      /* the egress interface's MTU (host order); 0: unknown */
+  sl_u8 laddr[16]; /* TUN: the outer source address (the route's preferred source) */
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct sl_dest) == 48, "dest record ABI");
+static_assert(sizeof(struct sl_dest) == 64, "dest record ABI");
 static_assert(sizeof(struct sl_conn_key) == 40, "conn key ABI");
 static_assert(sizeof(struct sl_conn) == 64, "conn entry must be one cache line");
 #endif

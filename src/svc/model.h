@@ -59,6 +59,11 @@ struct DestConfig {
   int32_t weight = 1;              // 0 = quiescent
   uint32_t u_threshold = 0;        // -x, 0 = none
   uint32_t l_threshold = 0;        // -y, 0 = 3/4 of -x
+  // TUN only (ipvsadm 1.31 --tun-type/--tun-port/--tun-*csum): SL_TUN_*, the GUE port
+  // (host order, 0 = none), SL_TUN_F_*.
+  uint8_t tun_type = SL_TUN_IPIP;
+  uint16_t tun_port = 0;
+  uint8_t tun_flags = 0;
 
   friend bool operator==(const DestConfig&, const DestConfig&) = default;
 };
