@@ -2,7 +2,8 @@
 """Real-server web server for the Sluice labs.
 
 Answers `RS <id>` on `/`, serves a deterministic 50 MiB body on `/big` and its SHA-256 on
-`/big.sha256`; every answer carries `X-Real-Server: <id>` so a test can tell which real
+`/big.sha256`, and answers a POST to `/upload` with the SHA-256 of what it received (the
+client->server direction for a test, e.g. path MTU through a tunnel); every answer carries `X-Real-Server: <id>` so a test can tell which real
 server holds a connection before the body arrives. Listens on [::]:PORT with IPV6_V6ONLY
 off, so one socket serves the VIP over IPv4 and IPv6. HTTP/1.0: one request per
 connection, so every request is a new connection the director must schedule.
@@ -70,6 +71,26 @@ def make_handler(rs_id, big, big_sha):
                 self._send(404, b"not found\n")
 
         do_HEAD = do_GET
+
+        def do_POST(self):
+            # /upload: reads Content-Length bytes, answers their SHA-256, so a test can tell an
+            # upload arrived whole (a black-holed or corrupted segment changes or stalls it).
+            if self.path.split("?", 1)[0] != "/upload":
+                self._send(404, b"not found\n")
+                return
+            try:
+                left = int(self.headers.get("Content-Length", "0"))
+            except ValueError:
+                self._send(400, b"bad Content-Length\n")
+                return
+            digest = hashlib.sha256()
+            while left > 0:
+                chunk = self.rfile.read(min(left, CHUNK))
+                if not chunk:
+                    return  # the client went away
+                digest.update(chunk)
+                left -= len(chunk)
+            self._send(200, digest.hexdigest().encode() + b"\n")
 
         def log_message(self, fmt, *args):
             if self.server.verbose:

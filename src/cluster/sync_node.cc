@@ -206,7 +206,14 @@ Nanos SyncNode::turn(Nanos now) {
   for (auto& p : peers_) {
     if (p->bulk_done) continue;
     if (!p->bulk_rx || now - p->bulk_progress >= cfg_.bulk_retry_after) {
-      if (p->bulk_rx) ++stats_.bulk_retries;
+      if (p->bulk_rx) {
+        ++stats_.bulk_retries;
+        // Each retry is a whole new copy: many of them mean chunks are being lost (a
+        // receive buffer overrun, a bandwidth cap below the table's size per retry period).
+        kLog.info("bulk copy from peer {}: {} of its chunks in, none for {} ms; asking again",
+                  p->cfg.node_id, p->bulk_rx->received(),
+                  (now - p->bulk_progress) / 1000000);
+      }
       requestBulk(*p, now);
     }
   }

@@ -228,6 +228,15 @@ void ClusterRole::loop() {
             const cluster::SyncNodeStats st = node_->stats();
             kLog.info("session sync ready: {} bulk cop(ies) received, {} entries installed, {} "
                       "peer(s) alive", st.bulk_completed, st.entries_installed, st.peers_alive);
+            // What the store made of those entries: a lab that breaks flows after a rejoin
+            // needs to tell "never arrived" from "arrived and refused".
+            if (store_) {
+              const SyncStoreStats ss = store_->stats();
+              kLog.info("sync store: {} inserted, {} refreshed, {} conflicting (kept ours), {} "
+                        "unknown service, {} unknown real server, {} table full; table holds {}",
+                        ss.installed, ss.refreshed, ss.conflict, ss.unknown_service,
+                        ss.unknown_dest, ss.table_full, director_.conns().size());
+            }
           }
           announcer_.setReady(true);
         }
