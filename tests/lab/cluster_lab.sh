@@ -379,6 +379,17 @@ kill_director() {
   return 0
 }
 
+# director_counters WHAT: one MEASURED line per live director with the counters that tell
+# where a broken flow went (adopted, handed to the kernel, dropped for want of a neighbour).
+director_counters() {
+  local n out
+  for n in 1 2 3; do
+    kill -0 "${SLUICED_PID[$n]}" 2>/dev/null || continue
+    out="$(adm "$n" --counters 2>/dev/null | awk '$1 ~ /^(conn_new|adopted_midflow|no_conn_not_syn|peer_balanced|pass_packets|no_neighbour|dest_gone|conn_reused|conn_nodest_expired)$/ {printf "%s=%s ", $1, $4}')"
+    measured "$1 d$n counters: ${out:-none}"
+  done
+}
+
 adm() {   # adm N ARGS...: sluiceadm against director N
   local n="$1"; shift
   ip netns exec "${PFX}d$n" timeout -s KILL 10 "$ADM" --socket "$(sock "$n")" "$@"
@@ -557,6 +568,7 @@ scenario_b_kill() {
   measured "(b) new connections failed during the change (kill to route+2 s): $(new_failed_between "$t_kill" $((t_gone + 2000)))"
   measured "(b) new connections failed per second: $(fh new_failed_series)"
   if [ "$MODE" = cluster ]; then
+    director_counters "(b)"
     verdict "(b) 0 established connections broken by the kill" no_broken
   else
     measured "(b) baseline without connection sync (standin, not judged): $(hold_summary)"
@@ -583,6 +595,7 @@ scenario_c_restart() {
   verdict "(c) the router's route has 3 next hops again" nexthops_are "$VIP" 3
   hold_finish
   measured "(c) new connections failed per second: $(fh new_failed_series)"
+  director_counters "(c)"
   verdict "(c) 0 established connections broken by the rejoin" no_broken
 }
 
@@ -600,6 +613,7 @@ scenario_d_withdraw() {
   WHY="$(route_of "$VIP")"
   verdict "(d) the router drops d2 and keeps d1, d3" nexthops_are "$VIP" 2
   hold_finish
+  director_counters "(d)"
   verdict "(d) 0 established connections broken by the drain" no_broken
   # Back as the file says: the file owns the services it names.
   adm 2 --reload >/dev/null 2>&1
@@ -634,6 +648,7 @@ NFT
   WHY="$(route_of "$VIP")"
   verdict "(g) d2 withdraws the VIP; d1 and d3 keep it" nexthops_are "$VIP" 2
   hold_finish
+  director_counters "(g)"
   verdict "(g) 0 established connections broken" no_broken
   nsx "${PFX}d2" nft delete table inet clusterlab_g
   ms=$(wait_ms 300 nexthops_are "$VIP" 3)
