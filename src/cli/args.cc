@@ -29,30 +29,31 @@ const char* const kOptNames[kNumOpts] = {
     "l-threshold", "timeout",   "daemon",          "stats",         "rate",
     "thresholds", "persistent-conn", "nosort",     "exact",         "ops",
     "sched-flags", "json",     "mcast-interface", "syncid",    "mcast-group",
-    "mcast-port", "mcast-ttl", "sync-maxlen",
+    "mcast-port", "mcast-ttl", "sync-maxlen", "tun-info",  "tun-type",    "tun-port",
+    "tun-nocsum", "tun-csum",  "tun-remcsum",
 };
 
 // Which options each command takes: '+' required, 'x' refused, '1' at most one of the
 // '1's, ' ' optional. Columns follow kOptNames; rows follow Cmd (from kAddService).
-// -n -c svc -s -p -M -r fwd -w -x -y tot dmn -st -rt thr -pc srt -ex ops -b json -mc sid grp port ttl size
+// -n -c svc -s -p -M -r fwd -w -x -y tot dmn -st -rt thr -pc srt -ex ops -b json -mc sid grp port ttl size tinf type tprt nocs csum remc
 constexpr const char* kCmdOpts[] = {
-    /* add-service    */ "xx+   xxxxxxxxxxxxx  xxxxxxx",
-    /* edit-service   */ "xx+   xxxxxxxxxxxxx  xxxxxxx",
-    /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* list           */ " 11xxxxxxxx11      xx xxxxxx",
-    /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxx",
-    /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxx",
-    /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxx",
-    /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* counters       */ " xxxxxxxxxxxxxxxxxxxx xxxxxx",
-    /* reload         */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* health         */ " xxxxxxxxxxxxxxxxxxxx xxxxxx",
-    /* start-daemon   */ "xxxxxxxxxxxxxxxxxxxxxx      ",
-    /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxxxxxx xxxx",
+    /* add-service    */ "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxx",
+    /* edit-service   */ "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxx",
+    /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* list           */ " 11xxxxxxxx11      xx xxxxxx xxxxx",
+    /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     ",
+    /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     ",
+    /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* counters       */ " xxxxxxxxxxxxxxxxxxxx xxxxxxxxxxxx",
+    /* reload         */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* health         */ " xxxxxxxxxxxxxxxxxxxx xxxxxxxxxxxx",
+    /* start-daemon   */ "xxxxxxxxxxxxxxxxxxxxxx      xxxxxx",
+    /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxxxxxx xxxxxxxxxx",
 };
 // One row per command that reaches checkTable (help and version never do), one column per option.
 static_assert(std::size(kCmdOpts) == size_t(Cmd::kHelp) - size_t(Cmd::kAddService));
@@ -89,6 +90,12 @@ enum : int {
   kIdMcastPort,
   kIdMcastTtl,
   kIdSyncMaxlen,
+  kIdTunInfo,
+  kIdTunType,
+  kIdTunPort,
+  kIdTunNoCsum,
+  kIdTunCsum,
+  kIdTunRemCsum,
 };
 
 struct OptSpec {
@@ -154,6 +161,12 @@ constexpr OptSpec kSpecs[] = {
     {"mcast-port", 0, kIdMcastPort, ArgKind::kRequired},
     {"mcast-ttl", 0, kIdMcastTtl, ArgKind::kRequired},
     {"sync-maxlen", 0, kIdSyncMaxlen, ArgKind::kRequired},
+    {"tun-info", 0, kIdTunInfo, ArgKind::kNone},
+    {"tun-type", 0, kIdTunType, ArgKind::kRequired},
+    {"tun-port", 0, kIdTunPort, ArgKind::kRequired},
+    {"tun-nocsum", 0, kIdTunNoCsum, ArgKind::kNone},
+    {"tun-csum", 0, kIdTunCsum, ArgKind::kNone},
+    {"tun-remcsum", 0, kIdTunRemCsum, ArgKind::kNone},
 };
 
 bool isMulticast(const net::IpAddr& a) {
@@ -208,7 +221,7 @@ class Parser {
   }
   static const char* optName(Opt o) {
     int i = 0;
-    while ((1u << i) != o) ++i;
+    while ((1ull << i) != o) ++i;
     return kOptNames[i];
   }
   Status setCommand(Cmd c) {
@@ -217,6 +230,7 @@ class Parser {
   }
   Status finish(const std::vector<std::string>& positional);
   Status checkTable() const;
+  Status checkTunnelOptions() const;
   Status parseSchedFlags();
   Status applyNetmask();
 
@@ -484,6 +498,30 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       c_.daemon.sync_maxlen = uint32_t(*n);
       return {};
     }
+    case kIdTunInfo: return setOption(kOptTunInfo);
+    case kIdTunType: {
+      if (auto s = setOption(kOptTunType); !s) return s;
+      auto t = svc::tunTypeFromName(*value);
+      if (!t) return makeError("illegal tunnel type specified");
+      dest.tun_type = *t;
+      return {};
+    }
+    case kIdTunPort: {
+      if (auto s = setOption(kOptTunPort); !s) return s;
+      auto n = toNumber(*value, 1, 65535);
+      if (!n) return makeError("illegal tunnel port specified");
+      dest.tun_port = uint16_t(*n);
+      return {};
+    }
+    case kIdTunNoCsum: return setOption(kOptTunNoCsum);  // the default: no flag
+    case kIdTunCsum:
+      if (auto s = setOption(kOptTunCsum); !s) return s;
+      dest.tun_flags |= SL_TUN_F_CSUM;
+      return {};
+    case kIdTunRemCsum:
+      if (auto s = setOption(kOptTunRemCsum); !s) return s;
+      dest.tun_flags |= SL_TUN_F_REMCSUM;
+      return {};
   }
   // A second command word.
   return makeError("invalid option `{}'", shown);
@@ -538,7 +576,7 @@ Status Parser::checkTable() const {
   const char* rules = kCmdOpts[row];
   int first_exclusive = -1;
   for (int j = 0; j < kNumOpts; ++j) {
-    bool given = c_.options & (1u << j);
+    bool given = c_.options & (1ull << j);
     char rule = rules[j];
     if (!given) {
       if (rule == '+')
@@ -554,6 +592,43 @@ Status Parser::checkTable() const {
       }
       return makeError("The option '{}' conflicts with the '{}' option in the '{}' command", kOptNames[j],
                        kOptNames[first_exclusive], cmdName(c_.cmd));
+    }
+  }
+  return {};
+}
+
+// ipvsadm 1.31's tunnel_opt_check: which --tun-* options each tunnel type takes, '+'
+// required, 'x' refused, '1' at most one of the '1's. Checked on the options as given
+// (not on the values, where --tun-nocsum leaves no trace), so that "--tun-nocsum
+// --tun-csum" is refused as ipvsadm refuses it; svc::checkTunnel checks the values again
+// in sluiced for every other way in.
+Status Parser::checkTunnelOptions() const {
+  constexpr Opt kTunOpts[] = {kOptTunPort, kOptTunNoCsum, kOptTunCsum, kOptTunRemCsum};
+  //                                  tprt nocs csum remc
+  constexpr const char* kRules[] = {/* ipip */ "xxxx", /* gue */ "+111", /* gre */ "x11x"};
+  static_assert(std::size(kRules) == SL_TUN_GRE + 1);
+  if ((c_.options & (kOptTunType | kOptTunPort | kOptTunNoCsum | kOptTunCsum | kOptTunRemCsum)) &&
+      c_.dest.fwd != svc::FwdMethod::kTun)
+    return makeError("Tunnel options conflict with forward method");
+  const uint8_t type = c_.dest.tun_type;
+  const char* type_name = svc::tunTypeName(type);
+  const char* rules = kRules[type];
+  const char* first_exclusive = nullptr;
+  for (size_t j = 0; j < std::size(kTunOpts); ++j) {
+    const char* name = optName(kTunOpts[j]);
+    if (!c_.has(kTunOpts[j])) {
+      if (rules[j] == '+')
+        return makeError("You need to supply the '{}' option for the '{}' tunnel type", name, type_name);
+      continue;
+    }
+    if (rules[j] == 'x') return makeError("Illegal '{}' option with the '{}' tunnel type", name, type_name);
+    if (rules[j] == '1') {
+      if (!first_exclusive) {
+        first_exclusive = name;
+        continue;
+      }
+      return makeError("The option '{}' conflicts with the '{}' option in the '{}' tunnel type", name,
+                       first_exclusive, type_name);
     }
   }
   return {};
@@ -600,9 +675,11 @@ Status Parser::finish(const std::vector<std::string>& positional) {
       d.ep.port = svc.key.port;
     if (c_.cmd != Cmd::kDelDest && d.ep.addr.family != keyFamily(svc.key) && d.fwd != svc::FwdMethod::kTun)
       return makeError("Different address family is allowed only for tunneling servers");
+    if (c_.cmd != Cmd::kDelDest)
+      if (auto s = checkTunnelOptions(); !s) return s;
   }
   if (c_.cmd == Cmd::kList) {
-    uint32_t o = c_.options;
+    uint64_t o = c_.options;
     if (((o & (kOptConnection | kOptTimeout | kOptDaemon)) && (o & (kOptStats | kOptRate | kOptThresholds))) ||
         ((o & (kOptTimeout | kOptDaemon)) && (o & kOptPersistentConn)))
       return makeError("options conflicts in the list command");

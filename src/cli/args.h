@@ -2,6 +2,8 @@
 // options, turned into a Command. Validation follows ipvsadm 1.31 rule for rule and
 // message for message (its command x option table, "Zero port specified for
 // non-persistent service", ...), because scripts and operators grep for those words.
+// The tunnel options of ipvsadm 1.31 (--tun-type, --tun-port, --tun-nocsum, --tun-csum,
+// --tun-remcsum with -a/-e; --tun-info with -L) follow its tunnel_opt_check table too.
 // The extensions: -b with -a/-e/-d selects FULLNAT (as DPVS spells it), with every other
 // command it takes ipvsadm's scheduler flags; --json; the commands --counters, --reload and --health.
 // --start-daemon and --stop-daemon parse as in ipvsadm; what they do is ctl/sync_daemon.h's.
@@ -45,43 +47,50 @@ enum class Cmd {
 const char* cmdName(Cmd c);
 
 // Option bits, in the order of ipvsadm's option table (it reports problems in this order).
-enum Opt : uint32_t {
-  kOptNumeric = 1u << 0,
-  kOptConnection = 1u << 1,
-  kOptService = 1u << 2,
-  kOptScheduler = 1u << 3,
-  kOptPersistent = 1u << 4,
-  kOptNetmask = 1u << 5,
-  kOptServer = 1u << 6,
-  kOptForward = 1u << 7,
-  kOptWeight = 1u << 8,
-  kOptUThreshold = 1u << 9,
-  kOptLThreshold = 1u << 10,
-  kOptTimeout = 1u << 11,
-  kOptDaemon = 1u << 12,
-  kOptStats = 1u << 13,
-  kOptRate = 1u << 14,
-  kOptThresholds = 1u << 15,
-  kOptPersistentConn = 1u << 16,
-  kOptNoSort = 1u << 17,
-  kOptExact = 1u << 18,
-  kOptOps = 1u << 19,
-  kOptSchedFlags = 1u << 20,
-  kOptJson = 1u << 21,
+enum Opt : uint64_t {
+  kOptNumeric = 1ull << 0,
+  kOptConnection = 1ull << 1,
+  kOptService = 1ull << 2,
+  kOptScheduler = 1ull << 3,
+  kOptPersistent = 1ull << 4,
+  kOptNetmask = 1ull << 5,
+  kOptServer = 1ull << 6,
+  kOptForward = 1ull << 7,
+  kOptWeight = 1ull << 8,
+  kOptUThreshold = 1ull << 9,
+  kOptLThreshold = 1ull << 10,
+  kOptTimeout = 1ull << 11,
+  kOptDaemon = 1ull << 12,
+  kOptStats = 1ull << 13,
+  kOptRate = 1ull << 14,
+  kOptThresholds = 1ull << 15,
+  kOptPersistentConn = 1ull << 16,
+  kOptNoSort = 1ull << 17,
+  kOptExact = 1ull << 18,
+  kOptOps = 1ull << 19,
+  kOptSchedFlags = 1ull << 20,
+  kOptJson = 1ull << 21,
   // ipvsadm's daemon options, after ours rather than at their places in its table: the
   // order only decides which of two problems is reported first.
-  kOptMcastInterface = 1u << 22,
-  kOptSyncId = 1u << 23,
-  kOptMcastGroup = 1u << 24,
-  kOptMcastPort = 1u << 25,
-  kOptMcastTtl = 1u << 26,
-  kOptSyncMaxlen = 1u << 27,
+  kOptMcastInterface = 1ull << 22,
+  kOptSyncId = 1ull << 23,
+  kOptMcastGroup = 1ull << 24,
+  kOptMcastPort = 1ull << 25,
+  kOptMcastTtl = 1ull << 26,
+  kOptSyncMaxlen = 1ull << 27,
+  // ipvsadm 1.31's tunnel options, at their places in its table (after the daemon's).
+  kOptTunInfo = 1ull << 28,
+  kOptTunType = 1ull << 29,
+  kOptTunPort = 1ull << 30,
+  kOptTunNoCsum = 1ull << 31,
+  kOptTunCsum = 1ull << 32,
+  kOptTunRemCsum = 1ull << 33,
 };
-constexpr int kNumOpts = 28;
+constexpr int kNumOpts = 34;
 
 struct Command {
   Cmd cmd = Cmd::kNone;
-  uint32_t options = 0;         // Opt bits given
+  uint64_t options = 0;         // Opt bits given
   svc::ServiceConfig service;   // key valid when kOptService is set
   svc::DestConfig dest;         // valid when kOptServer is set
   svc::Timeouts timeouts;       // --set

@@ -147,6 +147,37 @@ std::string destName(const ctl::ServiceInfo& s, const ctl::DestInfo& d) {
   return n;
 }
 
+// ipvsadm 1.31's checksum option and its short form in TunnelInfo (tun_flags_opts, tunflags).
+const char* tunCsumOption(uint8_t flags) {
+  return flags & SL_TUN_F_REMCSUM ? "--tun-remcsum" : flags & SL_TUN_F_CSUM ? "--tun-csum" : "--tun-nocsum";
+}
+const char* tunCsumShort(uint8_t flags) {
+  return flags & SL_TUN_F_REMCSUM ? "r+c" : flags & SL_TUN_F_CSUM ? "+c" : "-c";
+}
+
+// The TunnelInfo column (ipvsadm's fwd_tun_info): "ipip", "gue:6080:-c", "gre:+c", and
+// "n/a" for a real server that is not tunnelled.
+std::string tunInfo(const svc::DestConfig& d) {
+  if (d.fwd != svc::FwdMethod::kTun) return "n/a";
+  switch (d.tun_type) {
+    case SL_TUN_IPIP: return "ipip";
+    case SL_TUN_GUE: return fmt::format("gue:{}:{}", d.tun_port, tunCsumShort(d.tun_flags));
+    case SL_TUN_GRE: return fmt::format("gre:{}", tunCsumShort(d.tun_flags));
+  }
+  return "n/a";
+}
+
+// The --tun-* options -S prints after "-w N" for a tunnelled real server (with a leading space).
+std::string tunSaveArgs(const svc::DestConfig& d) {
+  if (d.fwd != svc::FwdMethod::kTun) return "";
+  switch (d.tun_type) {
+    case SL_TUN_IPIP: return " --tun-type ipip";
+    case SL_TUN_GUE: return fmt::format(" --tun-type gue --tun-port {} {}", d.tun_port, tunCsumOption(d.tun_flags));
+    case SL_TUN_GRE: return fmt::format(" --tun-type gre {}", tunCsumOption(d.tun_flags));
+  }
+  return "";
+}
+
 std::string title(const ListFormat& f) {
   constexpr const char* kProt = "Prot LocalAddress:Port";
   if (f.stats)
@@ -161,6 +192,9 @@ std::string title(const ListFormat& f) {
   if (f.persistent_conn)
     return fmt::format("{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port\n", kProt, "Weight",
                        "PersistConn", "ActiveConn", "InActConn");
+  if (f.tun_info)
+    return "Prot LocalAddress:Port Scheduler Flags\n"
+           "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n";
   return "Prot LocalAddress:Port Scheduler Flags\n"
          "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
 }
@@ -198,6 +232,9 @@ std::string destLine(const ctl::ServiceInfo& s, const ctl::DestInfo& d, const Li
   if (f.persistent_conn)
     return fmt::format("  -> {:<28} {:<9} {:<11} {:<10} {:<10}\n", n, uint32_t(d.cfg.weight), d.persist, d.active,
                        d.inactive);
+  if (f.tun_info)
+    return fmt::format("  -> {:<28} {:<7} {:<13} {:<6} {:<10} {:<10}\n", n, svc::fwdName(d.cfg.fwd), tunInfo(d.cfg),
+                       d.cfg.weight, d.active, d.inactive);
   return fmt::format("  -> {:<28} {:<7} {:<6} {:<10} {:<10}\n", n, svc::fwdName(d.cfg.fwd), d.cfg.weight, d.active,
                      d.inactive);
 }
@@ -258,8 +295,8 @@ std::string formatSave(std::vector<ctl::ServiceInfo> services, bool nosort) {
       out += fmt::format(" -b {}", schedFlags(c));
     out += '\n';
     for (const auto& d : s.dests)
-      out += fmt::format("-a {} -r {} {} -w {}\n", svc_args, addrPort(d.cfg.ep.addr, d.cfg.ep.port),
-                         fwdSwitch(d.cfg.fwd), d.cfg.weight);
+      out += fmt::format("-a {} -r {} {} -w {}{}\n", svc_args, addrPort(d.cfg.ep.addr, d.cfg.ep.port),
+                         fwdSwitch(d.cfg.fwd), d.cfg.weight, tunSaveArgs(d.cfg));
   }
   return out;
 }

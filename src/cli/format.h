@@ -22,13 +22,18 @@ struct ListFormat {
   bool persistent_conn = false;
   bool exact = false;
   bool nosort = false;
+  bool tun_info = false;  // --tun-info: the TunnelInfo column (after the four above)
 };
 
 // "IP Virtual Server version 1.2.1 (size=N)\n" — printed by `-L` without a service only.
 std::string formatHeader(uint32_t conn_table_size);
 // The two title lines and one block per service (real servers below it).
 std::string formatServices(std::vector<ctl::ServiceInfo> services, const ListFormat& f);
-// `-S`: one ipvsadm command line per service and real server, no header.
+// `-S`: one ipvsadm command line per service and real server, no header. A tunnelled real
+// server carries its --tun-* options as ipvsadm 1.31 prints them (print_tunnel_rule):
+//   -a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type ipip
+//   -a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
+//   -a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type gre --tun-csum
 std::string formatSave(std::vector<ctl::ServiceInfo> services, bool nosort);
 // `-Lc`: "IPVS connection entries", the title, one row per connection.
 std::string formatConns(const std::vector<ctl::ConnInfo>& conns);

@@ -84,6 +84,7 @@ Status list(const Command& c, ctl::Client& client, std::ostream& out) {
   f.persistent_conn = c.has(kOptPersistentConn);
   f.exact = c.has(kOptExact);
   f.nosort = c.has(kOptNoSort);
+  f.tun_info = c.has(kOptTunInfo);
   // Like ipvsadm, the version header belongs to the full listing only.
   if (!c.has(kOptService)) out << formatHeader(reply->conn_table_size);
   out << formatServices(std::move(reply->services), f);
@@ -354,6 +355,13 @@ Real-server options:
   -b, --fullnat           FULLNAT (source and destination rewritten, as in DPVS). With
                           -a/-e/-d, -b means this; with -A/-E it means --sched-flags.
                           Only -g is implemented yet: sluiced refuses -i, -m and -b.
+  --tun-type TYPE         with -i: ipip (default), gue or gre (gre: refused by sluiced,
+                          not implemented yet)
+  --tun-port PORT         with --tun-type gue, required: the GUE UDP port (1-65535)
+  --tun-nocsum            with gue or gre: no tunnel checksum, the default
+  --tun-csum              with gue or gre: fill in the tunnel checksum
+  --tun-remcsum           with gue: remote checksum offload (refused by sluiced, not
+                          implemented yet). At most one of the three csum options.
   -w, --weight N          0 to 65535, default 1; 0 stops new connections (quiescent)
   -x, --u-threshold N     stop sending new connections at N active+inactive ones
                           (0 to 2147483647; 0: no limit)
@@ -369,6 +377,7 @@ List options:
   --thresholds            -x/-y of each real server
   --persistent-conn       persistence templates per real server
   --exact                 full numbers instead of K/M/G/T
+  --tun-info              a TunnelInfo column: ipip, gue:PORT:-c|+c|r+c, gre:-c|+c, n/a
   --nosort                keep sluiced's order (default: ipvsadm's sorted order)
   --json                  the same data as JSON, for programs
   --daemon                the sync daemons as ipvsadm prints them, one line per role,

@@ -25,7 +25,8 @@ svc::DestConfig normalised(const svc::ServiceKey& key, svc::DestConfig d) {
 
 bool sameDest(const svc::DestConfig& a, const svc::DestConfig& b) {
   return a.ep == b.ep && a.fwd == b.fwd && a.weight == b.weight &&
-         a.u_threshold == b.u_threshold && a.l_threshold == b.l_threshold;
+         a.u_threshold == b.u_threshold && a.l_threshold == b.l_threshold &&
+         a.tun_type == b.tun_type && a.tun_port == b.tun_port && a.tun_flags == b.tun_flags;
 }
 
 const svc::DestConfig* findDest(const std::vector<svc::DestConfig>& v, const net::Endpoint& ep) {
@@ -93,6 +94,9 @@ Desired desired(const Config& cfg, const HealthMap& health, const QuorumMap& quo
         d.ep = vs.sorry_server->ep;
         if (d.ep.port == 0) d.ep.port = sc.key.port;
         d.fwd = vs.sorry_server->fwd;
+        d.tun_type = vs.sorry_server->tun_type;
+        d.tun_port = vs.sorry_server->tun_port;
+        d.tun_flags = vs.sorry_server->tun_flags;
         d.weight = sorry_in_use ? 1 : 0;
         d = normalised(sc.key, d);
         // A sorry server that is also one of the real servers keeps the real server's entry.

@@ -67,12 +67,63 @@ std::string commandArg(const Node& n, Config& cfg) {
   return joinArgs(n);
 }
 
+// A forwarding method with keepalived 2.x's tunnel options. The virtual_server's is its
+// real servers' and sorry server's default; a real_server's own lvs_method replaces it
+// whole (keepalived's svr_forwarding_handler starts from ipip/no port/nocsum each time).
 struct LvsMethod {
   svc::FwdMethod fwd = svc::FwdMethod::kNat;
+  uint8_t tun_type = SL_TUN_IPIP;
+  uint16_t tun_port = 0;
+  uint8_t tun_flags = 0;
   Where at;
+
+  void applyTo(svc::DestConfig& d) const {
+    d.fwd = fwd;
+    d.tun_type = tun_type;
+    d.tun_port = tun_port;
+    d.tun_flags = tun_flags;
+  }
 };
 
-// lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]
+// The tunnel options after TUN, in any order as keepalived reads them:
+//   type ipip|gue|gre, port N (1-65535), nocsum|csum|remcsum (the last one written wins).
+// keepalived's own checks follow: a gue tunnel needs its port and only gue has one; ipip
+// takes no checksum option but nocsum; gre no remcsum. Returns the problem, or nothing.
+std::optional<std::string> tunnelOptions(const Node& n, LvsMethod& m) {
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    const std::string& o = n.args[i].text;
+    if (o == "type" || o == "port") {
+      if (i + 1 >= n.args.size()) return fmt::format("'{}' needs a value", o);
+      const std::string& v = n.args[++i].text;
+      if (o == "type") {
+        auto t = svc::tunTypeFromName(v);
+        if (!t) return fmt::format("unknown tunnel type '{}' (ipip, gue or gre)", v);
+        m.tun_type = *t;
+      } else {
+        auto p = parseUint(v, 65535);
+        if (!p || *p == 0) return fmt::format("invalid gue tunnel port '{}' (1-65535)", v);
+        m.tun_port = uint16_t(*p);
+      }
+    } else if (o == "nocsum") {
+      m.tun_flags = 0;
+    } else if (o == "csum") {
+      m.tun_flags = SL_TUN_F_CSUM;
+    } else if (o == "remcsum") {
+      m.tun_flags = SL_TUN_F_REMCSUM;
+    } else {
+      return fmt::format("invalid tunnel option '{}' (type, port, nocsum, csum, remcsum)", o);
+    }
+  }
+  if ((m.tun_type == SL_TUN_GUE) != (m.tun_port != 0))
+    return std::string(m.tun_type == SL_TUN_GUE ? "a gue tunnel needs 'port N'"
+                                                : "only gue tunnels take a port");
+  if (m.tun_type == SL_TUN_IPIP && m.tun_flags != 0) return std::string("ipip tunnels take no checksum option");
+  if (m.tun_type == SL_TUN_GRE && (m.tun_flags & SL_TUN_F_REMCSUM))
+    return std::string("gre tunnels do not support remcsum");
+  return std::nullopt;
+}
+
+// lvs_method NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]
 std::optional<LvsMethod> methodArg(const Node& n, Config& cfg) {
   if (!wantArgs(n, 1, 6, cfg)) return std::nullopt;
   auto m = parseFwdMethod(n.args[0].text);
@@ -80,28 +131,29 @@ std::optional<LvsMethod> methodArg(const Node& n, Config& cfg) {
     addError(cfg, n.at, fmt::format("{}: '{}' is not NAT, DR or TUN", n.key, n.args[0].text));
     return std::nullopt;
   }
+  LvsMethod method{*m};
+  method.at = n.at;
   if (n.args.size() > 1) {
+    // keepalived reads the options after any method and uses them only for TUN; an option
+    // that would do nothing is refused here rather than silently ignored.
     if (*m != svc::FwdMethod::kTun) {
-      addError(cfg, n.at, fmt::format("{}: options after {} (only TUN takes a type)", n.key,
+      addError(cfg, n.at, fmt::format("{}: options after {} (only TUN takes tunnel options)", n.key,
                                       n.args[0].text));
       return std::nullopt;
     }
-    if (n.args[1].text != "type" || n.args.size() < 3) {
-      addError(cfg, n.at, fmt::format("{}: TUN takes 'type ipip|gue port N|gre'", n.key));
-      return std::nullopt;
-    }
-    if (n.args[2].text != "ipip" || n.args.size() > 3) {
-      notSupported(n, fmt::format("tunnel type '{}' (only ipip tunnels are planned)",
-                                  joinArgs(n, 2)), cfg);
+    if (auto why = tunnelOptions(n, method)) {
+      addError(cfg, n.at, fmt::format("{} {}: {}", n.key, joinArgs(n), *why));
       return std::nullopt;
     }
   }
-  Status s = svc::checkImplemented(*m);
+  svc::DestConfig d;
+  method.applyTo(d);
+  Status s = svc::checkImplemented(d);
   if (!s) {
-    addError(cfg, n.at, fmt::format("{} {}: {}", n.key, n.args[0].text, s.error().message));
+    addError(cfg, n.at, fmt::format("{} {}: {}", n.key, joinArgs(n), s.error().message));
     return std::nullopt;
   }
-  return LvsMethod{*m, n.at};
+  return method;
 }
 
 class Parser {
@@ -458,11 +510,11 @@ class Parser {
       addError(cfg_, *ops_at, "ops (one-packet scheduling) cannot be combined with persistence_timeout");
 
     // Forwarding: the block's method is its real servers' default (NAT when not written).
-    svc::FwdMethod vs_fwd = method ? method->fwd : svc::FwdMethod::kNat;
+    const LvsMethod vs_method = method ? *method : LvsMethod{};
     bool vs_method_used = rss.empty();
     std::map<net::Endpoint, Where> seen_rs;
     for (const Node* r : rss) {
-      auto rs = realServer(*r, inh, vs_fwd, vs, vs_method_used);
+      auto rs = realServer(*r, inh, vs_method, vs, vs_method_used);
       if (!rs) continue;
       if (++real_servers_ > kMaxRealServers) {
         if (real_servers_ == kMaxRealServers + 1)
@@ -486,9 +538,16 @@ class Parser {
         if (sorry->args.size() == 2)
           if (auto p = portArg(*sorry, cfg_, 1)) ss.ep.port = *p;
       }
-      if (sorry_method) ss.fwd = sorry_method->fwd;
-      else if (!method_bad) {
-        ss.fwd = vs_fwd;
+      if (sorry_method) {
+        ss.fwd = sorry_method->fwd;
+        ss.tun_type = sorry_method->tun_type;
+        ss.tun_port = sorry_method->tun_port;
+        ss.tun_flags = sorry_method->tun_flags;
+      } else if (!method_bad) {
+        ss.fwd = vs_method.fwd;
+        ss.tun_type = vs_method.tun_type;
+        ss.tun_port = vs_method.tun_port;
+        ss.tun_flags = vs_method.tun_flags;
         vs_method_used = true;
       }
       checkFamily(ss.ep.addr, ss.fwd, vs, sorry->at);
@@ -528,7 +587,7 @@ class Parser {
     }
   }
 
-  std::optional<RealServerConfig> realServer(const Node& n, const Inherit& vs_inh, svc::FwdMethod vs_fwd,
+  std::optional<RealServerConfig> realServer(const Node& n, const Inherit& vs_inh, const LvsMethod& vs_method,
                                              const VirtualServerConfig& vs, bool& vs_method_used) {
     if (!wantArgs(n, 1, 2, cfg_)) return std::nullopt;
     RealServerConfig rs;
@@ -573,9 +632,9 @@ class Parser {
     if (rs.dest.u_threshold && rs.dest.l_threshold > rs.dest.u_threshold)
       addError(cfg_, n.at, "lthreshold is above uthreshold");
     if (method) {
-      rs.dest.fwd = method->fwd;
+      method->applyTo(rs.dest);
     } else {
-      rs.dest.fwd = vs_fwd;
+      vs_method.applyTo(rs.dest);
       if (!method_bad) vs_method_used = true;
     }
     checkFamily(rs.dest.ep.addr, rs.dest.fwd, vs, n.at);

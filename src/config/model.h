@@ -132,6 +132,9 @@ struct RealServerConfig {
 struct SorryServer {
   net::Endpoint ep;  // port 0 -> the service's
   svc::FwdMethod fwd = svc::FwdMethod::kDr;
+  uint8_t tun_type = SL_TUN_IPIP;  // TUN: as svc::DestConfig's
+  uint16_t tun_port = 0;
+  uint8_t tun_flags = 0;
   bool inhibit = false;  // sorry_server_inhibit: kept at weight 0 while not in use
   friend bool operator==(const SorryServer&, const SorryServer&) = default;
 };

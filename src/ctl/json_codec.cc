@@ -179,6 +179,23 @@ svc::DestConfig readDestConfig(const Json& j, const std::string& path) {
   d.weight = int32_t(r.uintField("weight", INT32_MAX, 1));
   d.u_threshold = uint32_t(r.uintField("u_threshold", UINT32_MAX, 0));
   d.l_threshold = uint32_t(r.uintField("l_threshold", UINT32_MAX, 0));
+  // The tunnel options are absent at their defaults (ipip, no port, no checksum), so what
+  // an older sluiced wrote or sends still reads, and what a TUN-less peer never sets is
+  // never sent. Their combinations are svc::checkTunnel's to judge, not the codec's.
+  if (const Json* t = r.find("tun_type")) {
+    auto type = t->is_string() ? svc::tunTypeFromName(t->get_ref<const std::string&>()) : std::nullopt;
+    if (!type) failAt(r.sub("tun_type"), fmt::format("expected one of ipip, gue, gre; got {}", describe(*t)));
+    d.tun_type = *type;
+  }
+  d.tun_port = uint16_t(r.uintField("tun_port", 65535, 0));
+  if (const Json* f = r.find("tun_flags")) {
+    if (!f->is_array()) failAt(r.sub("tun_flags"), fmt::format("expected an array, got {}", describe(*f)));
+    for (const Json& v : *f) {
+      if (v == "csum") d.tun_flags |= SL_TUN_F_CSUM;
+      else if (v == "remcsum") d.tun_flags |= SL_TUN_F_REMCSUM;
+      else failAt(r.sub("tun_flags"), fmt::format("expected \"csum\" or \"remcsum\", got {}", describe(v)));
+    }
+  }
   r.finish();
   return d;
 }
@@ -411,9 +428,18 @@ Json toJson(const svc::ServiceConfig& s) {
 }
 
 Json toJson(const svc::DestConfig& d) {
-  return Json{{"addr", d.ep.addr.str()},       {"port", d.ep.port},
-              {"fwd", fwdJsonName(d.fwd)},      {"weight", d.weight},
-              {"u_threshold", d.u_threshold},  {"l_threshold", d.l_threshold}};
+  Json j{{"addr", d.ep.addr.str()},       {"port", d.ep.port},
+         {"fwd", fwdJsonName(d.fwd)},      {"weight", d.weight},
+         {"u_threshold", d.u_threshold},  {"l_threshold", d.l_threshold}};
+  if (d.tun_type != SL_TUN_IPIP) j["tun_type"] = svc::tunTypeName(d.tun_type);
+  if (d.tun_port != 0) j["tun_port"] = d.tun_port;
+  if (d.tun_flags != 0) {
+    Json flags = Json::array();
+    if (d.tun_flags & SL_TUN_F_CSUM) flags.push_back("csum");
+    if (d.tun_flags & SL_TUN_F_REMCSUM) flags.push_back("remcsum");
+    j["tun_flags"] = std::move(flags);
+  }
+  return j;
 }
 
 Json toJson(const svc::Timeouts& t) {

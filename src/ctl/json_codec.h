@@ -27,7 +27,10 @@ using Json = nlohmann::json;
 //                  "persistent": bool, "persistence_timeout": s, "persistence_prefix": len,
 //                  "one_packet": bool}            (only "key" required)
 //   DestConfig    {"addr", "port", "fwd": "dr"|"tun"|"nat"|"fullnat"|"local", "weight",
-//                  "u_threshold", "l_threshold"}   (only "addr" and "port" required)
+//                  "u_threshold", "l_threshold", "tun_type": "ipip"|"gue"|"gre",
+//                  "tun_port": N, "tun_flags": ["csum"|"remcsum"]}
+//                                                  (only "addr" and "port" required; the
+//                                                  tun_* fields are omitted at ipip/0/[])
 //   Timeouts      {"tcp", "tcp_fin", "udp"}        (all required)
 //   Stats         {"conns", "inpkts", "outpkts", "inbytes", "outbytes"}
 //   Rate          {"cps", "inpps", "outpps", "inbps", "outbps"}

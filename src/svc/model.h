@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "abi/records.h"
@@ -75,6 +77,21 @@ struct DestConfig {
 // forwarding method or fwmark classification lands) is deleting that line.
 Status checkImplemented(FwdMethod m);
 Status checkImplemented(const ServiceKey& k);
+// The tunnel options the data plane cannot carry yet (GRE, remote checksum offload), on
+// top of checkImplemented(d.fwd).
+Status checkImplemented(const DestConfig& d);
+
+// ipvsadm 1.31's names of the tunnel types: "ipip", "gue", "gre" ("?" for others).
+const char* tunTypeName(uint8_t tun_type);
+std::optional<uint8_t> tunTypeFromName(std::string_view name);
+
+// The tunnel options as values, by ipvsadm 1.31's rules (its tunnel_opt_check table and
+// "Tunnel options conflict with forward method"): none unless the method is TUN; a GUE
+// tunnel needs its port, and only GUE has one; the checksum options only with GUE and GRE,
+// at most one of them, remote checksum offload only with GUE. Every way in checks them
+// (sluiceadm parses the options and then the table checks the values), so a state file or
+// a control request cannot carry what the command line refuses.
+Status checkTunnel(const DestConfig& d);
 
 // Per-state timeouts in seconds, as ipvsadm --set changes them.
 struct Timeouts {

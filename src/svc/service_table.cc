@@ -104,6 +104,8 @@ Result<DestConfig> ServiceTable::normaliseDest(const ServiceConfig& svc, const D
   if (uint8_t(d.fwd) > uint8_t(FwdMethod::kLocal))
     return makeError("Invalid forwarding method {}", unsigned(d.fwd));
   if (Status st = checkImplemented(d.fwd); !st) return st.error();
+  if (Status st = checkTunnel(d); !st) return st.error();
+  if (Status st = checkImplemented(d); !st) return st.error();
   // Covers the deleted real servers of a deleted service a state file restores.
   if (Status st = checkImplemented(svc.key); !st) return st.error();
   // IPVS lets only tunnelled real servers be of the other family.

@@ -150,6 +150,72 @@ TEST(Args, RealServerDefaultsAndPortRules) {
   EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 192.168.1.300"), "illegal real server address[:port] specified");
 }
 
+// ipvsadm 1.31's --tun-* options: values, defaults, and its refusals word for word
+// (parse_options, "Tunnel options conflict with forward method", tunnel_opt_check).
+TEST(Args, TunnelOptions) {
+  auto c = ok("-a -t 10.0.0.1:80 -r 10.1.0.2:8080 -i");
+  EXPECT_EQ(c.dest.tun_type, SL_TUN_IPIP);  // defaults: ipip, no port, nocsum
+  EXPECT_EQ(c.dest.tun_port, 0);
+  EXPECT_EQ(c.dest.tun_flags, 0);
+  EXPECT_EQ(c.dest.ep.port, 80);  // -i keeps the service's port
+  c = ok("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type ipip");
+  EXPECT_EQ(c.dest.tun_type, SL_TUN_IPIP);
+  c = ok("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum");
+  EXPECT_EQ(c.dest.tun_type, SL_TUN_GUE);
+  EXPECT_EQ(c.dest.tun_port, 6080);
+  EXPECT_EQ(c.dest.tun_flags, 0);
+  EXPECT_TRUE(c.has(kOptTunNoCsum));
+  c = ok("-e -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type=gue --tun-port=65535 --tun-csum");
+  EXPECT_EQ(c.cmd, Cmd::kEditDest);
+  EXPECT_EQ(c.dest.tun_port, 65535);
+  EXPECT_EQ(c.dest.tun_flags, SL_TUN_F_CSUM);
+  c = ok("-a -t 10.0.0.1:80 -r 10.1.0.2:80 --tun-remcsum --tun-port 5555 --tun-type gue -i");
+  EXPECT_EQ(c.dest.tun_flags, SL_TUN_F_REMCSUM);
+  // GRE parses as in ipvsadm; sluiced refuses it (svc::checkImplemented).
+  c = ok("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gre --tun-csum");
+  EXPECT_EQ(c.dest.tun_type, SL_TUN_GRE);
+  EXPECT_EQ(c.dest.tun_flags, SL_TUN_F_CSUM);
+  ok("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gre --tun-nocsum");
+
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type vxlan"), "illegal tunnel type specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gue --tun-port 0"),
+            "illegal tunnel port specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gue --tun-port 65536"),
+            "illegal tunnel port specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gue --tun-port 1 --tun-port 2"),
+            "multiple 'tun-port' options specified");
+  // Only with -i.
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 --tun-type ipip"), "Tunnel options conflict with forward method");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -m --tun-csum"), "Tunnel options conflict with forward method");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -g --tun-port 6080"),
+            "Tunnel options conflict with forward method");
+  // The table of tunnel types and options.
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gue"),
+            "You need to supply the 'tun-port' option for the 'gue' tunnel type");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-port 6080"),
+            "Illegal 'tun-port' option with the 'ipip' tunnel type");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-nocsum"),
+            "Illegal 'tun-nocsum' option with the 'ipip' tunnel type");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gre --tun-port 6080"),
+            "Illegal 'tun-port' option with the 'gre' tunnel type");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gre --tun-remcsum"),
+            "Illegal 'tun-remcsum' option with the 'gre' tunnel type");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gue --tun-port 6080 --tun-nocsum --tun-csum"),
+            "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gue' tunnel type");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-type gue --tun-port 6080 --tun-remcsum --tun-csum"),
+            "The option 'tun-remcsum' conflicts with the 'tun-csum' option in the 'gue' tunnel type");
+  // Which commands take them.
+  EXPECT_EQ(refused("-d -t 10.0.0.1:80 -r 10.1.0.2:80 --tun-type gue"),
+            "Illegal 'tun-type' option with the 'delete-server' command");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 --tun-port 6080"), "Illegal 'tun-port' option with the 'add-service' command");
+  EXPECT_EQ(refused("-L --tun-type ipip"), "Illegal 'tun-type' option with the 'list' command");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i --tun-info"),
+            "Illegal 'tun-info' option with the 'add-server' command");
+  EXPECT_EQ(refused("-S --tun-info"), "Illegal 'tun-info' option with the 'save' command");
+  c = ok("-L -n --tun-info");
+  EXPECT_TRUE(c.has(kOptTunInfo));
+}
+
 // ipvsadm 1.31: string_to_number(optarg, 0, 65535) for -w, (0, INT_MAX) for -x and -y.
 TEST(Args, WeightAndThresholdRanges) {
   const std::string rs = "-a -t 10.0.0.1:80 -r 192.168.1.1:80 ";

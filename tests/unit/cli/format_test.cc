@@ -222,11 +222,72 @@ TEST(Format, Save) {
   EXPECT_EQ(formatSave(table(), false),
             "-A -t 10.20.0.100:80 -s wlc -p 300 -M 255.255.255.0\n"
             "-a -t 10.20.0.100:80 -r 192.168.10.11:80 -g -w 100\n"
-            "-a -t 10.20.0.100:80 -r 192.168.10.12:80 -i -w 100\n"
+            "-a -t 10.20.0.100:80 -r 192.168.10.12:80 -i -w 100 --tun-type ipip\n"
             "-A -u 10.20.0.53:53 -s rr -o\n"
             "-a -u 10.20.0.53:53 -r 192.168.10.21:53 -m -w 1\n"
             "-A -f 7 -s sh -b sh-fallback,sh-port\n"
             "-a -f 7 -r 172.16.1.11:0 -m -w 1\n");
+}
+
+// Real servers of every tunnel type, and one of each other method: ipvsadm 1.31's
+// print_tunnel_rule for -S, fwd_tun_info for the --tun-info column.
+std::vector<ctl::ServiceInfo> tunnelTable() {
+  ctl::ServiceInfo s;
+  s.cfg.key = tcp("10.0.0.1", 80);
+  s.cfg.scheduler = "rr";
+  auto tun = [](const char* a, uint8_t type, uint16_t port, uint8_t flags) {
+    ctl::DestInfo d = dest(a, 80, svc::FwdMethod::kTun, 1, 0, 0);
+    d.cfg.tun_type = type;
+    d.cfg.tun_port = port;
+    d.cfg.tun_flags = flags;
+    return d;
+  };
+  s.dests = {tun("10.1.0.1", SL_TUN_IPIP, 0, 0),
+             tun("10.1.0.2", SL_TUN_GUE, 6080, 0),
+             tun("10.1.0.3", SL_TUN_GUE, 6081, SL_TUN_F_CSUM),
+             tun("10.1.0.4", SL_TUN_GUE, 6082, SL_TUN_F_REMCSUM),
+             tun("10.1.0.5", SL_TUN_GRE, 0, SL_TUN_F_CSUM),
+             dest("10.1.0.6", 8080, svc::FwdMethod::kNat, 2, 3, 4),
+             dest("10.1.0.7", 80, svc::FwdMethod::kDr, 65535, 100, 2000)};
+  return {s};
+}
+
+TEST(Format, SaveWritesTunnelOptionsAsIpvsadm) {
+  EXPECT_EQ(formatSave(tunnelTable(), false),
+            "-A -t 10.0.0.1:80 -s rr\n"
+            "-a -t 10.0.0.1:80 -r 10.1.0.1:80 -i -w 1 --tun-type ipip\n"
+            "-a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum\n"
+            "-a -t 10.0.0.1:80 -r 10.1.0.3:80 -i -w 1 --tun-type gue --tun-port 6081 --tun-csum\n"
+            "-a -t 10.0.0.1:80 -r 10.1.0.4:80 -i -w 1 --tun-type gue --tun-port 6082 --tun-remcsum\n"
+            "-a -t 10.0.0.1:80 -r 10.1.0.5:80 -i -w 1 --tun-type gre --tun-csum\n"
+            "-a -t 10.0.0.1:80 -r 10.1.0.6:8080 -m -w 2\n"
+            "-a -t 10.0.0.1:80 -r 10.1.0.7:80 -g -w 65535\n");
+}
+
+TEST(Format, TunInfoColumn) {
+  ListFormat f;
+  f.tun_info = true;
+  EXPECT_EQ(formatServices(tunnelTable(), f),
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n"
+            "TCP  10.0.0.1:80 rr\n"
+            "  -> 10.1.0.1:80                  Tunnel  ipip          1      0          0         \n"
+            "  -> 10.1.0.2:80                  Tunnel  gue:6080:-c   1      0          0         \n"
+            "  -> 10.1.0.3:80                  Tunnel  gue:6081:+c   1      0          0         \n"
+            "  -> 10.1.0.4:80                  Tunnel  gue:6082:r+c  1      0          0         \n"
+            "  -> 10.1.0.5:80                  Tunnel  gre:+c        1      0          0         \n"
+            "  -> 10.1.0.6:8080                Masq    n/a           2      3          4         \n"
+            "  -> 10.1.0.7:80                  Route   n/a           65535  100        2000      \n");
+  // ipvsadm checks --stats, --rate, --thresholds and --persistent-conn first: with any of
+  // them, --tun-info changes nothing.
+  ListFormat st = f;
+  st.thresholds = true;
+  ListFormat plain_thr;
+  plain_thr.thresholds = true;
+  EXPECT_EQ(formatServices(tunnelTable(), st), formatServices(tunnelTable(), plain_thr));
+  // Without --tun-info the Forward column is the same width (Masq/Tunnel/Route, %-7s).
+  EXPECT_NE(formatServices(tunnelTable(), {}).find("  -> 10.1.0.6:8080                Masq    2      3          4         \n"),
+            std::string::npos);
 }
 
 TEST(Format, Connections) {

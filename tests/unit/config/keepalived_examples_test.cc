@@ -67,8 +67,8 @@ TEST(ConfigKeepalivedExamples, Example1) {
   EXPECT_EQ(diagLines(c), (std::vector<std::string>{
                               "k.conf:7: warning: script_user: notify and quorum commands run as "
                               "sluiced's own user (MISC_CHECK's user is honoured)",
-                              "k.conf:43: lvs_method: not supported by sluiced: tunnel type 'gue port "
-                              "6080 csum' (only ipip tunnels are planned)"}));
+                              "k.conf:43: lvs_method TUN type gue port 6080 csum: Tunnel forwarding (-i) "
+                              "is not implemented yet; use -g (DR)"}));
   EXPECT_EQ(c.global.script_user, "root");
   EXPECT_TRUE(c.global.enable_script_security);
   const VirtualServerConfig& vs = c.virtual_servers.at(0);

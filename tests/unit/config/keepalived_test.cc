@@ -351,8 +351,46 @@ virtual_server 10.0.0.2 80 {
   EXPECT_TRUE(hasDiag(c, "k.conf:5: protocol: not supported by sluiced: SCTP services are not "
                          "implemented (TCP and UDP are)"));
   EXPECT_TRUE(hasDiagContaining(c, "k.conf:6: persistence_engine: not supported by sluiced"));
-  EXPECT_TRUE(hasDiagContaining(c, "k.conf:7: lvs_method: not supported by sluiced: tunnel type 'gre'"));
+  EXPECT_TRUE(hasDiagContaining(c, "k.conf:7: lvs_method TUN type gre: ")) << allDiags(c);
   EXPECT_TRUE(hasDiagContaining(c, "k.conf:9: BFD_CHECK: not supported by sluiced"));
+}
+
+// keepalived 2.x's tunnel options after TUN (check_parser.c svr_forwarding_handler): any
+// order, a gue tunnel needs its port and only gue has one, ipip takes no checksum option,
+// gre no remcsum. Each mistake names its line.
+TEST(ConfigKeepalived, TunnelOptionMistakesNameTheirLine) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"lvs_method TUN type", "lvs_method TUN type: 'type' needs a value"},
+      {"lvs_method TUN type vxlan", "lvs_method TUN type vxlan: unknown tunnel type 'vxlan' (ipip, gue or gre)"},
+      {"lvs_method TUN type gue", "lvs_method TUN type gue: a gue tunnel needs 'port N'"},
+      {"lvs_method TUN type gue port 0", "lvs_method TUN type gue port 0: invalid gue tunnel port '0' (1-65535)"},
+      {"lvs_method TUN type gue port 65536",
+       "lvs_method TUN type gue port 65536: invalid gue tunnel port '65536' (1-65535)"},
+      {"lvs_method TUN type gue port", "lvs_method TUN type gue port: 'port' needs a value"},
+      {"lvs_method TUN port 6080", "lvs_method TUN port 6080: only gue tunnels take a port"},
+      {"lvs_method TUN type gre port 6080", "lvs_method TUN type gre port 6080: only gue tunnels take a port"},
+      {"lvs_method TUN type ipip csum", "lvs_method TUN type ipip csum: ipip tunnels take no checksum option"},
+      {"lvs_method TUN type gre remcsum", "lvs_method TUN type gre remcsum: gre tunnels do not support remcsum"},
+      {"lvs_method TUN type gue port 6080 checksum",
+       "lvs_method TUN type gue port 6080 checksum: invalid tunnel option 'checksum' (type, port, nocsum, csum, "
+       "remcsum)"},
+      {"lvs_method DR type ipip", "lvs_method: options after DR (only TUN takes tunnel options)"},
+      {"lb_kind NAT port 80", "lb_kind: options after NAT (only TUN takes tunnel options)"},
+      {"lvs_method GUE", "lvs_method: 'GUE' is not NAT, DR or TUN"},
+  };
+  for (const auto& [line, message] : bad) {
+    Config c = ka(std::string("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  ") + line +
+                  "\n  real_server 10.0.1.1 80 { }\n}\n");
+    EXPECT_FALSE(c.ok()) << line;
+    EXPECT_TRUE(hasDiag(c, std::string("k.conf:3: ") + message)) << allDiags(c);
+    // The same words per real server, at the real server's line (lb_kind is the
+    // virtual_server's old spelling only).
+    if (std::string_view(line).starts_with("lb_kind")) continue;
+    Config r = ka(std::string("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lvs_method DR\n"
+                              "  real_server 10.0.1.1 80 {\n    ") +
+                  line + "\n  }\n}\n");
+    EXPECT_TRUE(hasDiag(r, std::string("k.conf:5: ") + message)) << allDiags(r);
+  }
 }
 
 TEST(ConfigKeepalived, ValidationErrors) {

@@ -81,6 +81,53 @@ TEST(JsonCodec, DestConfigAndStats) {
   EXPECT_EQ(back.rate.outbps, 10u);
 }
 
+// The tunnel options travel by name and are left out at their defaults, so a DR real
+// server's JSON is what sluiced wrote before they existed (old state files, old clients).
+TEST(JsonCodec, DestConfigTunnelOptions) {
+  svc::DestConfig d;
+  d.ep = {ip("10.1.0.2"), 80};
+  d.fwd = svc::FwdMethod::kTun;
+  d.tun_type = SL_TUN_GUE;
+  d.tun_port = 6080;
+  d.tun_flags = SL_TUN_F_CSUM;
+  Json j = toJson(d);
+  EXPECT_EQ(j["tun_type"], "gue");
+  EXPECT_EQ(j["tun_port"], 6080);
+  EXPECT_EQ(j["tun_flags"], Json::array({"csum"}));
+  EXPECT_EQ(roundTrip(d), d);
+  d.tun_type = SL_TUN_GRE;
+  d.tun_port = 0;
+  d.tun_flags = SL_TUN_F_REMCSUM;
+  EXPECT_EQ(roundTrip(d), d);
+
+  svc::DestConfig dr;
+  dr.ep = {ip("10.1.0.3"), 80};
+  Json plain = toJson(dr);
+  EXPECT_FALSE(plain.contains("tun_type"));
+  EXPECT_FALSE(plain.contains("tun_port"));
+  EXPECT_FALSE(plain.contains("tun_flags"));
+  svc::DestConfig ipip = dr;
+  ipip.fwd = svc::FwdMethod::kTun;
+  EXPECT_FALSE(toJson(ipip).contains("tun_type"));  // ipip is the default
+  auto old = fromJson<svc::DestConfig>(
+      Json::parse(R"({"addr":"10.1.0.3","port":80,"fwd":"tun","weight":1,"u_threshold":0,"l_threshold":0})"), "d");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->tun_type, SL_TUN_IPIP);
+  EXPECT_EQ(old->tun_port, 0);
+  EXPECT_EQ(old->tun_flags, 0);
+
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.1.0.3","port":80,"tun_type":"vxlan"})"),
+            "x.tun_type: expected one of ipip, gue, gre; got string \"vxlan\"");
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.1.0.3","port":80,"tun_type":1})"),
+            "x.tun_type: expected one of ipip, gue, gre; got number 1");
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.1.0.3","port":80,"tun_port":65536})"),
+            "x.tun_port: expected an integer 0..65535, got 65536");
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.1.0.3","port":80,"tun_flags":["nocsum"]})"),
+            "x.tun_flags: expected \"csum\" or \"remcsum\", got string \"nocsum\"");
+  EXPECT_EQ(decodeError<svc::DestConfig>(R"({"addr":"10.1.0.3","port":80,"tun_flags":"csum"})"),
+            "x.tun_flags: expected an array, got string \"csum\"");
+}
+
 TEST(JsonCodec, ServiceInfoAndConnInfo) {
   ServiceInfo s;
   s.cfg.key.addr = ip("10.0.0.1");

@@ -98,6 +98,31 @@ TEST(StateFile, EncodeDecodeRoundTrip) {
   expectSame(s, *d);
 }
 
+// A restart restores the tunnel options (written by ctl/json_codec, left out for DR), and
+// a file written before they existed still reads.
+TEST(StateFile, TunnelOptionsSurviveARestart) {
+  SavedState s = sample();
+  svc::DestConfig gue = destCfg("10.1.0.3:80", svc::FwdMethod::kTun, 2);
+  gue.tun_type = SL_TUN_GUE;
+  gue.tun_port = 6080;
+  gue.tun_flags = SL_TUN_F_CSUM;
+  s.table.services[0].dests.push_back({4, gue});
+  s.table.trash[0].cfg.fwd = svc::FwdMethod::kTun;  // ipip: nothing extra written
+  const std::string text = encodeState(s);
+  // One tun_type in the file: the GUE server's.
+  const size_t first = text.find("\"tun_type\": \"gue\"");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find("tun_type", first + 2), std::string::npos) << text;
+  EXPECT_EQ(text.find("tun_type"), first + 1);
+  auto d = decodeState(text);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->table.services[0].dests.at(2).cfg, gue);
+  EXPECT_EQ(d->table.trash[0].cfg, s.table.trash[0].cfg);
+  auto old = decodeState(encodeState(sample()));
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->table.services[0].dests[0].cfg.tun_type, SL_TUN_IPIP);
+}
+
 TEST(StateFile, WriteReplacesAtomicallyAndReadsBack) {
   TempDir dir;
   std::string path = dir.path() + "/state.json";

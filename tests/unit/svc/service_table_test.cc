@@ -288,6 +288,21 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
   EXPECT_EQ(table_.snapshot()->findDest(table_.get(k)->dests[0].dest_id)->cfg.fwd, FwdMethod::kDr);
 }
 
+// The tunnel options are checked as values on every way in (svc::checkTunnel): a control
+// request or state file cannot give a DR server a GUE port the command line would refuse.
+TEST_F(ServiceTableTest, TunnelOptionsOnlyWithTunnels) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  DestConfig d = destCfg("192.168.0.1:80", FwdMethod::kDr);
+  d.tun_type = SL_TUN_GUE;
+  d.tun_port = 6080;
+  expectError(table_.addDest(k, d), "Tunnel options conflict with forward method: --tun-* need -i (tunnelling)");
+  d = destCfg("192.168.0.1:80", FwdMethod::kDr);
+  d.tun_flags = SL_TUN_F_CSUM;
+  expectError(table_.addDest(k, d), "Tunnel options conflict with forward method: --tun-* need -i (tunnelling)");
+  EXPECT_TRUE(table_.get(k)->dests.empty());
+}
+
 TEST_F(ServiceTableTest, DrUsesTheServicePort) {
   auto k = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
