@@ -6,6 +6,12 @@
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -141,6 +147,79 @@ TEST_F(Decap, EverythingElsePassesUntouched) {
   EXPECT_EQ(c->decapsulated, 0u);
   EXPECT_EQ(c->not_ours, 2u);
   EXPECT_EQ(c->malformed, 2u);
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// Through a real stack: a host (namespace A) sends an IPIP-encapsulated echo request for
+// the VIP to a real server (namespace B, VIP on lo, no tunnel device); with the program
+// attached to B's interface, B's stack answers from the VIP; once detached, nothing does.
+TEST(DecapAttached, RealServerStackAnswersTheVip) {
+  if (!io::testing::netnsAvailable()) GTEST_SKIP() << "needs root (BPF, namespaces)";
+  io::testing::Netns a("deca"), b("decb");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a.exec("ip link add a0 type veth peer name b0 netns " + b.name()));
+  ASSERT_TRUE(a.exec("ip addr add 10.99.0.1/24 dev a0") && a.exec("ip link set a0 up"));
+  ASSERT_TRUE(a.exec("ip route add 192.0.2.0/24 dev a0"));
+  ASSERT_TRUE(b.exec("ip addr add 10.99.0.2/24 dev b0") && b.exec("ip link set b0 up"));
+  ASSERT_TRUE(b.exec("ip link set lo up") && b.exec("ip addr add 192.0.2.100/32 dev lo"));
+  const net::MacAddr amac = mac(a.out("cat /sys/class/net/a0/address"));
+  const net::MacAddr bmac = mac(b.out("cat /sys/class/net/b0/address"));
+
+  std::unique_ptr<decap::DecapProgram> prog;
+  {
+    io::testing::EnterNetns in(b);
+    ASSERT_TRUE(in.ok());
+    auto p = decap::DecapProgram::load();
+    ASSERT_TRUE(p) << p.error().message;
+    prog = std::move(*p);
+    ASSERT_TRUE(prog->addVip(ip("192.0.2.100")));
+    ASSERT_TRUE(prog->attach(if_nametoindex("b0"), io::XdpMode::kNativeOrGeneric));
+  }
+  int tx = -1, rx = -1;
+  {
+    io::testing::EnterNetns in(a);
+    ASSERT_TRUE(in.ok());
+    tx = socket(AF_PACKET, SOCK_RAW, 0);
+    rx = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    ASSERT_GE(tx, 0);
+    ASSERT_GE(rx, 0);
+    sockaddr_ll ll{};
+    ll.sll_family = AF_PACKET;
+    ll.sll_ifindex = int(if_nametoindex("a0"));
+    ASSERT_EQ(bind(tx, reinterpret_cast<sockaddr*>(&ll), sizeof ll), 0);
+  }
+  auto echoAnswered = [&](uint16_t seq) {
+    const Bytes inner = PacketBuilder().ipv4("10.99.0.1", "192.0.2.100").icmpEcho(0x5e, seq).build();
+    const Bytes frame = PacketBuilder().eth(amac, bmac).ipv4("10.99.0.1", "10.99.0.2").df()
+                            .rawL4(4).payload(inner).build();
+    EXPECT_EQ(send(tx, frame.data(), frame.size(), 0), ssize_t(frame.size()));
+    for (int i = 0; i < 20; ++i) {  // bounded: 2 s
+      pollfd pfd{rx, POLLIN, 0};
+      if (poll(&pfd, 1, 100) <= 0) continue;
+      uint8_t buf[2048];
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom(rx, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      // An echo reply (type 0) with our sequence number, from the VIP.
+      if (n >= 28 && buf[20] == 0 && get16(std::span<const uint8_t>(buf, size_t(n)), 26) == seq &&
+          from.sin_addr.s_addr == htonl(0xc0000264))
+        return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(echoAnswered(1)) << "decapsulated for the VIP";
+  auto c = prog->counters();
+  ASSERT_TRUE(c);
+  EXPECT_GE(c->decapsulated, 1u);
+  prog->detach();
+  EXPECT_FALSE(echoAnswered(2)) << "detached: no tunnel device takes it";
+  close(tx);
+  close(rx);
 }
 
 }  // namespace
