@@ -275,6 +275,32 @@ TEST_F(TunGolden, PacketTooBigIpv6) {
   EXPECT_EQ(dp_.counters()[Counter::kIcmpFragNeededSent], 2u);
 }
 
+// An ICMP error about a tunnelled connection (a router's "fragmentation needed" for the
+// real server's reply) goes to that real server through the tunnel, like the connection's
+// packets (ip_vs_in_icmp -> the connection's xmit); one that no longer fits is dropped,
+// never answered with another error.
+TEST_F(TunGolden, IcmpErrorsGoThroughTheTunnel) {
+  addTun("10.0.2.100", "10.0.3.11", "10.0.2.1", 1500);
+  ASSERT_EQ(int(run(fromClient(syn4(46000))).v.action), int(Action::kTx));
+  const Bytes err = error4(kRouterMac, kDirectorMac, firstBytes(reply4(46000), 548));
+  Out o = run(err);
+  ASSERT_EQ(int(o.v.action), int(Action::kTx));
+  const Bytes inner(err.begin() + 14, err.end());
+  const Bytes want = toServer(PacketBuilder().ipv4("10.0.2.1", "10.0.3.11"), 4, inner);
+  EXPECT_TRUE(framesEqual(want, o.frame)) << frameDiff(want, o.frame);
+  EXPECT_EQ(dp_.counters()[Counter::kIcmpForwarded], 1u);
+
+  // 28 + a quote of 1460 bytes: over the 1480 the tunnel leaves.
+  const Bytes quote = PacketBuilder().ipv4("10.0.2.100", "10.0.1.2").df().tcp(80, 46000, net::kTcpAck)
+                          .payloadFill(1420).build();
+  const Bytes big = error4(kRouterMac, kDirectorMac, quote);
+  ASSERT_EQ(big.size(), 14u + 28 + 1460);
+  o = run(big);
+  EXPECT_EQ(int(o.v.action), int(Action::kDrop));
+  EXPECT_EQ(o.v.reason, Counter::kTunTooBig);
+  EXPECT_EQ(dp_.counters()[Counter::kIcmpFragNeededSent], 0u);
+}
+
 TEST_F(TunGolden, CannotEncapsulate) {
   const uint32_t id = addTun("10.0.2.100", "10.0.3.11", "10.0.2.1");
   Out o = run(fromClient(syn4()), 10);
