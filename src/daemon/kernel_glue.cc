@@ -64,7 +64,9 @@ std::optional<NextHop> NetlinkNextHops::resolve(const net::IpAddr& rs) {
   } else if (auto a = firstAddress(l->name, rs.family)) {
     nh.src = *a;
   }
-  nh.mtu = l->mtu;
+  // The route's MTU where it has one (set by the operator for a path with a smaller MTU
+  // than the link's, or learned by the kernel), else the link's, read at start-up.
+  nh.mtu = route->mtu && (route->mtu < l->mtu || l->mtu == 0) ? route->mtu : l->mtu;
   return nh;
 }
 
