@@ -5,8 +5,9 @@
  * reach the same verdict with the same counters (tests/golden run both on one table):
  *   - parse with the same bounds checks; not IP -> kernel; malformed -> drop with the same
  *     named counter (the kernel would drop it too);
- *   - TCP/UDP whose connection is in the shared table, DR, resolved dest, unlocked,
- *     unexpired: update state/timeout/last_seen/counts/stats, rewrite the MACs, transmit;
+ *   - TCP/UDP whose connection is in the shared table, DR or TUN, resolved dest, unlocked,
+ *     unexpired: update state/timeout/last_seen/counts/stats, rewrite the MACs (TUN: and
+ *     encapsulate, unless lib/xmit_tun.h leaves the packet to the slow path), transmit;
  *     the same with a dest on this host (SL_DEST_F_LOCAL, IPVS's LOCALNODE): update, then
  *     kernel, untouched;
  *   - anything else that may be ours (new flow, expired entry, SYN on a closing one, an
@@ -45,6 +46,7 @@
 #include "lib/parse.h"
 #include "lib/steer.h"
 #include "lib/xmit_dr.h"
+#include "lib/xmit_tun.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -124,9 +126,11 @@ int sluice_steer(struct xdp_md* ctx) {
   p.key.kind = SL_KEY_CONN;
   const struct sl_conn_key* key = &p.key;
   struct sl_conn* c = 0;
+  __u64 hash = 0;
   if (cfg->conn_buckets) {
     __u32 b1, b2;
-    sl_conn_buckets(sl_conn_hash(key, cfg->conn_seed), cfg->conn_buckets, &b1, &b2);
+    hash = sl_conn_hash(key, cfg->conn_seed);
+    sl_conn_buckets(hash, cfg->conn_buckets, &b1, &b2);
     c = find_in(b1, key);
     if (!c && b2 != b1) c = find_in(b2, key);
   }
@@ -151,7 +155,7 @@ int sluice_steer(struct xdp_md* ctx) {
   /* An existing connection: finish it here if nothing needs the daemon. */
   __u32 w = *(volatile __u32*)&c->word;
   __u8 state = w & 0xff, fwd = (w >> 8) & 0xff, flags = (w >> 16) & 0xff, lock = w >> 24;
-  if (lock || !cfg->forward || fwd != SL_FWD_DR ||
+  if (lock || !cfg->forward || (fwd != SL_FWD_DR && fwd != SL_FWD_TUN) ||
       (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);
   /* The coarse clock (CLOCK_MONOTONIC_COARSE) costs a load instead of a clock read; it
@@ -170,6 +174,10 @@ int sluice_steer(struct xdp_md* ctx) {
    * connection's, bound at its creation, whatever the real server's is now. */
   if (!(d.flags & SL_DEST_F_LIVE) || !(d.flags & SL_DEST_F_AVAILABLE) ||
       !(d.flags & (SL_DEST_F_RESOLVED | SL_DEST_F_LOCAL)))
+    return to_slow_path(ctx);
+  /* A tunnelled packet the fast path cannot finish goes before the entry is touched, so
+   * the slow path sees it exactly as if it had come straight there. */
+  if (fwd == SL_FWD_TUN && !(d.flags & SL_DEST_F_LOCAL) && !tun_fast_ok(&p, &d))
     return to_slow_path(ctx);
 
   /* State and activity, as conn::updateConn does for an input-only connection. */
@@ -225,6 +233,7 @@ int sluice_steer(struct xdp_md* ctx) {
     bump2(SLC_kRxPackets, SLC_kLocalDelivered);
     return XDP_PASS;
   }
-  /* By the connection's method, bound when it was created (only DR gets this far). */
+  /* By the connection's method, bound when it was created (DR and TUN get this far). */
+  if (fwd == SL_FWD_TUN) return xmit_tun(ctx, &p, &d, hash);
   return xmit_dr(ctx, data, &d);
 }

@@ -10,6 +10,15 @@ struct dest_view {
   __u8 flags;
   __u8 smac[6];
   __u8 dmac[6];
+  /* TUN (lib/xmit_tun.h): the real server's address and family, the tunnel, the outer
+   * source and the egress MTU. */
+  __u8 family;
+  __u8 tun_type;
+  __u8 tun_flags;
+  __u16 tun_port;
+  __u16 mtu;
+  __u8 addr[16];
+  __u8 laddr[16];
 };
 
 /* 0 when the record is being rewritten (odd sequence, or it changed while read) or out of
@@ -26,6 +35,13 @@ static __always_inline int read_dest(const struct sl_dp_config* cfg, __u32 dest_
   v->flags = d->flags;
   __builtin_memcpy(v->smac, d->smac, 6);
   __builtin_memcpy(v->dmac, d->dmac, 6);
+  v->family = d->family;
+  v->tun_type = d->tun_type;
+  v->tun_flags = d->tun_flags;
+  v->tun_port = d->tun_port;
+  v->mtu = d->mtu;
+  __builtin_memcpy(v->addr, d->addr, 16);
+  __builtin_memcpy(v->laddr, d->laddr, 16);
   asm volatile("" ::: "memory");
   return *(volatile __u32*)&d->seq == seq1;
 }

@@ -56,6 +56,11 @@
   X(kDestGone, "dest_gone", 1)                                      \
   X(kNodestExpired, "conn_nodest_expired", 0)                       \
   X(kFwdUnsupported, "fwd_unsupported", 1)                          \
+  /* TUN forwarding (fwd/tun.h, bpf/lib/xmit_tun.h) */               \
+  X(kTunNoRoom, "tun_no_room", 1)                                   \
+  X(kTunNoSource, "tun_no_source", 1)                               \
+  X(kTunTooBig, "tun_too_big", 1)                                   \
+  X(kIcmpFragNeededSent, "icmp_frag_needed_sent", 0)                \
   X(kTxFailed, "tx_failed", 1)
 
 #endif /* SLUICE_ABI_COUNTERS_LIST_H */

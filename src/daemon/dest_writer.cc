@@ -1,5 +1,6 @@
 #include "daemon/dest_writer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -39,6 +40,10 @@ void DestWriter::refresh(const svc::Snapshot& snap) {
     } else if (nh) {
       e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &nh->smac, &nh->dmac, nh->ifindex,
                              available);
+      // The tunnel's outer header is built from the record (abi/tun.h), per packet.
+      if (d.cfg.fwd == svc::FwdMethod::kTun)
+        dp::setTunnel(e, d.cfg.tun_type, d.cfg.tun_port, d.cfg.tun_flags, nh->src,
+                      uint16_t(std::min<uint32_t>(nh->mtu, 0xffff)));
     } else {
       next_hops_.request(d.cfg.ep.addr);
     }

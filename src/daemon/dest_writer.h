@@ -23,11 +23,18 @@ namespace sluice::daemon {
 // Where a real server's frames go: egress interface, its MAC, the next hop's MAC; or, for a
 // real server whose address is this host's own (`local`, IPVS's LOCALNODE), nowhere: its
 // packets go to the local stack and the other fields are unused.
+// A TUN real server also needs the outer header's source (`src`: the route's preferred
+// source, else the egress interface's first address of the family; zero when none, and
+// then the data path drops its packets as tun_no_source) and the egress MTU the
+// encapsulated packet must fit (0: unknown). TUN real servers may sit behind a router:
+// dmac is the route's gateway's MAC then, as for any next hop.
 struct NextHop {
   uint32_t ifindex = 0;
   net::MacAddr smac{};
   net::MacAddr dmac{};
   bool local = false;
+  net::IpAddr src{};
+  uint32_t mtu = 0;
 };
 
 // How the director learns next hops (netlink in the daemon, a table in tests).

@@ -1,6 +1,9 @@
 #include "daemon/kernel_glue.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 
 #include <string>
 #include <vector>
@@ -22,6 +25,29 @@ const io::LinkInfo* NetlinkNextHops::link(uint32_t ifindex) const {
   return nullptr;
 }
 
+namespace {
+// The first address of `family` on interface `name` (getifaddrs lists them in the kernel's
+// order, primary first), or nullopt.
+std::optional<net::IpAddr> firstAddress(const std::string& name, net::Family family) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::optional<net::IpAddr> found;
+  for (ifaddrs* a = list; a && !found; a = a->ifa_next) {
+    if (!a->ifa_addr || name != a->ifa_name) continue;
+    if (family == net::Family::kV4 && a->ifa_addr->sa_family == AF_INET) {
+      found = net::IpAddr::fromV4Bytes(
+          reinterpret_cast<const uint8_t*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr));
+    } else if (family == net::Family::kV6 && a->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;  // not routable to a real server
+      found = net::IpAddr::fromV6Bytes(reinterpret_cast<const uint8_t*>(&sin6->sin6_addr));
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+}  // namespace
+
 std::optional<NextHop> NetlinkNextHops::resolve(const net::IpAddr& rs) {
   auto route = io::lookupRoute(rs);
   if (!route) return std::nullopt;
@@ -30,7 +56,18 @@ std::optional<NextHop> NetlinkNextHops::resolve(const net::IpAddr& rs) {
   if (!l) return std::nullopt;  // reachable only through an interface we do not drive
   auto mac = neigh_.lookup(l->ifindex, route->nextHop(rs));
   if (!mac) return std::nullopt;
-  return NextHop{l->ifindex, l->mac, *mac};
+  NextHop nh{l->ifindex, l->mac, *mac};
+  // The outer source of a tunnel to rs: the address the kernel's own ipip tunnel would
+  // send from (the route's preferred source), else the interface's first of the family.
+  if (route->prefsrc && route->prefsrc->family == rs.family) {
+    nh.src = *route->prefsrc;
+  } else if (auto a = firstAddress(l->name, rs.family)) {
+    nh.src = *a;
+  }
+  // The route's MTU where it has one (set by the operator for a path with a smaller MTU
+  // than the link's, or learned by the kernel), else the link's, read at start-up.
+  nh.mtu = route->mtu && (route->mtu < l->mtu || l->mtu == 0) ? route->mtu : l->mtu;
+  return nh;
 }
 
 void NetlinkNextHops::request(const net::IpAddr& rs) {

@@ -9,6 +9,7 @@
 #include "conn/conn_ops.h"
 #include "abi/predicates.h"
 #include "fwd/dr.h"
+#include "fwd/tun.h"
 #include "net/checksum.h"
 #include "net/icmp_error.h"
 
@@ -111,7 +112,7 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   if (pr.status == net::ParseStatus::kDrop) return drop(pr.drop);
   const net::Parsed& p = pr.pkt;
 
-  if (pd.icmp_error) return icmpError(frame, pd, snap, now);
+  if (pd.icmp_error) return icmpError(frame, room, pd, snap, now);
   // Only TCP and UDP to a virtual service are ours; everything else belongs to the host.
   if (p.proto != net::kProtoTcp && p.proto != net::kProtoUdp) {
     return pass();
@@ -213,7 +214,7 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   if (assure) conn::assureTemplate(conns_, key, now);
   if (sink) sink->connCreated(created, has_tmpl ? &tmpl_copy : nullptr);
   stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
-  return forward(frame, p, key, b, *d);
+  return forward(frame, room, p, key, pd.hash, b, *d, now);
 }
 
 bool Datapath::destAvailable(uint32_t dest_id) const noexcept {
@@ -326,7 +327,7 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
 // server, whose TCP needs "fragmentation needed" / "packet too big" for path MTU discovery;
 // the director has no socket to give it to. Forwarded by the connection's method like its
 // packets (the connection's state is not touched: an error is not the client speaking).
-Verdict Datapath::icmpError(std::span<uint8_t> frame, const Pending& pd,
+Verdict Datapath::icmpError(std::span<uint8_t> frame, size_t room, const Pending& pd,
                             const SnapshotView& snap, Nanos now) noexcept {
   const net::Parsed& p = pd.pr.pkt;
   // Errors to the host's own addresses are the host's business, even malformed ones.
@@ -342,7 +343,7 @@ Verdict Datapath::icmpError(std::span<uint8_t> frame, const Pending& pd,
   const std::optional<sl_dest> d = dests_.read(b.dest_id);
   if (!d || !(d->flags & SL_DEST_F_AVAILABLE)) return drop(Counter::kDestGone);
   stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
-  Verdict v = forward(frame, p, pd.key, b, *d);
+  Verdict v = forward(frame, room, p, pd.key, pd.hash, b, *d, now);
   if (v.action == Action::kTx) counters_.inc(Counter::kIcmpForwarded);
   return v;
 }
@@ -350,15 +351,7 @@ Verdict Datapath::icmpError(std::span<uint8_t> frame, const Pending& pd,
 Verdict Datapath::leave(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
                         Nanos now) noexcept {
   counters_.inc(Counter::kNoRealServer);
-  const Nanos elapsed = now - icmp_tokens_at_;
-  if (now < icmp_tokens_at_ || elapsed >= kSecond) {
-    icmp_tokens_ = kIcmpBurst;
-    icmp_tokens_at_ = now;
-  } else if (const uint64_t add = uint64_t(elapsed) * kIcmpPerSecond / uint64_t(kSecond); add) {
-    icmp_tokens_ = uint32_t(std::min<uint64_t>(kIcmpBurst, icmp_tokens_ + add));
-    icmp_tokens_at_ += Nanos(add * uint64_t(kSecond) / kIcmpPerSecond);
-  }
-  if (icmp_tokens_ == 0) return drop(Counter::kIcmpRateLimited);
+  if (!takeIcmpToken(now)) return drop(Counter::kIcmpRateLimited);
   const size_t len = net::buildPortUnreachable(
       std::span<uint8_t>(frame.data(), frame.size() + room), frame.size(), p);
   if (len == 0) return drop(Counter::kIcmpNoRoom);
@@ -368,8 +361,42 @@ Verdict Datapath::leave(std::span<uint8_t> frame, size_t room, const net::Parsed
   return Verdict{Action::kTx, 0, Counter::kCount, uint16_t(len)};
 }
 
-Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, const sl_conn_key& key,
-                          const Bound& b, const sl_dest& d) noexcept {
+bool Datapath::takeIcmpToken(Nanos now) noexcept {
+  const Nanos elapsed = now - icmp_tokens_at_;
+  if (now < icmp_tokens_at_ || elapsed >= kSecond) {
+    icmp_tokens_ = kIcmpBurst;
+    icmp_tokens_at_ = now;
+  } else if (const uint64_t add = uint64_t(elapsed) * kIcmpPerSecond / uint64_t(kSecond); add) {
+    icmp_tokens_ = uint32_t(std::min<uint64_t>(kIcmpBurst, icmp_tokens_ + add));
+    icmp_tokens_at_ += Nanos(add * uint64_t(kSecond) / kIcmpPerSecond);
+  }
+  return icmp_tokens_ != 0;  // the caller spends it once its answer is built
+}
+
+// IPVS's pmtu_disc for a tunnel (ip_vs_tunnel_xmit -> __mtu_check_toobig_v6 /
+// ensure_mtu_is_adequate): the client learns the path MTU minus the tunnel's overhead
+// from the VIP, as from the kernel's own icmp_send, and its TCP sends smaller segments.
+// An IPv4 datagram without DF would be fragmented by the kernel; this director cannot
+// fragment (nor the fast path), so it is dropped and counted (tun_too_big), as is a
+// forwarded ICMP error that no longer fits (an error is never answered with an error).
+Verdict Datapath::tunTooBig(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
+                            uint16_t mtu, Nanos now) noexcept {
+  const bool df = p.family == net::Family::kV6 || (frame[p.l3_off + 6] & 0x40);
+  const bool error = p.proto == net::kProtoIcmp || p.proto == net::kProtoIcmp6;
+  if (!df || error) return drop(Counter::kTunTooBig);
+  if (!takeIcmpToken(now)) return drop(Counter::kIcmpRateLimited);
+  const size_t len = net::buildTooBig(std::span<uint8_t>(frame.data(), frame.size() + room),
+                                      frame.size(), p, mtu);
+  if (len == 0) return drop(Counter::kIcmpNoRoom);
+  --icmp_tokens_;
+  counters_.inc(Counter::kIcmpFragNeededSent);
+  counters_.inc(Counter::kTxPackets);
+  return Verdict{Action::kTx, 0, Counter::kCount, uint16_t(len)};
+}
+
+Verdict Datapath::forward(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
+                          const sl_conn_key& key, uint64_t hash, const Bound& b,
+                          const sl_dest& d, Nanos now) noexcept {
   const uint32_t dest_id = b.dest_id;
   const uint8_t method = b.fwd;
   if (b.flags & SL_CONN_F_ONE_PACKET) conns_.erase(key);  // -o: the entry lives for one packet
@@ -396,6 +423,20 @@ Verdict Datapath::forward(std::span<uint8_t> frame, const net::Parsed& p, const 
     case SL_FWD_DR:
       fwd::xmitDr(frame, d);
       break;
+    case SL_FWD_TUN: {
+      const fwd::TunResult t = fwd::xmitTun(
+          std::span<uint8_t>(frame.data(), frame.size() + room), frame.size(), p, d, hash);
+      switch (t.status) {
+        case fwd::TunStatus::kOk:
+          counters_.inc(Counter::kTxPackets);
+          return Verdict{Action::kTx, d.ifindex, Counter::kCount, t.len};
+        case fwd::TunStatus::kTooBig: return tunTooBig(frame, room, p, t.mtu, now);
+        case fwd::TunStatus::kNoRoom: return drop(Counter::kTunNoRoom);
+        case fwd::TunStatus::kNoSource: return drop(Counter::kTunNoSource);
+        case fwd::TunStatus::kUnsupported: return drop(Counter::kFwdUnsupported);
+      }
+      return drop(Counter::kFwdUnsupported);
+    }
     default:
       return drop(Counter::kFwdUnsupported);
   }

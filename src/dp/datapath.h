@@ -124,8 +124,8 @@ class Datapath {
     counters_.inc(Counter::kPassPackets);
     return Verdict{Action::kPass};
   }
-  Verdict icmpError(std::span<uint8_t> frame, const Pending& pd, const SnapshotView& snap,
-                    Nanos now) noexcept;
+  Verdict icmpError(std::span<uint8_t> frame, size_t room, const Pending& pd,
+                    const SnapshotView& snap, Nanos now) noexcept;
   sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const SnapshotView& snap,
                          const ServiceView& svc, Nanos now, Counter* why) noexcept;
   // What forward() needs of a connection, copied out under the entry's lock.
@@ -142,8 +142,16 @@ class Datapath {
   // returns nullptr; otherwise returns the entry, locked.
   sl_conn* reopen(const sl_conn_key& key, uint64_t hash, const net::Parsed& p, Nanos now) noexcept;
   bool destAvailable(uint32_t dest_id) const noexcept;
-  Verdict forward(std::span<uint8_t> frame, const net::Parsed& p, const sl_conn_key& key,
-                  const Bound& b, const sl_dest& d) noexcept;
+  // `room` and `hash` (the connection's table hash) are for methods that grow the frame
+  // (TUN); `now` for the ICMP errors a method may answer with.
+  Verdict forward(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
+                  const sl_conn_key& key, uint64_t hash, const Bound& b, const sl_dest& d,
+                  Nanos now) noexcept;
+  // TUN: the frame did not fit the tunnel (fwd::TunStatus::kTooBig); `mtu` is what fits.
+  Verdict tunTooBig(std::span<uint8_t> frame, size_t room, const net::Parsed& p, uint16_t mtu,
+                    Nanos now) noexcept;
+  // One token of the ICMP error rate limit (kIcmpPerSecond, bursts of kIcmpBurst).
+  bool takeIcmpToken(Nanos now) noexcept;
   // No real server can take a new connection (ip_vs_leave): answer the client with an ICMP
   // port unreachable so it fails at once instead of retrying into silence, at most
   // kIcmpPerSecond a second (bursts of kIcmpBurst), like the kernel's icmp_msgs_per_sec.

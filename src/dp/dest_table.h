@@ -42,6 +42,18 @@ inline sl_dest makeDestRecord(const net::Endpoint& ep, uint8_t fwd,
   return e;
 }
 
+// A TUN real server's tunnel (ipvsadm --tun-type/--tun-port/--tun-*csum) and what the
+// outer header needs: its source (the route's preferred source toward the real server) and
+// the egress MTU the encapsulated packet must fit (0: unknown, nothing refused).
+inline void setTunnel(sl_dest& e, uint8_t tun_type, uint16_t tun_port, uint8_t tun_flags,
+                      const net::IpAddr& laddr, uint16_t mtu) noexcept {
+  e.tun_type = tun_type;
+  e.tun_port = htons(tun_port);
+  e.tun_flags = tun_flags;
+  std::memcpy(e.laddr, laddr.bytes.data(), 16);
+  e.mtu = mtu;
+}
+
 class DestTable {
  public:
   explicit DestTable(size_t capacity) : owned_(capacity), entries_(owned_) {}

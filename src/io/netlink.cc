@@ -163,6 +163,16 @@ std::optional<Route> parseRouteMessage(const nlmsghdr* nlh) {
   if (tb[RTA_OIF] && mnl_attr_get_payload_len(tb[RTA_OIF]) == 4) r.oif = mnl_attr_get_u32(tb[RTA_OIF]);
   r.gateway = addrAttr(tb[RTA_GATEWAY], f);
   r.prefsrc = addrAttr(tb[RTA_PREFSRC], f);
+  if (tb[RTA_METRICS]) {
+    const nlattr* nest = tb[RTA_METRICS];
+    const auto* end = static_cast<const char*>(mnl_attr_get_payload(nest)) +
+                      mnl_attr_get_payload_len(nest);
+    for (auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+         mnl_attr_ok(a, int(end - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a)) {
+      if (mnl_attr_get_type(a) == RTAX_MTU && mnl_attr_get_payload_len(a) == 4)
+        r.mtu = mnl_attr_get_u32(a);
+    }
+  }
   if (r.oif == 0) return std::nullopt;
   return r;
 }

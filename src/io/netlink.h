@@ -37,6 +37,9 @@ struct Route {
   std::optional<net::IpAddr> gateway;   // nullopt: the destination is on-link
   std::optional<net::IpAddr> prefsrc;   // source address the kernel would use
   bool local = false;                   // the destination is this host
+  // The route's MTU (`ip route ... mtu N`, or a path MTU the kernel learned), from
+  // RTA_METRICS; 0 when the route sets none (the interface's MTU applies).
+  uint32_t mtu = 0;
   // Whose MAC the frame needs: the gateway's, or the destination's own when on-link.
   net::IpAddr nextHop(const net::IpAddr& dst) const { return gateway ? *gateway : dst; }
 };

@@ -23,9 +23,9 @@ bool answerable(const IpAddr& src) noexcept {
   return first != 0xff;  // multicast
 }
 
-}  // namespace
-
-size_t buildPortUnreachable(std::span<uint8_t> buf, size_t frame_len, const Parsed& p) noexcept {
+// The error (v4 type/code, or v6 type/code) with `rest` in the 4 bytes after the checksum.
+size_t buildError(std::span<uint8_t> buf, size_t frame_len, const Parsed& p, uint8_t type4,
+                  uint8_t code4, uint8_t type6, uint8_t code6, uint32_t rest) noexcept {
   if (!answerable(p.saddr) || p.l3_off + size_t(p.ip_len) > frame_len) return 0;
   const bool v4 = p.family == Family::kV4;
   const size_t ip_hdr = v4 ? 20 : 40;
@@ -42,6 +42,7 @@ size_t buildPortUnreachable(std::span<uint8_t> buf, size_t frame_len, const Pars
 
   uint8_t* icmp = l3 + ip_hdr;
   std::memset(icmp, 0, 8);
+  store32be(icmp + 4, rest);
   if (v4) {
     std::memset(l3, 0, 20);
     l3[0] = 0x45;
@@ -52,8 +53,8 @@ size_t buildPortUnreachable(std::span<uint8_t> buf, size_t frame_len, const Pars
     std::memcpy(l3 + 12, p.daddr.bytes.data(), 4);
     std::memcpy(l3 + 16, p.saddr.bytes.data(), 4);
     store16be(l3 + 10, ipv4HeaderChecksum(std::span<const uint8_t>(l3, 20)));
-    icmp[0] = 3;  // destination unreachable
-    icmp[1] = 3;  // port unreachable
+    icmp[0] = type4;
+    icmp[1] = code4;
     store16be(icmp + 2, internetChecksum(std::span<const uint8_t>(icmp, 8 + quote)));
   } else {
     std::memset(l3, 0, 40);
@@ -63,12 +64,30 @@ size_t buildPortUnreachable(std::span<uint8_t> buf, size_t frame_len, const Pars
     l3[7] = 64;
     std::memcpy(l3 + 8, p.daddr.bytes.data(), 16);
     std::memcpy(l3 + 24, p.saddr.bytes.data(), 16);
-    icmp[0] = 1;  // destination unreachable
-    icmp[1] = 4;  // port unreachable
+    icmp[0] = type6;
+    icmp[1] = code6;
     store16be(icmp + 2, l4Checksum(p.daddr, p.saddr, kProtoIcmp6,
                                    std::span<const uint8_t>(icmp, 8 + quote), 2));
   }
   return len;
+}
+
+}  // namespace
+
+size_t buildPortUnreachable(std::span<uint8_t> buf, size_t frame_len, const Parsed& p) noexcept {
+  // v4: destination unreachable / port unreachable; v6: destination unreachable / port
+  // unreachable.
+  return buildError(buf, frame_len, p, 3, 3, 1, 4, 0);
+}
+
+size_t buildTooBig(std::span<uint8_t> buf, size_t frame_len, const Parsed& p,
+                   uint32_t mtu) noexcept {
+  // v4: destination unreachable / fragmentation needed, the next-hop MTU in the low half
+  // of the last word (RFC 1191); v6: packet too big, the MTU in the whole word (RFC 4443),
+  // never under the IPv6 minimum (RFC 8201: a node never goes below 1280).
+  if (p.family == Family::kV6)
+    return buildError(buf, frame_len, p, 0, 0, 2, 0, std::max<uint32_t>(mtu, 1280));
+  return buildError(buf, frame_len, p, 3, 4, 0, 0, mtu & 0xffff);
 }
 
 }  // namespace sluice::net

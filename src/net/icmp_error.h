@@ -1,8 +1,9 @@
 // ICMP errors the director itself sends, built in place over the packet they answer, so
-// the data path needs no buffer of its own: today "port unreachable" for a new connection
-// that no real server can take (ip_vs_leave). The message quotes the offending datagram as
-// the kernel's icmp_send / icmpv6_send do (the whole datagram up to 576 bytes of IPv4
-// message, 1280 of IPv6), so the client's stack can match it to its socket.
+// the data path needs no buffer of its own: "port unreachable" for a new connection that
+// no real server can take (ip_vs_leave), and "fragmentation needed" / "packet too big" for
+// a datagram too big for the tunnel to its real server. The message quotes the offending
+// datagram as the kernel's icmp_send / icmpv6_send do (the whole datagram up to 576 bytes
+// of IPv4 message, 1280 of IPv6), so the client's stack can match it to its socket.
 #pragma once
 
 #include <cstddef>
@@ -20,5 +21,11 @@ namespace sluice::net {
 // when the source must not be answered (unspecified, multicast, broadcast) or the reply
 // does not fit in buf.
 size_t buildPortUnreachable(std::span<uint8_t> buf, size_t frame_len, const Parsed& p) noexcept;
+
+// The same for path MTU discovery (IPVS's pmtu_disc in ip_vs_tunnel_xmit): IPv4
+// "fragmentation needed" (type 3 code 4) carrying `mtu`, IPv6 "packet too big" (type 2)
+// carrying max(mtu, 1280). Sent from the VIP, as the kernel's own icmp_send would be.
+size_t buildTooBig(std::span<uint8_t> buf, size_t frame_len, const Parsed& p,
+                   uint32_t mtu) noexcept;
 
 }  // namespace sluice::net

@@ -28,6 +28,7 @@ using dp::Action;
 using dp::Counter;
 
 constexpr uint32_t kCap = 4096;
+constexpr size_t kRoom = 256;
 
 // A director's tables and step over some memory, configured like DrFixture's.
 // One setup: the daemon's own assembly (daemon::Plane) over the given storage.
@@ -101,6 +102,37 @@ class DualPath : public ::testing::Test {
     ASSERT_TRUE(prog_->addService(s.key.addr, uint8_t(s.key.proto), s.key.port));
     ASSERT_TRUE(prog_->addVip(s.key.addr));
   }
+  // A service whose real servers are all TUN (ipvsadm -i) with the given tunnel, outer
+  // source and egress MTU.
+  void addTunService(const svc::ServiceConfig& s, std::vector<std::string> rs, const char* laddr,
+                     uint16_t mtu = 1500, uint8_t type = SL_TUN_IPIP, uint8_t flags = 0,
+                     uint16_t port = 6080) {
+    for (Side* side : {a_.get(), b_.get()}) {
+      ASSERT_TRUE(side->table.addService(s));
+      for (auto& ep : rs) {
+        svc::DestConfig d;
+        d.ep = *net::Endpoint::parse(ep);
+        d.fwd = svc::FwdMethod::kTun;
+        d.tun_type = type;
+        d.tun_flags = flags;
+        d.tun_port = type == SL_TUN_GUE ? port : 0;
+        ASSERT_TRUE(side->table.addDest(s.key, d));
+      }
+      auto snap = side->table.snapshot();
+      for (const auto& sv : snap->services()) {
+        if (!(sv->cfg.key == s.key)) continue;
+        for (const auto& d : sv->dest_rt) {
+          const net::MacAddr& m = d.cfg.ep.addr.str().ends_with("11") ? kRs1Mac : kRs2Mac;
+          sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &kDirectorMac, &m, ifindex_);
+          dp::setTunnel(e, d.cfg.tun_type, d.cfg.tun_port, d.cfg.tun_flags,
+                        *net::IpAddr::parse(laddr), mtu);
+          side->dest_table.write(d.dest_id, e);
+        }
+      }
+    }
+    ASSERT_TRUE(prog_->addService(s.key.addr, uint8_t(s.key.proto), s.key.port));
+    ASSERT_TRUE(prog_->addVip(s.key.addr));
+  }
   static svc::ServiceConfig svc(const char* vip, uint16_t port, svc::Proto proto = svc::Proto::kTcp) {
     svc::ServiceConfig s;
     s.key = svc::ServiceKey{proto, *net::IpAddr::parse(vip), port};
@@ -125,8 +157,13 @@ class DualPath : public ::testing::Test {
   // in the fast path.
   bool both(const Bytes& frame, const std::string& what) {
     SCOPED_TRACE(what);
+    // Both C++ runs get the room an AF_XDP frame has after its end (TUN grows the frame,
+    // an ICMP answer may be longer than the packet it answers).
     Bytes fa = frame;
-    dp::Verdict va = a_->dp.process(fa, *a_->table.snapshot(), clock_.now());
+    fa.resize(frame.size() + kRoom);
+    dp::Verdict va = a_->dp.process(std::span<uint8_t>(fa.data(), frame.size()),
+                                    *a_->table.snapshot(), clock_.now(), kRoom);
+    fa.resize(va.len ? va.len : frame.size());
 
     // B: the XDP program first.
     uint64_t punts_before = steerStat(SL_STEER_PASS_NO_SOCKET) + steerStat(SL_STEER_STEERED);
@@ -152,7 +189,10 @@ class DualPath : public ::testing::Test {
 
     dp::Verdict vb;
     if (punted) {
-      vb = b_->dp.process(fb, *b_->table.snapshot(), clock_.now());
+      fb.resize(frame.size() + kRoom);
+      vb = b_->dp.process(std::span<uint8_t>(fb.data(), frame.size()), *b_->table.snapshot(),
+                          clock_.now(), kRoom);
+      fb.resize(vb.len ? vb.len : frame.size());
     } else {
       fb = out;
       switch (opts.retval) {
@@ -601,6 +641,84 @@ TEST_F(DualPath, LocalRealServerGetsItsPacketsThroughTheStack) {
   EXPECT_EQ(a_->dp.counters()[Counter::kNoNeighbour], 0u);
   EXPECT_EQ(a_->stats.dest(0).inpkts, 8u);
   EXPECT_EQ(a_->stats.dest(0).conns, 2u);
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// TUN (ipvsadm -i): the first packet of a flow is encapsulated by the slow path, the rest
+// by the program (lib/xmit_tun.h), into the same bytes; every family pair the kernel
+// carries, VLAN tags, TOS/TTL/DF from the inner packet.
+TEST_F(DualPath, TunnelledConnections) {
+  addTunService(svc("10.0.2.100", 80), {"10.0.3.11:80", "10.0.3.12:80"}, "10.0.2.1");
+  addTunService(svc("2001:db8:2::100", 80), {"[2001:db8:3::11]:80", "[2001:db8:3::12]:80"},
+                "2001:db8:2::1");
+  addTunService(svc("10.0.2.100", 443), {"[2001:db8:3::11]:443"}, "2001:db8:2::1");
+  addTunService(svc("2001:db8:2::100", 443), {"10.0.3.11:443"}, "10.0.2.1");
+  for (bool vlan : {false, true}) {
+    for (uint16_t port = 41000; port < 41004; ++port) {
+      const uint16_t cp = uint16_t(port + (vlan ? 10 : 0));
+      const std::string p = std::to_string(cp);
+      EXPECT_FALSE(both(c4(vlan).tcp(cp, 80, net::kTcpSyn).build(), "v4 SYN " + p));
+      EXPECT_TRUE(both(c4(vlan).tcp(cp, 80, net::kTcpAck).build(), "v4 ACK " + p));
+      EXPECT_TRUE(both(c4(vlan).df().tos(0xbb).ttl(33).ipId(4242).tcp(cp, 80, net::kTcpAck)
+                           .payload("GET / HTTP/1.0\r\n\r\n").build(), "v4 data, DF, CE " + p));
+      EXPECT_TRUE(both(c4(vlan).ipId(99).tcp(cp, 80, net::kTcpFin | net::kTcpAck).build(), "v4 FIN " + p));
+    }
+  }
+  for (uint16_t port = 41100; port < 41104; ++port) {
+    const std::string p = std::to_string(port);
+    EXPECT_FALSE(both(c6().tcp(port, 80, net::kTcpSyn).build(), "v6 SYN " + p));
+    EXPECT_TRUE(both(c6().tos(0x2b).ttl(7).tcp(port, 80, net::kTcpAck).payload("x").build(), "v6 ACK " + p));
+    EXPECT_FALSE(both(c4().tcp(port, 443, net::kTcpSyn).build(), "v4 in v6 SYN " + p));
+    EXPECT_TRUE(both(c4().df().tcp(port, 443, net::kTcpAck).payload("y").build(), "v4 in v6 ACK " + p));
+    EXPECT_FALSE(both(c6().tcp(port, 443, net::kTcpSyn).build(), "v6 in v4 SYN " + p));
+    EXPECT_TRUE(both(c6().tcp(port, 443, net::kTcpAck).payload("z").build(), "v6 in v4 ACK " + p));
+  }
+  EXPECT_GT(a_->dp.counters()[Counter::kTxPackets], 40u);
+}
+
+// GUE over IPv4 without checksum is the program's; GUE whose UDP checksum must be computed
+// (IPv6 outside, or --tun-csum) stays with the slow path, whose bytes are then the only ones.
+TEST_F(DualPath, GueTunnels) {
+  addTunService(svc("10.0.2.100", 80), {"10.0.3.11:80"}, "10.0.2.1", 1500, SL_TUN_GUE);
+  addTunService(svc("2001:db8:2::100", 80), {"[2001:db8:3::11]:80"}, "2001:db8:2::1", 1500, SL_TUN_GUE);
+  addTunService(svc("10.0.2.100", 443), {"10.0.3.11:443"}, "10.0.2.1", 1500, SL_TUN_GUE, SL_TUN_F_CSUM);
+  for (uint16_t port = 42000; port < 42004; ++port) {
+    EXPECT_FALSE(both(c4().tcp(port, 80, net::kTcpSyn).build(), "GUE v4 SYN"));
+    EXPECT_TRUE(both(c4().tcp(port, 80, net::kTcpAck).payload("a").build(), "GUE v4 ACK"));
+    EXPECT_FALSE(both(c6().tcp(port, 80, net::kTcpSyn).build(), "GUE v6 SYN"));
+    EXPECT_FALSE(both(c6().tcp(port, 80, net::kTcpAck).payload("b").build(), "GUE v6 ACK: slow path"));
+    EXPECT_FALSE(both(c4().tcp(port, 443, net::kTcpSyn).build(), "GUE csum SYN"));
+    EXPECT_FALSE(both(c4().tcp(port, 443, net::kTcpAck).payload("c").build(), "GUE csum ACK: slow path"));
+  }
+}
+
+// Too big for the tunnel: the program leaves it to the slow path, which answers "fragmentation
+// needed" / "packet too big" (DF, IPv6) or drops it (no DF); what fits stays in the kernel.
+TEST_F(DualPath, TunnelPathMtu) {
+  addTunService(svc("10.0.2.100", 80), {"10.0.3.11:80"}, "10.0.2.1", 1400);
+  addTunService(svc("2001:db8:2::100", 80), {"[2001:db8:3::11]:80"}, "2001:db8:2::1", 1400);
+  EXPECT_FALSE(both(c4().tcp(43000, 80, net::kTcpSyn).build(), "SYN"));
+  EXPECT_TRUE(both(c4().df().tcp(43000, 80, net::kTcpAck).payloadFill(1380 - 40).build(), "fits"));
+  EXPECT_FALSE(both(c4().df().tcp(43000, 80, net::kTcpAck).payloadFill(1381 - 40).build(), "DF, too big"));
+  EXPECT_FALSE(both(c4().tcp(43000, 80, net::kTcpAck).payloadFill(1381 - 40).build(), "no DF, too big"));
+  EXPECT_FALSE(both(c6().tcp(43001, 80, net::kTcpSyn).build(), "v6 SYN"));
+  EXPECT_TRUE(both(c6().tcp(43001, 80, net::kTcpAck).payloadFill(1360 - 60).build(), "v6 fits"));
+  EXPECT_FALSE(both(c6().tcp(43001, 80, net::kTcpAck).payloadFill(1361 - 60).build(), "v6 too big"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kIcmpFragNeededSent], 2u);
+  EXPECT_EQ(a_->dp.counters()[Counter::kTunTooBig], 1u);
+}
+
+// A dest without an outer source yet is the slow path's to drop, counted.
+TEST_F(DualPath, TunnelWithoutSource) {
+  addTunService(svc("10.0.2.100", 80), {"10.0.3.11:80"}, "0.0.0.0");
+  EXPECT_FALSE(both(c4().tcp(44000, 80, net::kTcpSyn).build(), "SYN"));
+  EXPECT_FALSE(both(c4().tcp(44000, 80, net::kTcpAck).build(), "ACK"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kTunNoSource], 2u);
 }
 
 }  // namespace

@@ -118,13 +118,12 @@ TEST_F(SluiceadmTest, DaemonRefusalsExitAsIpvsadmWithItsMessage) {
   EXPECT_EQ(out(), "");
 }
 
-// -m, -i, -b and -f parse (so the refusal is specific) but sluiced refuses them: nothing
+// -m, -b and -f parse (so the refusal is specific) but sluiced refuses them: nothing
 // is stored that its data path would drop.
 TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
   ASSERT_EQ(run("-A -t 10.0.0.1:80 -s rr"), 0) << err();
   const std::pair<const char*, const char*> refused[] = {
       {"-m", "NAT forwarding (-m) is not implemented yet; use -g (DR)\n"},
-      {"-i", "Tunnel forwarding (-i) is not implemented yet; use -g (DR)\n"},
       {"-b", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
       {"--fullnat", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
   };

@@ -100,6 +100,13 @@ TEST_F(NetlinkNs, RouteLookup) {
 
   EXPECT_FALSE(lookupRoute(*IpAddr::parse("198.51.100.1")));
   EXPECT_FALSE(lookupRoute(*IpAddr::parse("203.0.113.1")));  // no default route here
+
+  // A route's own MTU (a TUN real server's path may be narrower than the link).
+  EXPECT_EQ(via->mtu, 0u);
+  ASSERT_TRUE(ns_->exec("ip route add 198.18.0.0/24 via 10.88.0.2 mtu 1300"));
+  auto narrow = lookupRoute(*IpAddr::parse("198.18.0.7"));
+  ASSERT_TRUE(narrow) << narrow.error().message;
+  EXPECT_EQ(narrow->mtu, 1300u);
 }
 
 TEST_F(NetlinkNs, WatcherFollowsNeighbourChanges) {

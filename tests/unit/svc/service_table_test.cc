@@ -266,7 +266,6 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
   const std::pair<FwdMethod, const char*> refused[] = {
       {FwdMethod::kNat, "NAT forwarding (-m) is not implemented yet; use -g (DR)"},
-      {FwdMethod::kTun, "Tunnel forwarding (-i) is not implemented yet; use -g (DR)"},
       {FwdMethod::kFullNat, "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)"},
       {FwdMethod::kLocal, "Local forwarding (a real server on the director itself) is not "
                           "implemented yet; use -g (DR) to another host"},
@@ -275,9 +274,8 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
     expectError(table_.addDest(k, destCfg("192.168.0.1:8080", method)), why);
     EXPECT_TRUE(table_.get(k)->dests.empty());
   }
-  // A tunnel's other-family server gets the same answer, not the family rule's.
-  expectError(table_.addDest(k, destCfg("[2001:db8::9]:80", FwdMethod::kTun)),
-              "Tunnel forwarding (-i) is not implemented yet; use -g (DR)");
+  // Tunnelling is carried (fwd/tun.h), to a real server of either family.
+  EXPECT_TRUE(table_.addDest(k, destCfg("[2001:db8::9]:80", FwdMethod::kTun)).ok());
   // Nor can an existing DR server be switched to one.
   ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 3)).ok());
   expectError(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kNat, 9)),
