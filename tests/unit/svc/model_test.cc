@@ -67,8 +67,14 @@ TEST(Model, NotImplementedTunnelOptions) {
   DestConfig nat;
   nat.fwd = FwdMethod::kFullNat;
   EXPECT_EQ(why(checkImplemented(nat)), why(checkImplemented(FwdMethod::kFullNat)));
-  // TUN itself is refused until its data path lands: a GRE tunnel gets that answer.
-  EXPECT_EQ(why(checkImplemented(tun(SL_TUN_GRE))), "Tunnel forwarding (-i) is not implemented yet; use -g (DR)");
+  EXPECT_TRUE(checkImplemented(tun(SL_TUN_IPIP)));
+  EXPECT_TRUE(checkImplemented(tun(SL_TUN_GUE, 6080)));
+  EXPECT_TRUE(checkImplemented(tun(SL_TUN_GUE, 6080, SL_TUN_F_CSUM)));
+  EXPECT_EQ(why(checkImplemented(tun(SL_TUN_GRE))), "GRE tunnels are not implemented yet; use ipip or gue");
+  EXPECT_EQ(why(checkImplemented(tun(SL_TUN_GRE, 0, SL_TUN_F_CSUM))),
+            "GRE tunnels are not implemented yet; use ipip or gue");
+  EXPECT_EQ(why(checkImplemented(tun(SL_TUN_GUE, 6080, SL_TUN_F_REMCSUM))),
+            "Remote checksum offload (--tun-remcsum) is not implemented yet; use --tun-csum or --tun-nocsum");
 }
 
 }  // namespace
