@@ -45,6 +45,8 @@
 #include "lib/parse.h"
 #include "lib/steer.h"
 #include "lib/xmit_dr.h"
+#include "lib/xmit_nat.h"
+#include "lib/nat_reply.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -79,6 +81,9 @@ int sluice_steer(struct xdp_md* ctx) {
       __builtin_memcpy(vk.addr, p.key.vaddr, 16);
       vk.family = p.key.family;
       if (bpf_map_lookup_elem(&vips, &vk)) return icmp_error(ctx, data, end, &p);
+      __u32 zero = 0;
+      struct sl_dp_config* cfg = bpf_map_lookup_elem(&dp_config, &zero);
+      if (cfg && cfg->nat_replies) return icmp_error_nat(ctx, data, end, &p, cfg);
     }
     steer_count(SL_STEER_PASS_NO_MATCH, 0);
     return pass();
@@ -131,6 +136,15 @@ int sluice_steer(struct xdp_md* ctx) {
     if (!c && b2 != b1) c = find_in(b2, key);
   }
 
+  /* No connection: with NAT real servers about, it may be a NAT connection's reply. */
+  if (!c && cfg->nat_replies && cfg->conn_buckets) {
+    int v = nat_reply(ctx, &p, cfg);
+    if (v != NAT_NOT_REPLY) return v;
+    /* Untouched, but the verifier forgets packet pointers across a call that may write. */
+    data = (void*)(long)ctx->data;
+    end = (void*)(long)ctx->data_end;
+  }
+
   if (!c) {
     /* No connection: a new flow of a service is the slow path's; anything else is not ours.
      * A TCP segment that cannot open a connection (no SYN, or RST) goes to the kernel,
@@ -151,7 +165,7 @@ int sluice_steer(struct xdp_md* ctx) {
   /* An existing connection: finish it here if nothing needs the daemon. */
   __u32 w = *(volatile __u32*)&c->word;
   __u8 state = w & 0xff, fwd = (w >> 8) & 0xff, flags = (w >> 16) & 0xff, lock = w >> 24;
-  if (lock || !cfg->forward || fwd != SL_FWD_DR ||
+  if (lock || !cfg->forward || (fwd != SL_FWD_DR && fwd != SL_FWD_NAT) ||
       (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);
   /* The coarse clock (CLOCK_MONOTONIC_COARSE) costs a load instead of a clock read; it
@@ -172,12 +186,14 @@ int sluice_steer(struct xdp_md* ctx) {
       !(d.flags & (SL_DEST_F_RESOLVED | SL_DEST_F_LOCAL)))
     return to_slow_path(ctx);
 
-  /* State and activity, as conn::updateConn does for an input-only connection. */
+  /* State and activity, as conn::updateConn does: DR sees only the input direction, NAT
+   * both (its replies take nat_reply()). */
   __u8 next = state;
   __u8 nflags = flags;
   if (p.key.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
     int ev = sl_tcp_event(p.tcp_flags);
-    if (ev >= 0 && ev < SL_TCP_EVENTS) next = cfg->tcp_next[state][ev];
+    if (ev >= 0 && ev < SL_TCP_EVENTS)
+      next = fwd == SL_FWD_NAT ? cfg->tcp_in[state][ev] : cfg->tcp_next[state][ev];
     if (next != state && next < SL_STATE_COUNT) {
       if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
       else nflags |= SL_CONN_F_INACTIVE;
@@ -225,6 +241,7 @@ int sluice_steer(struct xdp_md* ctx) {
     bump2(SLC_kRxPackets, SLC_kLocalDelivered);
     return XDP_PASS;
   }
-  /* By the connection's method, bound when it was created (only DR gets this far). */
+  /* By the connection's method, bound when it was created (DR or NAT get this far). */
+  if (fwd == SL_FWD_NAT) return xmit_nat(ctx, &p, &d);
   return xmit_dr(ctx, data, &d);
 }

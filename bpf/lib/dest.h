@@ -10,6 +10,10 @@ struct dest_view {
   __u8 flags;
   __u8 smac[6];
   __u8 dmac[6];
+  __u16 port;     /* NAT: the real server's port (0: the virtual port) */
+  __u16 vport;    /* NAT replies: the service's port (0: a port-0 service) */
+  __u8 addr[16] __attribute__((aligned(4))); /* NAT: the real server's address */
+  __u8 vaddr[16]; /* NAT replies: the service's address */
 };
 
 /* 0 when the record is being rewritten (odd sequence, or it changed while read) or out of
@@ -26,6 +30,10 @@ static __always_inline int read_dest(const struct sl_dp_config* cfg, __u32 dest_
   v->flags = d->flags;
   __builtin_memcpy(v->smac, d->smac, 6);
   __builtin_memcpy(v->dmac, d->dmac, 6);
+  v->port = d->port;
+  v->vport = d->vport;
+  __builtin_memcpy(v->addr, d->addr, 16);
+  __builtin_memcpy(v->vaddr, d->vaddr, 16);
   asm volatile("" ::: "memory");
   return *(volatile __u32*)&d->seq == seq1;
 }
