@@ -24,7 +24,6 @@ struct NotYet {
 // fwd_unsupported, the XDP program leaves them to it).
 constexpr NotYet kFwdNotYet[] = {
     {FwdMethod::kTun, "Tunnel forwarding (-i) is not implemented yet; use -g (DR)"},
-    {FwdMethod::kNat, "NAT forwarding (-m) is not implemented yet; use -g (DR)"},
     {FwdMethod::kFullNat, "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)"},
     {FwdMethod::kLocal, "Local forwarding (a real server on the director itself) is not implemented "
                         "yet; use -g (DR) to another host"},

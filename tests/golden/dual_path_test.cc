@@ -81,23 +81,28 @@ class DualPath : public ::testing::Test {
 
   // The same service on both sides (same operations, so the same ids), next hops
   // resolved out of io-d0, and the VIP in the program's maps.
-  void addService(const svc::ServiceConfig& s, std::vector<std::pair<std::string, int32_t>> rs) {
+  void addService(const svc::ServiceConfig& s, std::vector<std::pair<std::string, int32_t>> rs,
+                  svc::FwdMethod fwd = svc::FwdMethod::kDr) {
     for (Side* side : {a_.get(), b_.get()}) {
       ASSERT_TRUE(side->table.addService(s));
       for (auto& [ep, w] : rs) {
         svc::DestConfig d;
         d.ep = *net::Endpoint::parse(ep);
         d.weight = w;
+        d.fwd = fwd;
         ASSERT_TRUE(side->table.addDest(s.key, d));
       }
       auto snap = side->table.snapshot();
       for (const auto& svc : snap->services())
         for (const auto& d : svc->dest_rt) {
           const net::MacAddr& m = d.cfg.ep.addr.str().ends_with("11") ? kRs1Mac : kRs2Mac;
-          side->dest_table.write(d.dest_id, dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd),
-                                                               &kDirectorMac, &m, ifindex_));
+          sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &kDirectorMac, &m, ifindex_);
+          dp::setServiceOf(e, svc->cfg.key.addr, svc->cfg.key.port);
+          side->dest_table.write(d.dest_id, e);
         }
     }
+    // As daemon::Director does once a NAT real server exists.
+    if (fwd == svc::FwdMethod::kNat) prog_->config()->nat_replies = 1;
     ASSERT_TRUE(prog_->addService(s.key.addr, uint8_t(s.key.proto), s.key.port));
     ASSERT_TRUE(prog_->addVip(s.key.addr));
   }
@@ -160,12 +165,17 @@ class DualPath : public ::testing::Test {
           vb = dp::Verdict{Action::kTx, ifindex_};
           break;
         case XDP_PASS: {
-          // Passed as a local real server's packet (kLocal) or as not ours (kPass): the
-          // counter the program bumped tells which.
+          // Passed as a local real server's packet (kLocal), as a rewritten NAT reply for
+          // the kernel to route (kRoute), or as not ours (kPass): the counter the program
+          // bumped tells which. The test's namespace has no route to the clients, so the
+          // program's FIB lookup fails and a NAT reply is always passed, as the slow path's
+          // kRoute is: the bytes compare exactly, MACs included.
           auto after = prog_->counters();
           const size_t local = size_t(Counter::kLocalDelivered);
-          vb =
-              dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal : Action::kPass};
+          const size_t nat = size_t(Counter::kNatReplies);
+          vb = dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal
+                           : after->v[nat] > fast_before->v[nat]   ? Action::kRoute
+                                                                   : Action::kPass};
           break;
         }
         case XDP_DROP: {
@@ -183,6 +193,13 @@ class DualPath : public ::testing::Test {
     if (va.action == Action::kTx) {
       EXPECT_EQ(va.ifindex, vb.ifindex);
       EXPECT_TRUE(framesEqual(fa, fb)) << frameDiff(fa, fb);
+    }
+    if (va.action == Action::kRoute) {  // rewritten, for the kernel to route
+      EXPECT_TRUE(framesEqual(fa, fb)) << frameDiff(fa, fb);
+    }
+    if (va.action == Action::kPass) {  // the kernel's, as it came
+      EXPECT_TRUE(framesEqual(frame, fa)) << frameDiff(frame, fa);
+      EXPECT_TRUE(framesEqual(frame, fb)) << frameDiff(frame, fb);
     }
     if (va.action == Action::kLocal) {  // up the stack as it came
       EXPECT_TRUE(framesEqual(frame, fa)) << frameDiff(frame, fa);
@@ -211,12 +228,16 @@ class DualPath : public ::testing::Test {
       for (uint32_t cpu = 0; cpu < prog_->statSlots(); ++cpu) {
         fs.inpkts += prog_->destStats()[id * prog_->statSlots() + cpu].inpkts;
         fs.inbytes += prog_->destStats()[id * prog_->statSlots() + cpu].inbytes;
+        fs.outpkts += prog_->destStats()[id * prog_->statSlots() + cpu].outpkts;
+        fs.outbytes += prog_->destStats()[id * prog_->statSlots() + cpu].outbytes;
       }
+      EXPECT_EQ(sa.outpkts, sb.outpkts + fs.outpkts) << "dest " << id;
+      EXPECT_EQ(sa.outbytes, sb.outbytes + fs.outbytes) << "dest " << id;
       EXPECT_EQ(sa.inpkts, sb.inpkts + fs.inpkts) << "dest " << id;
       EXPECT_EQ(sa.inbytes, sb.inbytes + fs.inbytes) << "dest " << id;
       EXPECT_EQ(sa.conns, sb.conns) << "dest " << id;
     }
-    // Every connection A knows, B knows in the same state.
+    // Every connection (and reply twin) A knows, B knows in the same state.
     a_->conns.forEach(clock_.now(), [&](const sl_conn& c) {
       sl_conn* other = b_->conns.lookup(c.key, clock_.now());
       ASSERT_NE(other, nullptr);
@@ -569,6 +590,71 @@ TEST_F(DualPath, FramesFromPeerDirectorsGoToTheStack) {
   EXPECT_EQ(prog_->config()->peer_macs, 1u);
 }
 
+
+// NAT: requests and replies both in the fast path once the connection exists, with the
+// state following both directions (IPVS's INPUT and OUTPUT tables), and the replies'
+// bytes, counts and statistics the same as the slow path's.
+PacketBuilder rs4(const char* rs = "10.0.2.11") {
+  PacketBuilder b;
+  b.eth(kRs1Mac, kDirectorMac);
+  b.ipv4(rs, "10.0.1.2");
+  return b;
+}
+PacketBuilder rs6() {
+  PacketBuilder b;
+  b.eth(kRs1Mac, kDirectorMac);
+  b.ipv6("2001:db8:2::11", "2001:db8:1::2");
+  return b;
+}
+
+TEST_F(DualPath, NatTcpBothDirectionsIpv4AndVlan) {
+  addService(svc("10.0.2.100", 80), {{"10.0.2.11:8080", 1}}, svc::FwdMethod::kNat);
+  using net::kTcpAck, net::kTcpFin, net::kTcpPsh, net::kTcpSyn;
+  for (bool vlan : {false, true}) {
+    const uint16_t p = vlan ? 41001 : 41000;
+    EXPECT_FALSE(both(c4(vlan).tcp(p, 80, kTcpSyn).build(), "SYN"));
+    EXPECT_TRUE(both(rs4().tcp(8080, p, kTcpSyn | kTcpAck).build(), "SYN-ACK (reply)"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpAck).build(), "ACK"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpAck | kTcpPsh).payload("GET / HTTP/1.0\r\n\r\n").build(), "data"));
+    EXPECT_TRUE(both(rs4().tcp(8080, p, kTcpAck | kTcpPsh).payloadFill(900, 0x33).build(), "reply data"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpFin | kTcpAck).build(), "client FIN"));
+    EXPECT_TRUE(both(rs4().tcp(8080, p, kTcpFin | kTcpAck).build(), "server FIN (reply)"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpAck).build(), "last ACK"));
+    sl_conn* c = a_->conns.lookup(connKey(p), clock_.now());
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(conn::stateName(c->state), "TIME_WAIT");
+  }
+  EXPECT_EQ(a_->conns.replyTwins(), 2u);
+}
+
+TEST_F(DualPath, NatServerClosesFirstIpv6) {
+  addService(svc("2001:db8:2::100", 80), {{"[2001:db8:2::11]:8080", 1}}, svc::FwdMethod::kNat);
+  using net::kTcpAck, net::kTcpFin, net::kTcpSyn;
+  EXPECT_FALSE(both(c6().tcp(41002, 80, kTcpSyn).build(), "SYN"));
+  EXPECT_TRUE(both(rs6().tcp(8080, 41002, kTcpSyn | kTcpAck).build(), "SYN-ACK"));
+  EXPECT_TRUE(both(c6().tcp(41002, 80, kTcpAck).payload("x").build(), "ACK"));
+  EXPECT_TRUE(both(rs6().tcp(8080, 41002, kTcpFin | kTcpAck).build(), "server FIN"));
+  EXPECT_TRUE(both(c6().tcp(41002, 80, kTcpFin | kTcpAck).build(), "client FIN"));
+  EXPECT_TRUE(both(rs6().tcp(8080, 41002, kTcpAck).build(), "server ACK"));
+}
+
+TEST_F(DualPath, NatUdpAndWhatIsNoReply) {
+  addService(svc("10.0.2.100", 53, svc::Proto::kUdp), {{"10.0.2.11:5353", 1}}, svc::FwdMethod::kNat);
+  EXPECT_FALSE(both(c4().udp(6000, 53).payload("q").build(), "query"));
+  EXPECT_TRUE(both(rs4().udp(5353, 6000).payload("answer").build(), "answer"));
+  EXPECT_TRUE(both(c4().udp(6000, 53).payload("q2").build(), "second query"));
+  // The real server's own traffic, and a packet from another host to the client: the
+  // kernel's, untouched.
+  both(rs4().udp(5353, 6001).payload("x").build(), "no twin");
+  both(rs4("10.0.2.12").udp(5353, 6000).payload("x").build(), "another host");
+  // An ICMP error from the real server about the client's query: the slow path translates
+  // it for the client.
+  Bytes quote = PacketBuilder().ipv4("10.0.1.2", "10.0.2.11").udp(6000, 5353).payload("q").build();
+  EXPECT_FALSE(both(rs4().icmp(3, 3).payload(quote).build(), "port unreachable from the real server"));
+  Bytes other = PacketBuilder().ipv4("10.0.1.2", "10.0.2.11").udp(6009, 5353).payload("q").build();
+  both(rs4().icmp(3, 3).payload(other).build(), "error about no connection");
+}
+
 }  // namespace
 }  // namespace sluice::testing
 
@@ -602,6 +688,7 @@ TEST_F(DualPath, LocalRealServerGetsItsPacketsThroughTheStack) {
   EXPECT_EQ(a_->stats.dest(0).inpkts, 8u);
   EXPECT_EQ(a_->stats.dest(0).conns, 2u);
 }
+
 
 }  // namespace
 }  // namespace sluice::testing
