@@ -56,8 +56,12 @@ class NatGolden : public DrFixture {
     SCOPED_TRACE(what);
     dp::Verdict v = run(in);
     EXPECT_EQ(int(v.action), int(action));
-    if (action == Action::kTx) EXPECT_EQ(v.ifindex, kIfindex);
-    if (!out.empty()) EXPECT_TRUE(framesEqual(out, in)) << frameDiff(out, in);
+    if (action == Action::kTx) {
+      EXPECT_EQ(v.ifindex, kIfindex);
+    }
+    if (!out.empty()) {
+      EXPECT_TRUE(framesEqual(out, in)) << frameDiff(out, in);
+    }
   }
 };
 
@@ -215,6 +219,10 @@ TEST_F(NatGolden, TwinGoesWithItsConnection) {
   expectStep("SYN reusing the tuple", syn, Action::kTx, {});
   EXPECT_EQ(conns_.replyTwins(), 1u);
   EXPECT_EQ(conns_.size(), 2u);
+
+  // A flush that names only connections (as ipvsadm -C's erase does) takes the twins too.
+  EXPECT_EQ(conns_.eraseIf([](const sl_conn& c) { return c.key.kind == SL_KEY_CONN; }), 1u);
+  EXPECT_EQ(conns_.size(), 0u);
 }
 
 TEST_F(NatGolden, StaleTwinIsErasedWhenMet) {

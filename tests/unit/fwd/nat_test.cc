@@ -88,7 +88,9 @@ TEST(FwdNat, RewritesVerifyAcrossManyValues) {
     const net::Parsed& p = pr.pkt;
     EXPECT_TRUE(net::l4ChecksumOk(p.saddr, p.daddr, p.proto, std::span<const uint8_t>(got).subspan(p.l4_off, p.l4_len)));
     EXPECT_TRUE(net::checksumOk(std::span<const uint8_t>(got).subspan(14, 20)));
-    if (udp) EXPECT_NE(net::load16be(got.data() + 14 + 20 + 6), 0);
+    if (udp) {
+      EXPECT_NE(net::load16be(got.data() + 14 + 20 + 6), 0);
+    }
   }
 }
 
