@@ -627,6 +627,50 @@ TEST_F(DualPath, NatTcpBothDirectionsIpv4AndVlan) {
   EXPECT_EQ(a_->conns.replyTwins(), 2u);
 }
 
+// Where the kernel knows the way to the client (a route and a neighbour on one of the
+// daemon's interfaces, forwarding on), the program sends the rewritten reply itself: the
+// same IP packet as the slow path hands to the kernel, in a frame to the neighbour's MAC
+// from the interface's, out of the interface the FIB lookup named (XDP_TX here: the same).
+TEST_F(DualPath, NatReplyWithAKnownRouteLeavesFromTheFastPath) {
+  addService(svc("10.0.2.100", 80), {{"10.0.2.11:8080", 1}}, svc::FwdMethod::kNat);
+  ASSERT_TRUE(ns_->exec("sysctl -qw net.ipv4.conf.all.forwarding=1"));
+  ASSERT_TRUE(ns_->exec("sysctl -qw net.ipv4.conf.io-d0.forwarding=1"));
+  ASSERT_TRUE(ns_->exec("ip addr add 10.0.1.1/24 dev io-d0"));
+  ASSERT_TRUE(ns_->exec("ip neigh replace 10.0.1.2 lladdr 02:00:00:00:02:01 dev io-d0 nud permanent"));
+  EXPECT_FALSE(both(c4().tcp(41010, 80, net::kTcpSyn).build(), "SYN"));
+
+  const Bytes reply = rs4().tcp(8080, 41010, net::kTcpSyn | net::kTcpAck).payload("hi").build();
+  Bytes fa = reply;
+  dp::Verdict va = a_->dp.process(fa, *a_->table.snapshot(), clock_.now());
+  ASSERT_EQ(int(va.action), int(Action::kRoute));
+
+  xdp_md ctx{};
+  ctx.data_end = uint32_t(reply.size());
+  ctx.ingress_ifindex = ifindex_;
+  Bytes in = reply, out(reply.size() + 256);
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.data_in = in.data();
+  opts.data_size_in = uint32_t(in.size());
+  opts.data_out = out.data();
+  opts.data_size_out = uint32_t(out.size());
+  opts.ctx_in = &ctx;
+  opts.ctx_size_in = sizeof(ctx);
+  opts.repeat = 1;
+  ASSERT_EQ(bpf_prog_test_run_opts(prog_->programFd(), &opts), 0);
+  out.resize(opts.data_size_out);
+  EXPECT_EQ(opts.retval, uint32_t(XDP_TX));
+  ASSERT_EQ(out.size(), fa.size());
+  // From the interface's MAC to the neighbour's; the IP packet as the slow path made it.
+  Bytes want = fa;
+  std::memcpy(want.data(), kRouterMac.data(), 6);
+  const std::string mac = ns_->out("cat /sys/class/net/io-d0/address");
+  std::memcpy(want.data() + 6, sluice::testing::mac(mac.substr(0, 17)).data(), 6);
+  EXPECT_TRUE(framesEqual(want, out)) << frameDiff(want, out);
+  auto fast = prog_->counters();
+  EXPECT_EQ(fast->v[size_t(Counter::kNatReplies)], 1u);
+}
+
 TEST_F(DualPath, NatServerClosesFirstIpv6) {
   addService(svc("2001:db8:2::100", 80), {{"[2001:db8:2::11]:8080", 1}}, svc::FwdMethod::kNat);
   using net::kTcpAck, net::kTcpFin, net::kTcpSyn;
