@@ -671,6 +671,43 @@ TEST_F(DualPath, NatReplyWithAKnownRouteLeavesFromTheFastPath) {
   EXPECT_EQ(fast->v[size_t(Counter::kNatReplies)], 1u);
 }
 
+// NAT rewrites checksums incrementally, which is wrong on a half-done one: with csum_check
+// the program hands such requests and replies to the slow path, which finishes them first.
+TEST_F(DualPath, NatHalfDoneChecksumsAreFinishedBeforeTheRewrite) {
+  addService(svc("10.0.2.100", 80), {{"10.0.2.11:8080", 1}}, svc::FwdMethod::kNat);
+  prog_->config()->csum_check = 1;
+  using net::kTcpAck, net::kTcpSyn;
+  EXPECT_FALSE(both(c4().tcp(41020, 80, kTcpSyn).partialL4Checksum().build(), "SYN, half-done"));
+  EXPECT_FALSE(both(rs4().tcp(8080, 41020, kTcpSyn | kTcpAck).partialL4Checksum().build(),
+                    "SYN-ACK, half-done: the slow path's"));
+  EXPECT_TRUE(both(rs4().tcp(8080, 41020, kTcpAck).payload("x").build(), "reply, complete"));
+  EXPECT_FALSE(both(c4().tcp(41020, 80, kTcpAck).payload("GET /").partialL4Checksum().build(),
+                    "ACK, half-done"));
+  EXPECT_TRUE(both(c4().tcp(41020, 80, kTcpAck).payload("GET /").build(), "ACK, complete"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kCsumFinished], 3u);
+}
+
+// A port-0 (all ports) persistent NAT service: each connection keeps the client's port on
+// the real server, its replies find it, and connections made through the template get
+// their twins too.
+TEST_F(DualPath, NatPortZeroPersistentService) {
+  svc::ServiceConfig s = svc("10.0.2.100", 0);
+  s.persistent = true;
+  s.persistence_timeout = 300;
+  addService(s, {{"10.0.2.11:0", 1}}, svc::FwdMethod::kNat);
+  using net::kTcpAck, net::kTcpSyn;
+  for (uint16_t vport : {443, 8443}) {
+    const std::string v = std::to_string(vport);
+    EXPECT_FALSE(both(c4().tcp(41030, vport, kTcpSyn).build(), "SYN to " + v));
+    EXPECT_TRUE(both(rs4().tcp(vport, 41030, kTcpSyn | kTcpAck).build(), "SYN-ACK from " + v));
+    // The first ACK assures the template: the slow path's step (SL_CONN_F_CONTROLLED).
+    both(c4().tcp(41030, vport, kTcpAck).build(), "ACK to " + v);
+    EXPECT_TRUE(both(c4().tcp(41030, vport, kTcpAck).payload("data").build(), "data to " + v));
+    EXPECT_TRUE(both(rs4().tcp(vport, 41030, kTcpAck).payload("answer").build(), "answer from " + v));
+  }
+  EXPECT_EQ(a_->conns.replyTwins(), 2u);
+}
+
 TEST_F(DualPath, NatServerClosesFirstIpv6) {
   addService(svc("2001:db8:2::100", 80), {{"[2001:db8:2::11]:8080", 1}}, svc::FwdMethod::kNat);
   using net::kTcpAck, net::kTcpFin, net::kTcpSyn;
