@@ -625,6 +625,16 @@ TEST_F(DualPath, NatTcpBothDirectionsIpv4AndVlan) {
     EXPECT_EQ(conn::stateName(c->state), "TIME_WAIT");
   }
   EXPECT_EQ(a_->conns.replyTwins(), 2u);
+  // A reply in a VLAN: rewritten by the program, left to the kernel to route (the FIB
+  // result would be the VLAN device's), like the slow path's.
+  PacketBuilder tagged;
+  tagged.eth(kRs1Mac, kDirectorMac).vlan(100).ipv4("10.0.2.11", "10.0.1.2");
+  EXPECT_TRUE(both(tagged.tcp(8080, 41001, kTcpAck).build(), "reply in VLAN 100"));
+  // An ICMP error from the Internet about what the client was sent (VIP:80 -> client): the
+  // slow path translates it for the real server.
+  Bytes quote = PacketBuilder().ipv4("10.0.2.100", "10.0.1.2").tcp(80, 41001, kTcpAck).payload("x").build();
+  EXPECT_FALSE(both(PacketBuilder().eth(kRouterMac, kDirectorMac).ipv4("10.0.9.1", "10.0.2.100")
+                        .icmp(3, 4, 1400).payload(quote).build(), "frag needed from the Internet"));
 }
 
 // Where the kernel knows the way to the client (a route and a neighbour on one of the
