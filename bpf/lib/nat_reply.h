@@ -1,9 +1,11 @@
 /* NAT replies in the fast path (dp::Datapath::natReply's side): a frame that matched no
  * connection, looked up as a reply twin (dp/nat_reply.h), leads through its real server's
  * record to its connection, which is updated with the OUTPUT transitions (IPVS's
- * handle_response) before the source becomes the service again. Whatever the fast path
- * cannot finish goes to the slow path, which does the same; a twin whose connection is gone
- * is counted, and the frame goes on as one matching nothing (the daemon's sweep frees it).
+ * handle_response) before the source becomes the service again, and sent to the client
+ * by the kernel's FIB. Whatever the fast path cannot finish (a client it has no way to
+ * reach from here included) goes to the slow path, which does the same; a twin whose
+ * connection is gone is counted, and the frame goes on as one matching nothing (the
+ * daemon's sweep frees it).
  * Only looked up while dp_config.nat_replies says a NAT real server exists. */
 #ifndef SLUICE_BPF_NAT_REPLY_H
 #define SLUICE_BPF_NAT_REPLY_H
@@ -76,6 +78,8 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
   __u64 last = c->last_seen_ns;
   if (now > last && now - last > (__u64)c->timeout_s * 1000000000ull) return to_slow_path(ctx);
   if (cfg->csum_check && partial_checksum(data, end, p)) return to_slow_path(ctx);
+  struct bpf_fib_lookup fib = {};
+  if (!reply_route(ctx, data, end, p, tk.vaddr, tk.vport, &fib)) return to_slow_path(ctx);
 
   /* conn::updateConn with Direction::kOutput. */
   __u8 next = state;
@@ -123,7 +127,7 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
   }
   if (!nat_rewrite(data, end, p, 1, tk.vaddr, tk.vport)) return XDP_ABORTED;
   bump2(SLC_kRxPackets, SLC_kNatReplies);
-  return route_reply(ctx, data, end, p);
+  return send_reply(ctx, data, end, &fib);
 }
 
 /* An ICMP error not to a VIP: one about a NAT connection's request (quoting

@@ -10,11 +10,6 @@
 #include "lib/parse.h"
 #include "lib/xmit_dr.h"
 
-static __always_inline void st16(__u8* p, __u16 v) {
-  p[0] = v >> 8;
-  p[1] = v & 0xff;
-}
-
 static __always_inline __u16 csum_fold_done(__u32 sum) {
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
@@ -97,48 +92,50 @@ __attribute__((noinline)) int xmit_nat(struct xdp_md* ctx, const struct pkt* p,
   return xmit_dr(ctx, data, d);
 }
 
-/* A rewritten reply on its way to the client. The director is the real servers' gateway:
- * the kernel's FIB says where the client is. Found with its neighbour, and out of one of
- * the daemon's interfaces (`tx_ports`): sent from here. Otherwise (no neighbour yet, a
- * route through an interface we do not hold, a VLAN-tagged frame) the kernel forwards the
- * rewritten packet itself, as the slow path has it do (dp::Action::kRoute). The TTL is
- * left alone on both ways, as IPVS's own transmissions leave it. */
-static __always_inline int route_reply(struct xdp_md* ctx, void* data, void* end,
-                                       const struct pkt* p) {
-  if (p->l3_off != 14) return XDP_PASS; /* VLAN-tagged: the kernel routes it */
-  if (data + 14 > end) return XDP_PASS;
-  struct bpf_fib_lookup fib = {};
-  fib.l4_protocol = p->key.proto;
-  fib.ifindex = ctx->ingress_ifindex;
-  __u8* l4 = data + (p->l4_off & OFF_MASK);
-  if ((void*)(l4 + 4) > end) return XDP_PASS;
-  __builtin_memcpy(&fib.sport, l4, 2);
-  __builtin_memcpy(&fib.dport, l4 + 2, 2);
-  fib.tot_len = p->ip_len;
+/* Where a reply goes once rewritten (source `vaddr`:`vport`): the director is the real
+ * servers' gateway, so the kernel's FIB says where the client is. 1 when the program can
+ * send it itself (a route and a resolved neighbour, out of the interface it came in on or
+ * another of the daemon's, `tx_ports`), with `fib` filled in; 0 otherwise (no neighbour
+ * yet, an interface we do not hold, a VLAN-tagged frame, forwarding off): the frame then
+ * goes to the slow path untouched, which hands the rewritten packet to the kernel as
+ * locally sent (dp::Action::kRoute). Passing it rewritten instead would not do: the kernel
+ * drops a received packet whose source is one of its own addresses (a martian). Asked
+ * before anything changes, so a frame the slow path gets was not counted here. */
+static __always_inline int reply_route(struct xdp_md* ctx, void* data, void* end,
+                                       const struct pkt* p, const __u8* vaddr, __u16 vport,
+                                       struct bpf_fib_lookup* fib) {
+  if (p->l3_off != 14) return 0;
+  fib->l4_protocol = p->key.proto;
+  fib->ifindex = ctx->ingress_ifindex;
+  fib->sport = vport;
+  fib->dport = p->key.vport; /* the client's port: the reply's destination */
+  fib->tot_len = p->ip_len;
   if (p->key.family == SL_AF_V4) {
-    fib.family = 2; /* AF_INET */
     __u8* ip = data + 14;
-    if ((void*)(ip + 20) > end) return XDP_PASS;
-    fib.tos = ip[1];
-    __builtin_memcpy(&fib.ipv4_src, ip + 12, 4);
-    __builtin_memcpy(&fib.ipv4_dst, ip + 16, 4);
+    if ((void*)(ip + 20) > end) return 0;
+    fib->family = 2; /* AF_INET */
+    fib->tos = ip[1];
+    __builtin_memcpy(&fib->ipv4_src, vaddr, 4);
+    __builtin_memcpy(&fib->ipv4_dst, p->key.vaddr, 4);
   } else {
-    fib.family = 10; /* AF_INET6 */
-    __u8* ip = data + 14;
-    if ((void*)(ip + 40) > end) return XDP_PASS;
-    __builtin_memcpy(fib.ipv6_src, ip + 8, 16);
-    __builtin_memcpy(fib.ipv6_dst, ip + 24, 16);
+    fib->family = 10; /* AF_INET6 */
+    __builtin_memcpy(fib->ipv6_src, vaddr, 16);
+    __builtin_memcpy(fib->ipv6_dst, p->key.vaddr, 16);
   }
-  if (bpf_fib_lookup(ctx, &fib, sizeof fib, 0) != BPF_FIB_LKUP_RET_SUCCESS) return XDP_PASS;
-  __u8 old[12];
-  __builtin_memcpy(old, data, 12);
-  __builtin_memcpy(data, fib.dmac, 6);
-  __builtin_memcpy(data + 6, fib.smac, 6);
-  if (fib.ifindex == ctx->ingress_ifindex) return XDP_TX;
-  int r = bpf_redirect_map(&tx_ports, fib.ifindex, 0);
-  if (r == XDP_REDIRECT) return r;
-  __builtin_memcpy(data, old, 12); /* not ours to send: the kernel's, as it came */
-  return XDP_PASS;
+  if (bpf_fib_lookup(ctx, fib, sizeof *fib, 0) != BPF_FIB_LKUP_RET_SUCCESS) return 0;
+  if (fib->ifindex == ctx->ingress_ifindex) return 1;
+  __u32 out = fib->ifindex;
+  return bpf_map_lookup_elem(&tx_ports, &out) != 0;
+}
+
+/* Sends a rewritten reply the way reply_route() found. */
+static __always_inline int send_reply(struct xdp_md* ctx, void* data, void* end,
+                                      const struct bpf_fib_lookup* fib) {
+  if (data + 12 > end) return XDP_ABORTED;
+  __builtin_memcpy(data, fib->dmac, 6);
+  __builtin_memcpy(data + 6, fib->smac, 6);
+  if (fib->ifindex == ctx->ingress_ifindex) return XDP_TX;
+  return bpf_redirect_map(&tx_ports, fib->ifindex, XDP_DROP);
 }
 
 #endif /* SLUICE_BPF_XMIT_NAT_H */
