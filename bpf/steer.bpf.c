@@ -5,9 +5,13 @@
  * reach the same verdict with the same counters (tests/golden run both on one table):
  *   - parse with the same bounds checks; not IP -> kernel; malformed -> drop with the same
  *     named counter (the kernel would drop it too);
- *   - TCP/UDP whose connection is in the shared table, DR or TUN, resolved dest, unlocked,
- *     unexpired: update state/timeout/last_seen/counts/stats, rewrite the MACs (TUN: and
- *     encapsulate, unless lib/xmit_tun.h leaves the packet to the slow path), transmit;
+ *   - TCP/UDP whose connection is in the shared table, DR, TUN or NAT, resolved dest,
+ *     unlocked, unexpired: update state/timeout/last_seen/counts/stats, rewrite the MACs
+ *     (TUN: and encapsulate, unless lib/xmit_tun.h leaves the packet to the slow path; NAT:
+ *     and rewrite the destination), transmit;
+ *   - a NAT connection's reply (its reply twin in the table, lib/nat_reply.h): the source
+ *     back to VIP:vport, state by the OUTPUT table, out by the kernel's route to the client
+ *     (bpf_fib_lookup), or to the slow path when the program cannot send it itself;
  *     the same with a dest on this host (SL_DEST_F_LOCAL, IPVS's LOCALNODE): update, then
  *     kernel, untouched;
  *   - anything else that may be ours (new flow, expired entry, SYN on a closing one, an
@@ -47,6 +51,8 @@
 #include "lib/steer.h"
 #include "lib/xmit_dr.h"
 #include "lib/xmit_tun.h"
+#include "lib/xmit_nat.h"
+#include "lib/nat_reply.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -81,6 +87,9 @@ int sluice_steer(struct xdp_md* ctx) {
       __builtin_memcpy(vk.addr, p.key.vaddr, 16);
       vk.family = p.key.family;
       if (bpf_map_lookup_elem(&vips, &vk)) return icmp_error(ctx, data, end, &p);
+      __u32 zero = 0;
+      struct sl_dp_config* cfg = bpf_map_lookup_elem(&dp_config, &zero);
+      if (cfg && cfg->nat_replies) return icmp_error_nat(ctx, data, end, &p, cfg);
     }
     steer_count(SL_STEER_PASS_NO_MATCH, 0);
     return pass();
@@ -135,6 +144,15 @@ int sluice_steer(struct xdp_md* ctx) {
     if (!c && b2 != b1) c = find_in(b2, key);
   }
 
+  /* No connection: with NAT real servers about, it may be a NAT connection's reply. */
+  if (!c && cfg->nat_replies && cfg->conn_buckets) {
+    int v = nat_reply(ctx, &p, cfg);
+    if (v != NAT_NOT_REPLY) return v;
+    /* Untouched, but the verifier forgets packet pointers across a call that may write. */
+    data = (void*)(long)ctx->data;
+    end = (void*)(long)ctx->data_end;
+  }
+
   if (!c) {
     /* No connection: a new flow of a service is the slow path's; anything else is not ours.
      * A TCP segment that cannot open a connection (no SYN, or RST) goes to the kernel,
@@ -155,7 +173,7 @@ int sluice_steer(struct xdp_md* ctx) {
   /* An existing connection: finish it here if nothing needs the daemon. */
   __u32 w = *(volatile __u32*)&c->word;
   __u8 state = w & 0xff, fwd = (w >> 8) & 0xff, flags = (w >> 16) & 0xff, lock = w >> 24;
-  if (lock || !cfg->forward || (fwd != SL_FWD_DR && fwd != SL_FWD_TUN) ||
+  if (lock || !cfg->forward || (fwd != SL_FWD_DR && fwd != SL_FWD_TUN && fwd != SL_FWD_NAT) ||
       (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);
   /* The coarse clock (CLOCK_MONOTONIC_COARSE) costs a load instead of a clock read; it
@@ -180,12 +198,14 @@ int sluice_steer(struct xdp_md* ctx) {
   if (fwd == SL_FWD_TUN && !(d.flags & SL_DEST_F_LOCAL) && !tun_fast_ok(&p, &d))
     return to_slow_path(ctx);
 
-  /* State and activity, as conn::updateConn does for an input-only connection. */
+  /* State and activity, as conn::updateConn does: DR sees only the input direction, NAT
+   * both (its replies take nat_reply()). */
   __u8 next = state;
   __u8 nflags = flags;
   if (p.key.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
     int ev = sl_tcp_event(p.tcp_flags);
-    if (ev >= 0 && ev < SL_TCP_EVENTS) next = cfg->tcp_next[state][ev];
+    if (ev >= 0 && ev < SL_TCP_EVENTS)
+      next = fwd == SL_FWD_NAT ? cfg->tcp_in[state][ev] : cfg->tcp_next[state][ev];
     if (next != state && next < SL_STATE_COUNT) {
       if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
       else nflags |= SL_CONN_F_INACTIVE;
@@ -233,7 +253,8 @@ int sluice_steer(struct xdp_md* ctx) {
     bump2(SLC_kRxPackets, SLC_kLocalDelivered);
     return XDP_PASS;
   }
-  /* By the connection's method, bound when it was created (DR and TUN get this far). */
+  /* By the connection's method, bound when it was created (DR, TUN and NAT get this far). */
   if (fwd == SL_FWD_TUN) return xmit_tun(ctx, &p, &d, hash);
+  if (fwd == SL_FWD_NAT) return xmit_nat(ctx, &p, &d);
   return xmit_dr(ctx, data, &d);
 }

@@ -10,15 +10,20 @@ struct dest_view {
   __u8 flags;
   __u8 smac[6];
   __u8 dmac[6];
-  /* TUN (lib/xmit_tun.h): the real server's address and family, the tunnel, the outer
-   * source and the egress MTU. */
+  /* The real server's address (NAT's new destination, TUN's outer one) and family. */
+  __u8 addr[16] __attribute__((aligned(4)));
   __u8 family;
+  /* TUN (lib/xmit_tun.h): the tunnel, the outer source and the egress MTU. */
   __u8 tun_type;
   __u8 tun_flags;
   __u16 tun_port;
   __u16 mtu;
-  __u8 addr[16];
   __u8 laddr[16];
+  /* NAT (lib/xmit_nat.h, lib/nat_reply.h): the real server's port (0: the virtual port),
+   * the service's address and port (vport 0: a port-0 service). */
+  __u16 port;
+  __u16 vport;
+  __u8 vaddr[16];
 };
 
 /* 0 when the record is being rewritten (odd sequence, or it changed while read) or out of
@@ -42,6 +47,9 @@ static __always_inline int read_dest(const struct sl_dp_config* cfg, __u32 dest_
   v->mtu = d->mtu;
   __builtin_memcpy(v->addr, d->addr, 16);
   __builtin_memcpy(v->laddr, d->laddr, 16);
+  v->port = d->port;
+  v->vport = d->vport;
+  __builtin_memcpy(v->vaddr, d->vaddr, 16);
   asm volatile("" ::: "memory");
   return *(volatile __u32*)&d->seq == seq1;
 }

@@ -50,6 +50,9 @@
   X(kAdoptedMidflow, "adopted_midflow", 0)                          \
   X(kPeerBalanced, "peer_balanced", 0)                              \
   X(kLocalDelivered, "local_delivered", 0)                          \
+  X(kNatReplies, "nat_replies", 0)                                  \
+  X(kNatTwinStale, "nat_reply_twin_stale", 0)                       \
+  X(kNatIcmpReplies, "nat_icmp_replies", 0)                         \
   X(kCsumFinished, "csum_partial_finished", 0)                      \
   X(kConnTableFull, "conn_table_full", 1)                           \
   X(kNoNeighbour, "no_neighbour", 1)                                \

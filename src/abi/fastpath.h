@@ -29,8 +29,13 @@ struct sl_dp_config {
                            that is neither SYN nor RST goes to the slow path, which adopts
                            it (dp::Datapath::setAdoptMidflow); 0: to the kernel */
   sl_u32 peer_macs;     /* entries in `peer_macs` (peer directors' MACs): 0 skips the lookup */
+  sl_u32 nat_replies;   /* 1: some service has a NAT real server, so a frame that matches no
+                           connection may be a reply: look up its reply twin. 0 (DR/TUN
+                           only): nobody pays that lookup */
   sl_u32 timeout_s[SL_STATE_COUNT];
   sl_u8 tcp_next[SL_TCP_STATE_COUNT][SL_TCP_EVENTS]; /* DR/TUN: input-only transitions */
+  sl_u8 tcp_in[SL_TCP_STATE_COUNT][SL_TCP_EVENTS];   /* NAT: client -> server (INPUT) */
+  sl_u8 tcp_out[SL_TCP_STATE_COUNT][SL_TCP_EVENTS];  /* NAT: server -> client (OUTPUT) */
   sl_u8 active[SL_STATE_COUNT];                      /* state counts as ActiveConn */
 };
 

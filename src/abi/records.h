@@ -30,7 +30,11 @@ typedef __u64 sl_u64;
 /* What a key names. */
 #define SL_KEY_CONN 1     /* a connection, client -> virtual service direction */
 #define SL_KEY_TEMPLATE 2 /* a persistence template: masked client, vip, vport (0 = any) */
-#define SL_KEY_REPLY 3    /* NAT/FULLNAT reply direction (real server -> client), later */
+/* A NAT connection's reply twin: the key a reply packet (real server -> client) gives,
+ * read as caddr = its daddr (the client), vaddr = its saddr (the real server), cport = its
+ * dport, vport = its sport. Not a connection: no state, no counts; it only leads a reply
+ * to its connection (dp/nat_reply.h), and goes when that connection goes. */
+#define SL_KEY_REPLY 3
 
 /* Forwarding method, bound once when the connection is created (ip_vs_bind_xmit). */
 #define SL_FWD_DR 0
@@ -147,10 +151,16 @@ struct sl_dest {
   sl_u16 tun_port; /* TUN GUE: the outer UDP destination port, network byte order */
   sl_u16 mtu;      /* the egress interface's MTU (host order); 0: unknown */
   sl_u8 laddr[16]; /* TUN: the outer source address (the route's preferred source) */
+  /* The virtual service this real server belongs to (a dest_id names one service's real
+   * server): a NAT reply's new source, and the way from a reply twin back to its
+   * connection's key. vport 0: a port-0 service (the reply's source port is kept). */
+  sl_u8 vaddr[16];
+  sl_u16 vport; /* network byte order */
+  sl_u8 pad2[14];
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct sl_dest) == 64, "dest record ABI");
+static_assert(sizeof(struct sl_dest) == 96, "dest record ABI");
 static_assert(sizeof(struct sl_conn_key) == 40, "conn key ABI");
 static_assert(sizeof(struct sl_conn) == 64, "conn entry must be one cache line");
 #endif

@@ -92,6 +92,27 @@ void assureTemplate(ConnTable& table, const sl_conn_key& key, Nanos now) noexcep
   }
 }
 
+sl_conn* createTwin(ConnTable& table, const sl_conn_key& twin_key, const Binding& b,
+                    Nanos now) noexcept {
+  ConnTable::WriterLock lock = table.lockWriter();
+  sl_conn* t = table.lookup(twin_key, now);
+  if (t) {
+    ConnTable::lockEntry(*t);  // an older connection's twin for the same tuple: ours now
+  } else {
+    t = table.insert(twin_key, now);
+    if (!t) return nullptr;
+  }
+  t->svc_id = b.svc_id;
+  t->dest_id = b.dest_id;
+  t->fwd = b.fwd;
+  t->state = SL_TCP_NONE;
+  t->flags = 0;
+  t->timeout_s = ConnTable::kTwinTimeout;
+  t->last_seen_ns = now;
+  ConnTable::unlockEntry(*t);
+  return t;
+}
+
 sl_conn_key templateKey(const sl_conn_key& k, unsigned prefix_len, bool any_port) noexcept {
   sl_conn_key t = k;
   unsigned bits = k.family == SL_AF_V4 ? 32 : 128;

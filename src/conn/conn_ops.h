@@ -55,6 +55,15 @@ bool updateConn(ConnTable& table, sl_conn& c, Direction dir, uint8_t tcp_flags,
 // (SL_CONN_F_ASSURED; -Lnc shows ASSURED). Takes the writer lock.
 void assureTemplate(ConnTable& table, const sl_conn_key& key, Nanos now) noexcept;
 
+// --- NAT reply twins (see ConnTable "NAT reply twins") ---
+
+// Inserts, or takes over, the reply twin `twin_key` (kind SL_KEY_REPLY) of a NAT connection
+// bound to `b`: no state, never counted, no timeout of its own. Call it with the writer
+// lock held, before the connection itself is inserted (an insert may move entries), so a
+// reply never finds a connection without its twin. nullptr when the table is full.
+sl_conn* createTwin(ConnTable& table, const sl_conn_key& twin_key, const Binding& b,
+                    Nanos now) noexcept;
+
 // --- persistence templates ---
 
 // The template key for a connection key: client address masked to `prefix_len` bits,

@@ -69,6 +69,7 @@ void ConnTable::init(std::span<sl_conn> storage) {
     if (!occupied(i)) continue;
     if (slots_[i].lock != 0 && recoverLocked(i)) continue;
     ++size_;
+    if (isReplyTwin(slots_[i])) ++twins_;
   }
 }
 
@@ -207,6 +208,7 @@ sl_conn* ConnTable::insert(const sl_conn_key& key, Nanos now) noexcept {
   c->last_seen_ns = now;  // before the key: a lookup that matches it sees a live entry
   c->key = key;
   ++size_;
+  if (isReplyTwin(*c)) ++twins_;
   return c;
 }
 
@@ -303,7 +305,12 @@ void ConnTable::free(size_t i, bool expired) noexcept {
 
 void ConnTable::freeLocked(size_t i, bool expired) noexcept {
   sl_conn& c = slots_[i];
-  if (dests_) dests_->unbind(c);
+  const bool twin = isReplyTwin(c);
+  // A NAT connection takes its reply twin with it, whatever path frees it.
+  const bool has_twin = !twin && c.key.kind == SL_KEY_CONN && c.fwd == SL_FWD_NAT &&
+                        !(c.flags & SL_CONN_F_TEMPLATE) && reply_keys_;
+  const sl_conn gone = has_twin ? c : sl_conn{};
+  if (dests_ && !twin) dests_->unbind(c);  // a twin was never counted
   if (isTemplate(i)) {
     if (meta_[i] != 0) {
       // Erased while still controlling: its connections must not point at a slot that a
@@ -319,7 +326,38 @@ void ConnTable::freeLocked(size_t i, bool expired) noexcept {
   std::memset(&c, 0, kBeforeWord);
   wordOf(c).store(0, std::memory_order_release);  // empty, and unlocked
   --size_;
-  if (expired) ++stats_.expired;
+  if (twin) {
+    --twins_;
+  } else if (expired) {
+    ++stats_.expired;
+  }
+  if (has_twin) freeTwinOf(gone);
+}
+
+void ConnTable::freeTwinOf(const sl_conn& c) noexcept {
+  sl_conn_key k;
+  if (!reply_keys_->twinKeyOf(c, &k)) return;  // found and freed by the sweep instead
+  sl_conn* t = findAll(k, hash(k));
+  // A twin with another dest belongs to a newer connection that reused the tuple.
+  if (t && t->dest_id == c.dest_id) free(slotOf(t), false);
+}
+
+bool ConnTable::orphanTwin(size_t i) noexcept {
+  const sl_conn& t = slots_[i];
+  sl_conn_key k;
+  if (reply_keys_->connKeyOf(t, &k)) {
+    const sl_conn* c = findAll(k, hash(k));
+    if (c && c->dest_id == t.dest_id && c->fwd == SL_FWD_NAT) return false;
+  }
+  free(i, false);
+  return true;
+}
+
+bool ConnTable::eraseOrphanTwin(const sl_conn_key& twin_key) noexcept {
+  if (!reply_keys_ || twin_key.kind != SL_KEY_REPLY || num_buckets_ == 0) return false;
+  WriterLock lock = lockWriter();
+  sl_conn* t = findAll(twin_key, hash(twin_key));
+  return t && orphanTwin(slotOf(t));
 }
 
 void ConnTable::erase(sl_conn* c) noexcept {
@@ -354,7 +392,12 @@ size_t ConnTable::expireLocked(Nanos now, size_t max_slots) noexcept {
   for (size_t n = 0; n < max_slots; ++n) {
     size_t i = cursor_;
     cursor_ = cursor_ + 1 == capacity_ ? 0 : cursor_ + 1;
-    if (occupied(i) && expired(slots_[i], now) && reap(i, now)) ++reaped;
+    if (!occupied(i)) continue;
+    if (isReplyTwin(slots_[i])) {
+      if (reply_keys_ && orphanTwin(i)) ++reaped;
+      continue;
+    }
+    if (expired(slots_[i], now) && reap(i, now)) ++reaped;
   }
   return reaped;
 }

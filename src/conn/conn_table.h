@@ -88,6 +88,19 @@
 
 namespace sluice::conn {
 
+// How a NAT connection and its reply twin (SL_KEY_REPLY, abi/records.h) name each other.
+// The keys need the real server's address and port and the service's address and port,
+// which live in the forwarding records, not in the entries; dp/nat_reply.h answers from
+// them. false: the record is gone, the pair can no longer be named.
+class ReplyKeys {
+ public:
+  virtual bool twinKeyOf(const sl_conn& conn, sl_conn_key* out) const noexcept = 0;
+  virtual bool connKeyOf(const sl_conn& twin, sl_conn_key* out) const noexcept = 0;
+
+ protected:
+  ~ReplyKeys() = default;
+};
+
 class ConnTable {
  public:
   static constexpr size_t kBucketSlots = 4;
@@ -197,9 +210,26 @@ class ConnTable {
   // The template controlling `conn`, or nullptr.
   sl_conn* templateOf(const sl_conn& conn) noexcept;
 
+  // NAT reply twins. A twin lives exactly as long as its connection: freeing a NAT
+  // connection (expiry, erase, reuse, flush) frees its twin in the same step, and the sweep
+  // (expireSome) frees a twin whose connection is gone, should a record have been missing
+  // when the connection went. Twins never expire on their own (kTwinTimeout), are not
+  // counted in any dest's counts, and every walk that lists connections skips them
+  // (isReplyTwin). Set once, before traffic; nullptr: twins are left to their timeout.
+  static constexpr uint32_t kTwinTimeout = 0xffffffffu;
+  void setReplyKeys(const ReplyKeys* keys) noexcept { reply_keys_ = keys; }
+  static bool isReplyTwin(const sl_conn& c) noexcept { return c.key.kind == SL_KEY_REPLY; }
+  // Twins in the table now (a reply lookup is pointless while 0).
+  size_t replyTwins() const noexcept { return twins_.load(std::memory_order_relaxed); }
+  // Frees the twin of `twin_key` if its connection is gone or is another real server's
+  // (decided again under the writer lock: a connection being created is not missed).
+  // true if it did.
+  bool eraseOrphanTwin(const sl_conn_key& twin_key) noexcept;
+
   // --- control plane ---
 
-  // Calls fn(const sl_conn&) for every live entry (templates included), in slot order,
+  // Calls fn(const sl_conn&) for every live entry (templates and reply twins included:
+  // callers that list connections skip isReplyTwin()), in slot order,
   // under the writer lock (entries do not move meanwhile; workers may still update them).
   template <class Fn>
   void forEach(Nanos now, Fn&& fn) const {
@@ -295,6 +325,10 @@ class ConnTable {
   void* owned_ = nullptr;             // mmap'ed storage when the table owns it
   size_t owned_bytes_ = 0;
   Stats stats_;
+  const ReplyKeys* reply_keys_ = nullptr;
+  std::atomic<size_t> twins_{0};  // changed under the writer lock
+  void freeTwinOf(const sl_conn& c) noexcept;  // under the writer lock
+  bool orphanTwin(size_t i) noexcept;          // under the writer lock
 };
 
 }  // namespace sluice::conn

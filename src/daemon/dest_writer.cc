@@ -28,7 +28,7 @@ void DestWriter::refresh(const svc::Snapshot& snap) {
   seen_snapshot_ = snap.version();
   last_refresh_ = clock_.now();
   std::vector<bool> live(max_dests_, false);
-  auto write = [&](const svc::DestRt& d) {
+  auto write = [&](const svc::DestRt& d, const svc::ServiceKey* vs) {
     if (d.dest_id >= max_dests_) return;
     live[d.dest_id] = true;
     const bool available = !d.trashed;
@@ -48,12 +48,20 @@ void DestWriter::refresh(const svc::Snapshot& snap) {
       next_hops_.request(d.cfg.ep.addr);
     }
     std::optional<sl_dest> old = table_.read(d.dest_id);
+    // The service's address: NAT replies get it as their source, and the reply twins
+    // of the dest's connections lead back through it. A deleted dest keeps its service's.
+    if (vs) {
+      dp::setServiceOf(e, vs->addr, vs->port);
+    } else if (old) {
+      std::memcpy(e.vaddr, old->vaddr, sizeof e.vaddr);
+      e.vport = old->vport;
+    }
     if (!old || std::memcmp(&*old, &e, sizeof e) != 0) table_.write(d.dest_id, e);
     wanted_[d.dest_id].store(0, std::memory_order_relaxed);
   };
   for (const auto& svc : snap.services())
-    for (const auto& d : svc->dest_rt) write(d);
-  for (const auto& d : snap.trash()) write(d);
+    for (const auto& d : svc->dest_rt) write(d, &svc->cfg.key);
+  for (const auto& d : snap.trash()) write(d, nullptr);
   for (uint32_t id = 0; id < max_dests_; ++id)
     if (!live[id] && table_.read(id)) table_.clear(id);
 }

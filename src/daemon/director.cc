@@ -75,6 +75,19 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
                           dest_writer_.refresh(snap);
                           return Status{};
                         }});
+  // The XDP program looks replies up only while a NAT real server exists (deleted ones
+  // too: their connections still get replies); DR-only directors pay nothing. The slow
+  // path asks the table itself (ConnTable::replyTwins).
+  observers_.push_back({"nat replies", [this](const svc::Snapshot& snap) {
+                          bool nat = false;
+                          for (const auto& svc : snap.services())
+                            for (const auto& d : svc->dest_rt) nat |= d.cfg.fwd == svc::FwdMethod::kNat;
+                          for (const auto& d : snap.trash()) nat |= d.cfg.fwd == svc::FwdMethod::kNat;
+                          if (fast_config_)
+                            std::atomic_ref<uint32_t>(fast_config_->nat_replies)
+                                .store(nat, std::memory_order_relaxed);
+                          return Status{};
+                        }});
   if (listener_)
     observers_.push_back({"steering map", [this](const svc::Snapshot& snap) -> Status {
                             Status st = listener_->servicesChanged(snap);
@@ -294,6 +307,7 @@ std::vector<ctl::ConnInfo> Director::listConns() const {
   std::vector<ctl::ConnInfo> out;
   Nanos now = clock_.now();
   conns_.forEach(now, [&](const sl_conn& c) {
+    if (conn::ConnTable::isReplyTwin(c)) return;  // a NAT connection's other half, not one
     ctl::ConnInfo ci;
     ci.proto = c.key.proto;
     ci.is_template = c.flags & SL_CONN_F_TEMPLATE;

@@ -32,6 +32,7 @@ Plane::Plane(const Clock& clock, const PlaneLimits& limits, const PlaneStorage& 
       conns_(shared.conns.empty()
                  ? conn::ConnTable(limits_.conn_capacity, &accounting_, limits_.conn_seed)
                  : conn::ConnTable(shared.conns, &accounting_, limits_.conn_seed)) {
+  conns_.setReplyKeys(&reply_keys_);
   for (unsigned i = 0; i < limits_.workers; ++i)
     datapaths_.push_back(std::make_unique<dp::Datapath>(conns_, dests_, stats_.writer(i)));
 }

@@ -17,6 +17,7 @@
 #include "conn/dest_counts.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
+#include "dp/nat_reply.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"
 
@@ -65,6 +66,7 @@ class Plane {
   svc::ServiceTable services_;
   dp::DestTable dests_;
   conn::ConnTable conns_;
+  dp::NatReplyKeys reply_keys_{dests_};
   std::vector<std::unique_ptr<dp::Datapath>> datapaths_;
 };
 

@@ -122,6 +122,7 @@ void DirectorSyncStore::walk(const std::function<void(const SyncEntry&)>& fn) {
   const Nanos now = director_.clock().now();
   for (bool templates : {true, false}) {
     table.forEach(now, [&](const sl_conn& c) {
+      if (conn::ConnTable::isReplyTwin(c)) return;  // NAT is not synced; twins never are
       if (bool(c.flags & SL_CONN_F_TEMPLATE) != templates) return;
       // forEach holds the writer lock, which templateOf() needs.
       const sl_conn* tmpl = templates ? nullptr : table.templateOf(c);
@@ -162,6 +163,7 @@ void SyncFeed::refresh() {
   conn::ConnTable& table = director_.conns();
   const Nanos now = director_.clock().now();
   table.forEach(now, [&](const sl_conn& c) {
+    if (conn::ConnTable::isReplyTwin(c)) return;
     if (table.hash(c.key) % kRefreshSlices != slice) return;
     // What a peer needs kept alive: templates, established TCP, UDP. A handshake or a
     // closing connection is short-lived and its state change is already critical.

@@ -59,6 +59,9 @@ void Worker::processBatch(std::span<io::Packet> all) {
           pass[npass++] = p;
           break;
         case dp::Action::kLocal:
+        // Injected the same way: the raw socket's sendto routes by the packet's destination,
+        // a local address (kLocal) or the client behind a NAT reply (kRoute).
+        case dp::Action::kRoute:
           local[nlocal++] = p;
           break;
         case dp::Action::kDrop:

@@ -8,7 +8,9 @@
 
 #include "conn/conn_ops.h"
 #include "abi/predicates.h"
+#include "dp/nat_reply.h"
 #include "fwd/dr.h"
+#include "fwd/nat.h"
 #include "fwd/tun.h"
 #include "net/checksum.h"
 #include "net/icmp_error.h"
@@ -138,6 +140,11 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   // Established flows take no table lock: a lock-free lookup, then the entry's own lock,
   // which also proves the entry was not moved or freed by another worker meanwhile.
   sl_conn* c = lockedLookup(key, pd.hash, now);
+  // No connection: with NAT connections about, it may be one's reply (before the service
+  // lookup, as the XDP program does).
+  if (!c && conns_.replyTwins() != 0) {
+    if (std::optional<Verdict> v = natReply(frame, p, now)) return *v;
+  }
   ConnEventSink* sink = nullptr;  // set when this packet created the connection
   sl_conn tmpl_copy{};
   bool has_tmpl = false;
@@ -307,9 +314,24 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
       counters_.inc(Counter::kTemplateNew);
     }
   }
+  // NAT: the reply twin first (we hold the writer lock), so a reply never meets the
+  // connection without it; and before the connection, since an insert may move entries.
+  sl_conn_key tw{};
+  bool twin = false;
+  if (fwd == SL_FWD_NAT) {
+    if (const std::optional<sl_dest> d = dests_.read(dest_id)) {
+      tw = twinKeyOf(key, *d);
+      if (!conn::createTwin(conns_, tw, conn::Binding{svc.svc_id, dest_id, fwd}, now)) {
+        *why = Counter::kConnTableFull;
+        return nullptr;
+      }
+      twin = true;
+    }
+  }
   sl_conn* c = conn::createConn(conns_, key, conn::Binding{svc.svc_id, dest_id, fwd}, timeouts_,
                                 now, tmpl);
   if (!c) {
+    if (twin) conns_.eraseOrphanTwin(tw);
     *why = Counter::kConnTableFull;
     return nullptr;
   }
@@ -330,8 +352,13 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
 Verdict Datapath::icmpError(std::span<uint8_t> frame, size_t room, const Pending& pd,
                             const SnapshotView& snap, Nanos now) noexcept {
   const net::Parsed& p = pd.pr.pkt;
-  // Errors to the host's own addresses are the host's business, even malformed ones.
-  if (!snap.isVip(p.daddr)) return pass();
+  if (!snap.isVip(p.daddr)) {
+    // About a NAT connection's request, from its real server's side: to the client.
+    if (pd.quote.status == net::QuoteStatus::kOk && conns_.replyTwins() != 0)
+      if (std::optional<Verdict> v = natIcmpReply(frame, pd, now)) return *v;
+    // Errors to the host's own addresses are the host's business, even malformed ones.
+    return pass();
+  }
   if (pd.quote.status == net::QuoteStatus::kDrop) return drop(pd.quote.drop);
   if (pd.quote.status == net::QuoteStatus::kNotOurs) return pass();
   sl_conn* c = lockedLookup(pd.key, pd.hash, now);
@@ -343,9 +370,85 @@ Verdict Datapath::icmpError(std::span<uint8_t> frame, size_t room, const Pending
   const std::optional<sl_dest> d = dests_.read(b.dest_id);
   if (!d || !(d->flags & SL_DEST_F_AVAILABLE)) return drop(Counter::kDestGone);
   stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
-  Verdict v = forward(frame, room, p, pd.key, pd.hash, b, *d, now);
+  Verdict v = forward(frame, room, p, pd.key, pd.hash, b, *d, now, &pd.quote.quote);
   if (v.action == Action::kTx) counters_.inc(Counter::kIcmpForwarded);
   return v;
+}
+
+sl_conn* Datapath::twinConn(const sl_conn_key& twin_key, Nanos now, sl_dest* d,
+                            sl_conn_key* ckey) noexcept {
+  sl_conn* t = lockedLookup(twin_key, conns_.hash(twin_key), now);
+  if (!t) return nullptr;
+  const uint32_t dest_id = t->dest_id;
+  conn::ConnTable::unlockEntry(*t);
+  sl_conn* c = nullptr;
+  if (const std::optional<sl_dest> rec = dests_.read(dest_id)) {
+    *d = *rec;
+    *ckey = connKeyOfTwin(twin_key, *rec);
+    c = lockedLookup(*ckey, conns_.hash(*ckey), now);
+    if (c && (c->dest_id != dest_id || c->fwd != SL_FWD_NAT)) {
+      conn::ConnTable::unlockEntry(*c);
+      c = nullptr;
+    }
+  }
+  // The twin outlived its connection (or the tuple is another connection's now): the
+  // table's sweep would free it too; this packet is then not a reply we know.
+  if (!c) {
+    counters_.inc(Counter::kNatTwinStale);
+    conns_.eraseOrphanTwin(twin_key);
+  }
+  return c;
+}
+
+// As ip_vs_out / handle_response: the connection's OUTPUT transitions (a SYN-ACK from the
+// real server, its FIN), its timeout and the outgoing stats, then the source becomes the
+// service again. The kernel routes the result to the client (Action::kRoute).
+std::optional<Verdict> Datapath::natReply(std::span<uint8_t> frame, const net::Parsed& p,
+                                          Nanos now) noexcept {
+  const sl_conn_key tkey = replyKeyOf(p);
+  sl_dest d;
+  sl_conn_key ckey;
+  sl_conn* c = twinConn(tkey, now, &d, &ckey);
+  if (!c) {
+    // A twin that was stale is gone now; whether or not there was one, the frame is not
+    // a reply we know: on to the rest of the step (service lookup, else the kernel).
+    return std::nullopt;
+  }
+  const bool assure =
+      conn::updateConn(conns_, *c, conn::Direction::kOutput, p.tcp_flags, timeouts_, now);
+  const uint32_t svc_id = c->svc_id, dest_id = c->dest_id;
+  conn::ConnTable::unlockEntry(*c);
+  if (assure) conn::assureTemplate(conns_, ckey, now);
+  stats_.outPacket(svc_id, dest_id, p.ip_len);
+  if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto, frame.subspan(p.l4_off, p.l4_len)))
+    counters_.inc(Counter::kCsumFinished);
+  fwd::natReply(frame, p, d.vaddr, ckey.vport);
+  counters_.inc(Counter::kNatReplies);
+  return Verdict{Action::kRoute};
+}
+
+std::optional<Verdict> Datapath::natIcmpReply(std::span<uint8_t> frame, const Pending& pd,
+                                              Nanos now) noexcept {
+  // The quote is the client's request as the real server got it: CIP:cport -> RIP:rport,
+  // which is the reply twin's key as it stands.
+  const net::IcmpQuote& q = pd.quote.quote;
+  sl_conn_key tkey{};
+  std::memcpy(tkey.caddr, q.saddr.bytes.data(), 16);
+  std::memcpy(tkey.vaddr, q.daddr.bytes.data(), 16);
+  tkey.cport = htons(q.sport);
+  tkey.vport = htons(q.dport);
+  tkey.proto = q.proto;
+  tkey.family = uint8_t(q.family);
+  tkey.kind = SL_KEY_REPLY;
+  sl_dest d;
+  sl_conn_key ckey;
+  sl_conn* c = twinConn(tkey, now, &d, &ckey);
+  if (!c) return std::nullopt;
+  // An error is not the real server speaking for the connection: its state stays.
+  conn::ConnTable::unlockEntry(*c);
+  fwd::natIcmpToClient(frame, pd.pr.pkt, q, d.vaddr, ckey.vport);
+  counters_.inc(Counter::kNatIcmpReplies);
+  return Verdict{Action::kRoute};
 }
 
 Verdict Datapath::leave(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
@@ -396,7 +499,7 @@ Verdict Datapath::tunTooBig(std::span<uint8_t> frame, size_t room, const net::Pa
 
 Verdict Datapath::forward(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
                           const sl_conn_key& key, uint64_t hash, const Bound& b,
-                          const sl_dest& d, Nanos now) noexcept {
+                          const sl_dest& d, Nanos now, const net::IcmpQuote* quote) noexcept {
   const uint32_t dest_id = b.dest_id;
   const uint8_t method = b.fwd;
   if (b.flags & SL_CONN_F_ONE_PACKET) conns_.erase(key);  // -o: the entry lives for one packet
@@ -437,6 +540,10 @@ Verdict Datapath::forward(std::span<uint8_t> frame, size_t room, const net::Pars
       }
       return drop(Counter::kFwdUnsupported);
     }
+    case SL_FWD_NAT:
+      if (quote) fwd::natIcmpToServer(frame, p, *quote, d);
+      else fwd::xmitNat(frame, p, d);
+      break;
     default:
       return drop(Counter::kFwdUnsupported);
   }

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 
 #include "common/clock.h"
@@ -41,6 +42,11 @@ enum class Action : uint8_t {
   // unchanged but for a finished checksum, to the local stack (IPVS's LOCALNODE). Unlike
   // kPass it is ours, so a backend that cannot pass frames must inject it.
   kLocal,
+  // Rewritten in place, for the kernel to route on (a NAT reply, or an ICMP error about a
+  // NAT connection's request, on its way to the client): the director is the real
+  // servers' gateway, so the kernel's routes reach the client, not a dest record. The
+  // backend injects the IP packet as for kLocal; the kernel routes it by its destination.
+  kRoute,
 };
 
 struct Verdict {
@@ -126,6 +132,17 @@ class Datapath {
   }
   Verdict icmpError(std::span<uint8_t> frame, size_t room, const Pending& pd,
                     const SnapshotView& snap, Nanos now) noexcept;
+  // A frame that matched no connection may be a NAT connection's reply (dp/nat_reply.h):
+  // its verdict when it is (or was: a stale twin), nullopt when it is not.
+  std::optional<Verdict> natReply(std::span<uint8_t> frame, const net::Parsed& p,
+                                  Nanos now) noexcept;
+  // An ICMP error about a NAT connection's request, on its way from the real server's side
+  // to the client; nullopt when the quote names no reply twin.
+  std::optional<Verdict> natIcmpReply(std::span<uint8_t> frame, const Pending& pd,
+                                      Nanos now) noexcept;
+  // The NAT connection a reply twin leads to, locked, with the real server's record; or
+  // nullptr when the twin is stale (then erased).
+  sl_conn* twinConn(const sl_conn_key& twin_key, Nanos now, sl_dest* d, sl_conn_key* ckey) noexcept;
   sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const SnapshotView& snap,
                          const ServiceView& svc, Nanos now, Counter* why) noexcept;
   // What forward() needs of a connection, copied out under the entry's lock.
@@ -143,10 +160,11 @@ class Datapath {
   sl_conn* reopen(const sl_conn_key& key, uint64_t hash, const net::Parsed& p, Nanos now) noexcept;
   bool destAvailable(uint32_t dest_id) const noexcept;
   // `room` and `hash` (the connection's table hash) are for methods that grow the frame
-  // (TUN); `now` for the ICMP errors a method may answer with.
+  // (TUN); `now` for the ICMP errors a method may answer with. `quote`: the frame is an
+  // ICMP error about the connection, quoting this (NAT translates the quote too).
   Verdict forward(std::span<uint8_t> frame, size_t room, const net::Parsed& p,
                   const sl_conn_key& key, uint64_t hash, const Bound& b, const sl_dest& d,
-                  Nanos now) noexcept;
+                  Nanos now, const net::IcmpQuote* quote = nullptr) noexcept;
   // TUN: the frame did not fit the tunnel (fwd::TunStatus::kTooBig); `mtu` is what fits.
   Verdict tunTooBig(std::span<uint8_t> frame, size_t room, const net::Parsed& p, uint16_t mtu,
                     Nanos now) noexcept;

@@ -54,6 +54,13 @@ inline void setTunnel(sl_dest& e, uint8_t tun_type, uint16_t tun_port, uint8_t t
   e.mtu = mtu;
 }
 
+// The virtual service a real server's record belongs to (sl_dest.vaddr/vport): written for
+// every method, so a connection keeps its reply path whatever its real server becomes.
+inline void setServiceOf(sl_dest& e, const net::IpAddr& vaddr, uint16_t vport) noexcept {
+  std::memcpy(e.vaddr, vaddr.bytes.data(), 16);
+  e.vport = htons(vport);
+}
+
 class DestTable {
  public:
   explicit DestTable(size_t capacity) : owned_(capacity), entries_(owned_) {}

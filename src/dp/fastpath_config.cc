@@ -32,8 +32,11 @@ void fillFastPathConfig(sl_dp_config& cfg, uint64_t conn_seed, uint32_t conn_buc
   cfg.stat_slots = stat_slots;
   setFastPathTimeouts(cfg, timeouts);
   for (uint8_t s = 0; s < SL_TCP_STATE_COUNT; ++s)
-    for (int e = 0; e < SL_TCP_EVENTS; ++e)
+    for (int e = 0; e < SL_TCP_EVENTS; ++e) {
       cfg.tcp_next[s][e] = conn::nextTcpState(s, conn::Direction::kInputOnly, kEventFlags[e]);
+      cfg.tcp_in[s][e] = conn::nextTcpState(s, conn::Direction::kInput, kEventFlags[e]);
+      cfg.tcp_out[s][e] = conn::nextTcpState(s, conn::Direction::kOutput, kEventFlags[e]);
+    }
   for (uint8_t s = 0; s < SL_STATE_COUNT; ++s) cfg.active[s] = conn::isActiveState(s);
   std::atomic_ref<uint32_t>(cfg.forward).store(1, std::memory_order_relaxed);
   std::atomic_ref<uint32_t>(cfg.enabled).store(1, std::memory_order_release);

@@ -25,7 +25,6 @@ struct NotYet {
 // The forwarding methods the data path drops today (dp::Datapath::forward counts them as
 // fwd_unsupported, the XDP program leaves them to it).
 constexpr NotYet kFwdNotYet[] = {
-    {FwdMethod::kNat, "NAT forwarding (-m) is not implemented yet; use -g (DR)"},
     {FwdMethod::kFullNat, "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)"},
     {FwdMethod::kLocal, "Local forwarding (a real server on the director itself) is not implemented "
                         "yet; use -g (DR) to another host"},

@@ -121,6 +121,11 @@ Result<DestConfig> ServiceTable::normaliseDest(const ServiceConfig& svc, const D
   if (d.l_threshold > d.u_threshold)
     return makeError("Lower threshold {} is higher than upper threshold {}", d.l_threshold,
                      d.u_threshold);
+  // A NAT reply of a port-0 service keeps its source port (the real server's), which must
+  // then be the port the client used: no port mapping there (dp/nat_reply.h).
+  if (svc.key.fwmark == 0 && svc.key.port == 0 && d.fwd == FwdMethod::kNat && d.ep.port != 0)
+    return makeError("A NAT real server of a port-0 (all ports) service cannot map ports: give "
+                     "it port 0 (or no port), so each connection keeps the client's port");
   if (svc.key.fwmark == 0) {
     // DR and TUN do not rewrite the destination port: the real server must listen on the
     // service's port. Others take a missing port to mean the same one.

@@ -82,23 +82,28 @@ class DualPath : public ::testing::Test {
 
   // The same service on both sides (same operations, so the same ids), next hops
   // resolved out of io-d0, and the VIP in the program's maps.
-  void addService(const svc::ServiceConfig& s, std::vector<std::pair<std::string, int32_t>> rs) {
+  void addService(const svc::ServiceConfig& s, std::vector<std::pair<std::string, int32_t>> rs,
+                  svc::FwdMethod fwd = svc::FwdMethod::kDr) {
     for (Side* side : {a_.get(), b_.get()}) {
       ASSERT_TRUE(side->table.addService(s));
       for (auto& [ep, w] : rs) {
         svc::DestConfig d;
         d.ep = *net::Endpoint::parse(ep);
         d.weight = w;
+        d.fwd = fwd;
         ASSERT_TRUE(side->table.addDest(s.key, d));
       }
       auto snap = side->table.snapshot();
       for (const auto& svc : snap->services())
         for (const auto& d : svc->dest_rt) {
           const net::MacAddr& m = d.cfg.ep.addr.str().ends_with("11") ? kRs1Mac : kRs2Mac;
-          side->dest_table.write(d.dest_id, dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd),
-                                                               &kDirectorMac, &m, ifindex_));
+          sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &kDirectorMac, &m, ifindex_);
+          dp::setServiceOf(e, svc->cfg.key.addr, svc->cfg.key.port);
+          side->dest_table.write(d.dest_id, e);
         }
     }
+    // As daemon::Director does once a NAT real server exists.
+    if (fwd == svc::FwdMethod::kNat) prog_->config()->nat_replies = 1;
     ASSERT_TRUE(prog_->addService(s.key.addr, uint8_t(s.key.proto), s.key.port));
     ASSERT_TRUE(prog_->addVip(s.key.addr));
   }
@@ -132,6 +137,19 @@ class DualPath : public ::testing::Test {
     }
     ASSERT_TRUE(prog_->addService(s.key.addr, uint8_t(s.key.proto), s.key.port));
     ASSERT_TRUE(prog_->addVip(s.key.addr));
+  }
+
+  // The clients reachable from the director's namespace (a connected route and a resolved
+  // neighbour on io-d0, forwarding on), so the program can send NAT replies itself; without
+  // this it hands them to the slow path.
+  void routeClients() {
+    for (const char* cmd :
+         {"sysctl -qw net.ipv4.conf.all.forwarding=1", "sysctl -qw net.ipv4.conf.io-d0.forwarding=1",
+          "sysctl -qw net.ipv6.conf.all.forwarding=1", "ip addr add 10.0.1.1/24 dev io-d0",
+          "ip addr add 2001:db8:1::1/64 dev io-d0 nodad",
+          "ip neigh replace 10.0.1.2 lladdr 02:00:00:00:02:01 dev io-d0 nud permanent",
+          "ip neigh replace 2001:db8:1::2 lladdr 02:00:00:00:02:01 dev io-d0 nud permanent"})
+      ASSERT_TRUE(ns_->exec(cmd)) << cmd;
   }
   static svc::ServiceConfig svc(const char* vip, uint16_t port, svc::Proto proto = svc::Proto::kTcp) {
     svc::ServiceConfig s;
@@ -197,15 +215,29 @@ class DualPath : public ::testing::Test {
       fb = out;
       switch (opts.retval) {
         case XDP_TX:
-          vb = dp::Verdict{Action::kTx, ifindex_};
+        case XDP_REDIRECT: {
+          // A NAT reply the program sent itself (its FIB lookup found the client's next
+          // hop): the slow path's kRoute, which leaves that step to the kernel.
+          auto after = prog_->counters();
+          const size_t nat = size_t(Counter::kNatReplies);
+          if (after->v[nat] > fast_before->v[nat])
+            vb = dp::Verdict{Action::kRoute};
+          else
+            vb = dp::Verdict{Action::kTx, ifindex_};
           break;
+        }
         case XDP_PASS: {
-          // Passed as a local real server's packet (kLocal) or as not ours (kPass): the
-          // counter the program bumped tells which.
+          // Passed as a local real server's packet (kLocal), as a rewritten NAT reply for
+          // the kernel to route (kRoute), or as not ours (kPass): the counter the program
+          // bumped tells which. The test's namespace has no route to the clients, so the
+          // program's FIB lookup fails and a NAT reply is always passed, as the slow path's
+          // kRoute is: the bytes compare exactly, MACs included.
           auto after = prog_->counters();
           const size_t local = size_t(Counter::kLocalDelivered);
-          vb =
-              dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal : Action::kPass};
+          const size_t nat = size_t(Counter::kNatReplies);
+          vb = dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal
+                           : after->v[nat] > fast_before->v[nat]   ? Action::kRoute
+                                                                   : Action::kPass};
           break;
         }
         case XDP_DROP: {
@@ -223,6 +255,21 @@ class DualPath : public ::testing::Test {
     if (va.action == Action::kTx) {
       EXPECT_EQ(va.ifindex, vb.ifindex);
       EXPECT_TRUE(framesEqual(fa, fb)) << frameDiff(fa, fb);
+    }
+    if (va.action == Action::kRoute) {
+      // Rewritten for the client. The slow path leaves the Ethernet header to the kernel,
+      // which routes the packet; the fast path addresses the frame to the next hop its FIB
+      // lookup found (NatReplyWithAKnownRouteLeavesFromTheFastPath checks those MACs): from
+      // the EtherType on, the bytes must be the same.
+      EXPECT_EQ(fa.size(), fb.size());
+      if (fa.size() >= 12 && fb.size() >= 12) {
+        Bytes ia(fa.begin() + 12, fa.end()), ib(fb.begin() + 12, fb.end());
+        EXPECT_TRUE(framesEqual(ia, ib)) << frameDiff(ia, ib);
+      }
+    }
+    if (va.action == Action::kPass) {  // the kernel's, as it came
+      EXPECT_TRUE(framesEqual(frame, fa)) << frameDiff(frame, fa);
+      EXPECT_TRUE(framesEqual(frame, fb)) << frameDiff(frame, fb);
     }
     if (va.action == Action::kLocal) {  // up the stack as it came
       EXPECT_TRUE(framesEqual(frame, fa)) << frameDiff(frame, fa);
@@ -251,12 +298,16 @@ class DualPath : public ::testing::Test {
       for (uint32_t cpu = 0; cpu < prog_->statSlots(); ++cpu) {
         fs.inpkts += prog_->destStats()[id * prog_->statSlots() + cpu].inpkts;
         fs.inbytes += prog_->destStats()[id * prog_->statSlots() + cpu].inbytes;
+        fs.outpkts += prog_->destStats()[id * prog_->statSlots() + cpu].outpkts;
+        fs.outbytes += prog_->destStats()[id * prog_->statSlots() + cpu].outbytes;
       }
+      EXPECT_EQ(sa.outpkts, sb.outpkts + fs.outpkts) << "dest " << id;
+      EXPECT_EQ(sa.outbytes, sb.outbytes + fs.outbytes) << "dest " << id;
       EXPECT_EQ(sa.inpkts, sb.inpkts + fs.inpkts) << "dest " << id;
       EXPECT_EQ(sa.inbytes, sb.inbytes + fs.inbytes) << "dest " << id;
       EXPECT_EQ(sa.conns, sb.conns) << "dest " << id;
     }
-    // Every connection A knows, B knows in the same state.
+    // Every connection (and reply twin) A knows, B knows in the same state.
     a_->conns.forEach(clock_.now(), [&](const sl_conn& c) {
       sl_conn* other = b_->conns.lookup(c.key, clock_.now());
       ASSERT_NE(other, nullptr);
@@ -609,6 +660,175 @@ TEST_F(DualPath, FramesFromPeerDirectorsGoToTheStack) {
   EXPECT_EQ(prog_->config()->peer_macs, 1u);
 }
 
+
+// NAT: requests and replies both in the fast path once the connection exists, with the
+// state following both directions (IPVS's INPUT and OUTPUT tables), and the replies'
+// bytes, counts and statistics the same as the slow path's.
+PacketBuilder rs4(const char* rs = "10.0.2.11") {
+  PacketBuilder b;
+  b.eth(kRs1Mac, kDirectorMac);
+  b.ipv4(rs, "10.0.1.2");
+  return b;
+}
+PacketBuilder rs6() {
+  PacketBuilder b;
+  b.eth(kRs1Mac, kDirectorMac);
+  b.ipv6("2001:db8:2::11", "2001:db8:1::2");
+  return b;
+}
+
+TEST_F(DualPath, NatTcpBothDirectionsIpv4AndVlan) {
+  addService(svc("10.0.2.100", 80), {{"10.0.2.11:8080", 1}}, svc::FwdMethod::kNat);
+  routeClients();
+  using net::kTcpAck, net::kTcpFin, net::kTcpPsh, net::kTcpSyn;
+  for (bool vlan : {false, true}) {
+    const uint16_t p = vlan ? 41001 : 41000;
+    EXPECT_FALSE(both(c4(vlan).tcp(p, 80, kTcpSyn).build(), "SYN"));
+    EXPECT_TRUE(both(rs4().tcp(8080, p, kTcpSyn | kTcpAck).build(), "SYN-ACK (reply)"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpAck).build(), "ACK"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpAck | kTcpPsh).payload("GET / HTTP/1.0\r\n\r\n").build(), "data"));
+    EXPECT_TRUE(both(rs4().tcp(8080, p, kTcpAck | kTcpPsh).payloadFill(900, 0x33).build(), "reply data"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpFin | kTcpAck).build(), "client FIN"));
+    EXPECT_TRUE(both(rs4().tcp(8080, p, kTcpFin | kTcpAck).build(), "server FIN (reply)"));
+    EXPECT_TRUE(both(c4(vlan).tcp(p, 80, kTcpAck).build(), "last ACK"));
+    sl_conn* c = a_->conns.lookup(connKey(p), clock_.now());
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(conn::stateName(c->state), "TIME_WAIT");
+  }
+  EXPECT_EQ(a_->conns.replyTwins(), 2u);
+  // A reply in a VLAN: the slow path's (the program does not send to VLAN devices).
+  PacketBuilder tagged;
+  tagged.eth(kRs1Mac, kDirectorMac).vlan(100).ipv4("10.0.2.11", "10.0.1.2");
+  EXPECT_FALSE(both(tagged.tcp(8080, 41001, kTcpAck).build(), "reply in VLAN 100"));
+  // An ICMP error from the Internet about what the client was sent (VIP:80 -> client): the
+  // slow path translates it for the real server.
+  Bytes quote = PacketBuilder().ipv4("10.0.2.100", "10.0.1.2").tcp(80, 41001, kTcpAck).payload("x").build();
+  EXPECT_FALSE(both(PacketBuilder().eth(kRouterMac, kDirectorMac).ipv4("10.0.9.1", "10.0.2.100")
+                        .icmp(3, 4, 1400).payload(quote).build(), "frag needed from the Internet"));
+}
+
+// Where the kernel knows the way to the client (a route and a neighbour on one of the
+// daemon's interfaces, forwarding on), the program sends the rewritten reply itself: the
+// same IP packet as the slow path hands to the kernel, in a frame to the neighbour's MAC
+// from the interface's, out of the interface the FIB lookup named (XDP_TX here: the same).
+TEST_F(DualPath, NatReplyWithAKnownRouteLeavesFromTheFastPath) {
+  addService(svc("10.0.2.100", 80), {{"10.0.2.11:8080", 1}}, svc::FwdMethod::kNat);
+  routeClients();
+  EXPECT_FALSE(both(c4().tcp(41010, 80, net::kTcpSyn).build(), "SYN"));
+
+  const Bytes reply = rs4().tcp(8080, 41010, net::kTcpSyn | net::kTcpAck).payload("hi").build();
+  Bytes fa = reply;
+  dp::Verdict va = a_->dp.process(fa, *a_->table.snapshot(), clock_.now());
+  ASSERT_EQ(int(va.action), int(Action::kRoute));
+
+  xdp_md ctx{};
+  ctx.data_end = uint32_t(reply.size());
+  ctx.ingress_ifindex = ifindex_;
+  Bytes in = reply, out(reply.size() + 256);
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.data_in = in.data();
+  opts.data_size_in = uint32_t(in.size());
+  opts.data_out = out.data();
+  opts.data_size_out = uint32_t(out.size());
+  opts.ctx_in = &ctx;
+  opts.ctx_size_in = sizeof(ctx);
+  opts.repeat = 1;
+  ASSERT_EQ(bpf_prog_test_run_opts(prog_->programFd(), &opts), 0);
+  out.resize(opts.data_size_out);
+  EXPECT_EQ(opts.retval, uint32_t(XDP_TX));
+  ASSERT_EQ(out.size(), fa.size());
+  // From the interface's MAC to the neighbour's; the IP packet as the slow path made it.
+  Bytes want = fa;
+  std::memcpy(want.data(), kRouterMac.data(), 6);
+  const std::string mac = ns_->out("cat /sys/class/net/io-d0/address");
+  std::memcpy(want.data() + 6, sluice::testing::mac(mac.substr(0, 17)).data(), 6);
+  EXPECT_TRUE(framesEqual(want, out)) << frameDiff(want, out);
+  auto fast = prog_->counters();
+  EXPECT_EQ(fast->v[size_t(Counter::kNatReplies)], 1u);
+}
+
+// NAT rewrites checksums incrementally, which is wrong on a half-done one: with csum_check
+// the program hands such requests and replies to the slow path, which finishes them first.
+TEST_F(DualPath, NatHalfDoneChecksumsAreFinishedBeforeTheRewrite) {
+  addService(svc("10.0.2.100", 80), {{"10.0.2.11:8080", 1}}, svc::FwdMethod::kNat);
+  routeClients();
+  prog_->config()->csum_check = 1;
+  using net::kTcpAck, net::kTcpSyn;
+  EXPECT_FALSE(both(c4().tcp(41020, 80, kTcpSyn).partialL4Checksum().build(), "SYN, half-done"));
+  EXPECT_FALSE(both(rs4().tcp(8080, 41020, kTcpSyn | kTcpAck).partialL4Checksum().build(),
+                    "SYN-ACK, half-done: the slow path's"));
+  EXPECT_TRUE(both(rs4().tcp(8080, 41020, kTcpAck).payload("x").build(), "reply, complete"));
+  EXPECT_FALSE(both(c4().tcp(41020, 80, kTcpAck).payload("GET /").partialL4Checksum().build(),
+                    "ACK, half-done"));
+  EXPECT_TRUE(both(c4().tcp(41020, 80, kTcpAck).payload("GET /").build(), "ACK, complete"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kCsumFinished], 3u);
+}
+
+// A port-0 (all ports) persistent NAT service: each connection keeps the client's port on
+// the real server, its replies find it, and connections made through the template get
+// their twins too.
+TEST_F(DualPath, NatPortZeroPersistentService) {
+  svc::ServiceConfig s = svc("10.0.2.100", 0);
+  s.persistent = true;
+  s.persistence_timeout = 300;
+  addService(s, {{"10.0.2.11:0", 1}}, svc::FwdMethod::kNat);
+  routeClients();
+  using net::kTcpAck, net::kTcpSyn;
+  for (uint16_t vport : {443, 8443}) {
+    const std::string v = std::to_string(vport);
+    EXPECT_FALSE(both(c4().tcp(41030, vport, kTcpSyn).build(), "SYN to " + v));
+    EXPECT_TRUE(both(rs4().tcp(vport, 41030, kTcpSyn | kTcpAck).build(), "SYN-ACK from " + v));
+    // The first ACK assures the template: the slow path's step (SL_CONN_F_CONTROLLED).
+    both(c4().tcp(41030, vport, kTcpAck).build(), "ACK to " + v);
+    EXPECT_TRUE(both(c4().tcp(41030, vport, kTcpAck).payload("data").build(), "data to " + v));
+    EXPECT_TRUE(both(rs4().tcp(vport, 41030, kTcpAck).payload("answer").build(), "answer from " + v));
+  }
+  EXPECT_EQ(a_->conns.replyTwins(), 2u);
+}
+
+// No way to the client from here (no route, or no neighbour yet): the program leaves the
+// reply untouched to the slow path, which hands the rewritten packet to the kernel as
+// locally sent (a rewritten packet passed up would be dropped: its source is ours).
+TEST_F(DualPath, NatReplyWithoutARouteIsTheSlowPaths) {
+  addService(svc("10.0.2.100", 80), {{"10.0.2.11:8080", 1}}, svc::FwdMethod::kNat);
+  EXPECT_FALSE(both(c4().tcp(41040, 80, net::kTcpSyn).build(), "SYN"));
+  EXPECT_FALSE(both(rs4().tcp(8080, 41040, net::kTcpSyn | net::kTcpAck).build(), "SYN-ACK"));
+  EXPECT_TRUE(both(c4().tcp(41040, 80, net::kTcpAck).build(), "ACK"));
+  EXPECT_FALSE(both(rs4().tcp(8080, 41040, net::kTcpAck).payload("x").build(), "data"));
+  EXPECT_EQ(a_->dp.counters()[Counter::kNatReplies], 2u);
+}
+
+TEST_F(DualPath, NatServerClosesFirstIpv6) {
+  addService(svc("2001:db8:2::100", 80), {{"[2001:db8:2::11]:8080", 1}}, svc::FwdMethod::kNat);
+  routeClients();
+  using net::kTcpAck, net::kTcpFin, net::kTcpSyn;
+  EXPECT_FALSE(both(c6().tcp(41002, 80, kTcpSyn).build(), "SYN"));
+  EXPECT_TRUE(both(rs6().tcp(8080, 41002, kTcpSyn | kTcpAck).build(), "SYN-ACK"));
+  EXPECT_TRUE(both(c6().tcp(41002, 80, kTcpAck).payload("x").build(), "ACK"));
+  EXPECT_TRUE(both(rs6().tcp(8080, 41002, kTcpFin | kTcpAck).build(), "server FIN"));
+  EXPECT_TRUE(both(c6().tcp(41002, 80, kTcpFin | kTcpAck).build(), "client FIN"));
+  EXPECT_TRUE(both(rs6().tcp(8080, 41002, kTcpAck).build(), "server ACK"));
+}
+
+TEST_F(DualPath, NatUdpAndWhatIsNoReply) {
+  addService(svc("10.0.2.100", 53, svc::Proto::kUdp), {{"10.0.2.11:5353", 1}}, svc::FwdMethod::kNat);
+  routeClients();
+  EXPECT_FALSE(both(c4().udp(6000, 53).payload("q").build(), "query"));
+  EXPECT_TRUE(both(rs4().udp(5353, 6000).payload("answer").build(), "answer"));
+  EXPECT_TRUE(both(c4().udp(6000, 53).payload("q2").build(), "second query"));
+  // The real server's own traffic, and a packet from another host to the client: the
+  // kernel's, untouched.
+  both(rs4().udp(5353, 6001).payload("x").build(), "no twin");
+  both(rs4("10.0.2.12").udp(5353, 6000).payload("x").build(), "another host");
+  // An ICMP error from the real server about the client's query: the slow path translates
+  // it for the client.
+  Bytes quote = PacketBuilder().ipv4("10.0.1.2", "10.0.2.11").udp(6000, 5353).payload("q").build();
+  EXPECT_FALSE(both(rs4().icmp(3, 3).payload(quote).build(), "port unreachable from the real server"));
+  Bytes other = PacketBuilder().ipv4("10.0.1.2", "10.0.2.11").udp(6009, 5353).payload("q").build();
+  both(rs4().icmp(3, 3).payload(other).build(), "error about no connection");
+}
+
 }  // namespace
 }  // namespace sluice::testing
 
@@ -642,6 +862,7 @@ TEST_F(DualPath, LocalRealServerGetsItsPacketsThroughTheStack) {
   EXPECT_EQ(a_->stats.dest(0).inpkts, 8u);
   EXPECT_EQ(a_->stats.dest(0).conns, 2u);
 }
+
 
 }  // namespace
 }  // namespace sluice::testing

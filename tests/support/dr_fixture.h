@@ -126,8 +126,10 @@ class DrFixture : public ::testing::Test {
     for (const auto& svc : snap->services())
       for (const auto& d : svc->dest_rt) {
         const bool rs1 = d.cfg.ep.addr.str().ends_with("11");
-        dests_.write(d.dest_id, dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &kDirectorMac,
-                                                   rs1 ? &kRs1Mac : &kRs2Mac, kIfindex));
+        sl_dest e = dp::makeDestRecord(d.cfg.ep, uint8_t(d.cfg.fwd), &kDirectorMac,
+                                       rs1 ? &kRs1Mac : &kRs2Mac, kIfindex);
+        dp::setServiceOf(e, svc->cfg.key.addr, svc->cfg.key.port);  // as daemon::DestWriter
+        dests_.write(d.dest_id, e);
         if (rs1) rs1_ids_.push_back(d.dest_id);
         else rs2_ids_.push_back(d.dest_id);
       }

@@ -118,12 +118,11 @@ TEST_F(SluiceadmTest, DaemonRefusalsExitAsIpvsadmWithItsMessage) {
   EXPECT_EQ(out(), "");
 }
 
-// -m, -b and -f parse (so the refusal is specific) but sluiced refuses them: nothing
+// -b and -f parse (so the refusal is specific) but sluiced refuses them: nothing
 // is stored that its data path would drop.
 TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
   ASSERT_EQ(run("-A -t 10.0.0.1:80 -s rr"), 0) << err();
   const std::pair<const char*, const char*> refused[] = {
-      {"-m", "NAT forwarding (-m) is not implemented yet; use -g (DR)\n"},
       {"-b", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
       {"--fullnat", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
   };
@@ -137,11 +136,25 @@ TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
             "address and port\n");
   // -e cannot switch a DR server to one either.
   ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1"), 0) << err();
-  EXPECT_EQ(run("-e -t 10.0.0.1:80 -r 192.168.1.1 -m -w 5"), 255);
+  EXPECT_EQ(run("-e -t 10.0.0.1:80 -r 192.168.1.1 -b -w 5"), 255);
   ASSERT_EQ(run("-S -n"), 0);
   EXPECT_EQ(out(),
             "-A -t 10.0.0.1:80 -s rr\n"
             "-a -t 10.0.0.1:80 -r 192.168.1.1:80 -g -w 1\n");
+}
+
+// NAT keeps the real server's port (port mapping); DR forces the service's.
+TEST_F(SluiceadmTest, NatKeepsTheGivenRealServerPort) {
+  ASSERT_EQ(run("-A -t 10.0.0.1:80 -s rr"), 0) << err();
+  ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1:8080 -m"), 0) << err();
+  ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.2 -m"), 0) << err();
+  ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.3:8080 -g"), 0) << err();
+  ASSERT_EQ(run("-S -n"), 0);
+  EXPECT_EQ(out(),
+            "-A -t 10.0.0.1:80 -s rr\n"
+            "-a -t 10.0.0.1:80 -r 192.168.1.1:8080 -m -w 1\n"
+            "-a -t 10.0.0.1:80 -r 192.168.1.2:80 -m -w 1\n"
+            "-a -t 10.0.0.1:80 -r 192.168.1.3:80 -g -w 1\n");
 }
 
 // ipvsadm's option table takes -M without -p; IPVS keeps the mask and it has no effect
@@ -241,13 +254,13 @@ TEST_F(SluiceadmTest, RestoreGoesOnPastRefusedLines) {
                 "\n"
                 "-a -t 10.0.0.9:80 -r 192.168.1.1\n"
                 "-A -t 10.0.0.3:80\n"
-                "-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -m\n"
+                "-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -b\n"
                 "-A -f 7\n"
                 "-a -t 10.0.0.1:80 -r 192.168.1.3\n"),
             255);
   EXPECT_EQ(err(),
             "line 3: Service not defined\n"
-            "line 5: NAT forwarding (-m) is not implemented yet; use -g (DR)\n"
+            "line 5: FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"
             "line 6: Firewall-mark services (-f) are not implemented yet; use -t or -u with the "
             "virtual address and port\n");
   ASSERT_EQ(run("-S -n"), 0);

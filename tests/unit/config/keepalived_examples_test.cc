@@ -159,8 +159,7 @@ TEST(ConfigKeepalivedExamples, Example2) {
   EXPECT_EQ(diagLines(c),
             (std::vector<std::string>{
                 "k.conf:7: fwmark 7: Firewall-mark services (-f) are not implemented yet; use -t or -u "
-                "with the virtual address and port",
-                "k.conf:14: lvs_method NAT: NAT forwarding (-m) is not implemented yet; use -g (DR)"}));
+                "with the virtual address and port"}));
   const VirtualServerConfig& web = c.virtual_servers.at(0);
   ASSERT_EQ(web.services.size(), 5u);
   EXPECT_EQ(web.services[3].key.addr, *net::IpAddr::parse("10.20.0.103"));

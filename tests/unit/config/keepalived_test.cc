@@ -316,17 +316,16 @@ TEST(ConfigKeepalived, MissingProtocolIsUdpWithAWarning) {
       << allDiags(c);
 }
 
-TEST(ConfigKeepalived, NatIsRefusedWhereItIsWrittenOrDefaulted) {
+TEST(ConfigKeepalived, NatIsAcceptedWhereItIsWrittenOrDefaulted) {
   Config c = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind NAT\n"
-                "  real_server 10.0.1.1 80 { }\n}\n");
-  EXPECT_FALSE(c.ok());
-  EXPECT_TRUE(hasDiag(c, "k.conf:3: lb_kind NAT: NAT forwarding (-m) is not implemented yet; use -g (DR)"))
-      << allDiags(c);
+                "  real_server 10.0.1.1 8080 { }\n}\n");
+  ASSERT_TRUE(c.ok()) << allDiags(c);
+  EXPECT_EQ(c.virtual_servers.at(0).real_servers.at(0).dest.fwd, svc::FwdMethod::kNat);
+  EXPECT_EQ(c.virtual_servers.at(0).real_servers.at(0).dest.ep.port, 8080);
+  // keepalived's default method is NAT too.
   Config d = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.1.1 80 { }\n}\n");
-  EXPECT_TRUE(hasDiag(d, "k.conf:1: virtual_server without lvs_method: NAT, as keepalived does; NAT "
-                         "forwarding (-m) is not implemented yet; use -g (DR)"))
-      << allDiags(d);
-  // Every real server choosing DR itself: the block's NAT default is never used.
+  ASSERT_TRUE(d.ok()) << allDiags(d);
+  EXPECT_EQ(d.virtual_servers.at(0).real_servers.at(0).dest.fwd, svc::FwdMethod::kNat);
   Config e = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n"
                 "  real_server 10.0.1.1 80 { lvs_method DR }\n}\n");
   EXPECT_TRUE(e.ok()) << allDiags(e);

@@ -233,7 +233,7 @@ scheduler=rr
   EXPECT_TRUE(hasDiag(c, "l.cf:3: warning: fork: no effect in sluiced"));
   EXPECT_FALSE(c.global.lvs_flush_on_stop);  // cleanstop=no
   EXPECT_TRUE(hasDiag(c, "l.cf:5: unknown keyword 'bogus'"));
-  EXPECT_TRUE(hasDiag(c, "l.cf:7: real masq: NAT forwarding (-m) is not implemented yet; use -g (DR)"));
+  EXPECT_FALSE(hasDiagContaining(c, "l.cf:7:")) << "masq (NAT) is accepted";
   EXPECT_TRUE(hasDiag(c, "l.cf:6: checktype=negotiate for service=mysql: sluiced has no mysql check; "
                          "use checktype=connect"));
   EXPECT_TRUE(hasDiag(c, "l.cf:10: scheduler: lblcr is not implemented in Sluice (lblc, without "

@@ -203,6 +203,76 @@ TEST_F(DirectorTest, ListingsTimeoutsAndZero) {
   EXPECT_FALSE(director_->zero(svc::ServiceKey{svc::Proto::kUdp, ip("10.9.9.9"), 1}));
 }
 
+// NAT through the whole director: the forwarding records carry the service's address (the
+// dest writer fills it), the reply goes to the kernel to route (the backend's local
+// injection), and the reply twin is neither listed nor counted as a connection.
+TEST_F(DirectorTest, NatRepliesAreRoutedAndTwinsAreNotConnections) {
+  svc::ServiceConfig s;
+  s.key = key();
+  s.scheduler = "rr";
+  ASSERT_TRUE(director_->addService(s));
+  svc::DestConfig d;
+  d.ep = *net::Endpoint::parse("10.0.2.11:8080");
+  d.fwd = svc::FwdMethod::kNat;
+  ASSERT_TRUE(director_->addDest(key(), d));
+
+  auto tx = send(tcp(3000, net::kTcpSyn));
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].bytes, PacketBuilder().eth(kDir, mac("02:00:00:00:02:11"))
+                             .ipv4("10.0.1.2", "10.0.2.11").tcp(3000, 8080, net::kTcpSyn).build());
+  const net::MacAddr rs_mac = mac("02:00:00:00:02:11");
+  EXPECT_TRUE(send(PacketBuilder().eth(rs_mac, kDir).ipv4("10.0.2.11", "10.0.1.2")
+                       .tcp(8080, 3000, net::kTcpSyn | net::kTcpAck).build()).empty());
+  auto routed = io_.takeDeliveredLocal();
+  ASSERT_EQ(routed.size(), 1u);
+  EXPECT_EQ(routed[0].bytes, PacketBuilder().eth(rs_mac, kDir).ipv4("10.0.2.100", "10.0.1.2")
+                                 .tcp(80, 3000, net::kTcpSyn | net::kTcpAck).build());
+
+  auto conns = director_->listConns();
+  ASSERT_EQ(conns.size(), 1u) << "the reply twin is not a connection";
+  EXPECT_EQ(conns[0].state, "SYN_RECV");
+  auto svcs = director_->listServices(std::nullopt);
+  ASSERT_TRUE(svcs);
+  const auto& l = (*svcs)[0];
+  EXPECT_EQ(l.stats.conns, 1u);
+  EXPECT_EQ(l.stats.outpkts, 1u);
+  ASSERT_EQ(l.dests.size(), 1u);
+  EXPECT_EQ(l.dests[0].active + l.dests[0].inactive, 1u);
+}
+
+// The XDP program looks replies up only while a NAT real server exists, deleted ones
+// included (their connections still get replies).
+TEST(DirectorFastPath, NatRepliesFlagFollowsTheNatRealServers) {
+  std::vector<sl_conn> conns(1024);
+  std::vector<sl_dest> dests(64);
+  std::vector<sl_dest_counts> counts(64);
+  std::vector<sl_stats> stats(64);
+  sl_dp_config cfg{};
+  SharedTables shared{conns, dests, counts, stats, 1, &cfg};
+  ManualClock clock;
+  FakeNextHops hops;
+  Director director(clock, DirectorLimits{1024, 16, 64}, hops, nullptr, &shared);
+  svc::ServiceConfig s;
+  s.key = svc::ServiceKey{svc::Proto::kTcp, ip("10.0.2.100"), 80};
+  s.scheduler = "rr";
+  ASSERT_TRUE(director.addService(s));
+  svc::DestConfig dr;
+  dr.ep = *net::Endpoint::parse("10.0.2.12:80");
+  ASSERT_TRUE(director.addDest(s.key, dr));
+  EXPECT_EQ(cfg.nat_replies, 0u) << "DR only: nobody pays the reply lookup";
+  svc::DestConfig nat;
+  nat.ep = *net::Endpoint::parse("10.0.2.11:8080");
+  nat.fwd = svc::FwdMethod::kNat;
+  ASSERT_TRUE(director.addDest(s.key, nat));
+  EXPECT_EQ(cfg.nat_replies, 1u);
+  // Its record names the service, for the replies.
+  bool named = false;
+  for (const sl_dest& d : dests)
+    if ((d.flags & SL_DEST_F_LIVE) && d.fwd == SL_FWD_NAT)
+      named = std::memcmp(d.vaddr, ip("10.0.2.100").bytes.data(), 16) == 0 && ntohs(d.vport) == 80;
+  EXPECT_TRUE(named);
+}
+
 TEST_F(DirectorTest, ConnectionExpiryIsListedInWholeSecondsRoundedDown) {
   addRr();
   send(tcp(5000, net::kTcpSyn));

@@ -175,10 +175,10 @@ TEST_F(RestoreValidation, ValidatesLikeAdd) {
 // A state file written before these were refused (or by hand) must not bring back what
 // the data path would black-hole: the restore names the entry and the reason.
 TEST_F(RestoreValidation, RefusesWhatIsNotImplementedYet) {
-  ServiceState nat = svcState(0, tcpKey("10.0.0.1", 80), {destState(0, "10.1.0.1:8080")});
-  nat.dests[0].cfg.fwd = FwdMethod::kNat;
-  expectRefused({nat}, {},
-                "restoring real server 10.1.0.1:8080 of TCP 10.0.0.1:80: NAT forwarding (-m) is "
+  ServiceState fnat = svcState(0, tcpKey("10.0.0.1", 80), {destState(0, "10.1.0.1:8080")});
+  fnat.dests[0].cfg.fwd = FwdMethod::kFullNat;
+  expectRefused({fnat}, {},
+                "restoring real server 10.1.0.1:8080 of TCP 10.0.0.1:80: FULLNAT forwarding (-b) is "
                 "not implemented yet; use -g (DR)");
   expectRefused({svcState(0, markKey(7))}, {},
                 "restoring service FWM 7: Firewall-mark services (-f) are not implemented yet");

@@ -86,6 +86,22 @@ TEST_F(ServiceTableTest, ZeroPortNeedsPersistence) {
   EXPECT_TRUE(table_.get(c.key)->cfg.persistent);
 }
 
+// NAT maps ports (ipvsadm -m keeps the real server's port); a port-0 service's NAT real
+// server cannot, since its replies keep their source port.
+TEST_F(ServiceTableTest, NatKeepsTheRealServersPortExceptOnPortZeroServices) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:8080", FwdMethod::kNat)).ok());
+  EXPECT_EQ(table_.get(k)->dests.at(0).cfg.ep.port, 8080);
+  ServiceConfig any = svcCfg(tcpKey("10.0.0.2", 0));
+  any.persistent = true;
+  ASSERT_TRUE(table_.addService(any).ok());
+  expectError(table_.addDest(any.key, destCfg("192.168.0.1:8080", FwdMethod::kNat)),
+              "A NAT real server of a port-0 (all ports) service cannot map ports: give it port 0 "
+              "(or no port), so each connection keeps the client's port");
+  EXPECT_TRUE(table_.addDest(any.key, destCfg("192.168.0.1:0", FwdMethod::kNat)).ok());
+}
+
 TEST_F(ServiceTableTest, SchedulerMustExist) {
   expectError(table_.addService(svcCfg(tcpKey("10.0.0.1", 80), "foo")), "Scheduler not found: foo");
   ASSERT_TRUE(table_.addService(svcCfg(tcpKey("10.0.0.1", 80), "rr")).ok());
@@ -265,7 +281,6 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
   auto k = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
   const std::pair<FwdMethod, const char*> refused[] = {
-      {FwdMethod::kNat, "NAT forwarding (-m) is not implemented yet; use -g (DR)"},
       {FwdMethod::kFullNat, "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)"},
       {FwdMethod::kLocal, "Local forwarding (a real server on the director itself) is not "
                           "implemented yet; use -g (DR) to another host"},
@@ -278,8 +293,8 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
   EXPECT_TRUE(table_.addDest(k, destCfg("[2001:db8::9]:80", FwdMethod::kTun)).ok());
   // Nor can an existing DR server be switched to one.
   ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 3)).ok());
-  expectError(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kNat, 9)),
-              "NAT forwarding (-m) is not implemented yet; use -g (DR)");
+  expectError(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kFullNat, 9)),
+              "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)");
   auto got = table_.get(k)->dests[0].cfg;
   EXPECT_EQ(got.fwd, FwdMethod::kDr);
   EXPECT_EQ(got.weight, 3);

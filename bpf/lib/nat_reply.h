@@ -1,0 +1,162 @@
+/* NAT replies in the fast path (dp::Datapath::natReply's side): a frame that matched no
+ * connection, looked up as a reply twin (dp/nat_reply.h), leads through its real server's
+ * record to its connection, which is updated with the OUTPUT transitions (IPVS's
+ * handle_response) before the source becomes the service again, and sent to the client
+ * by the kernel's FIB. Whatever the fast path cannot finish (a client it has no way to
+ * reach from here included) goes to the slow path, which does the same; a twin whose
+ * connection is gone is counted, and the frame goes on as one matching nothing (the
+ * daemon's sweep frees it).
+ * Only looked up while dp_config.nat_replies says a NAT real server exists. */
+#ifndef SLUICE_BPF_NAT_REPLY_H
+#define SLUICE_BPF_NAT_REPLY_H
+
+#include "lib/conn.h"
+#include "lib/csum.h"
+#include "lib/dest.h"
+#include "lib/icmp.h"
+#include "lib/steer.h"
+#include "lib/xmit_nat.h"
+
+#define NAT_NOT_REPLY (-1)
+
+static __always_inline struct sl_conn* find_key(const struct sl_dp_config* cfg,
+                                                const struct sl_conn_key* k) {
+  __u32 b1, b2;
+  sl_conn_buckets(sl_conn_hash(k, cfg->conn_seed), cfg->conn_buckets, &b1, &b2);
+  struct sl_conn* c = find_in(b1, k);
+  if (!c && b2 != b1) c = find_in(b2, k);
+  return c;
+}
+
+/* A global (not static) function: the verifier checks it once, on its own, instead of once
+ * for every state the main program reaches the call in (which exceeds its budget), and its
+ * keys, record copy and FIB query get a stack frame of their own beside the main path's.
+ * `p` and `cfg` are plain memory to it; the packet is re-read from ctx. */
+__attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
+                                        const struct sl_dp_config* cfg) {
+  if (!ctx || !p || !cfg) return NAT_NOT_REPLY;
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  /* The reply's tuple, ends swapped: the twin's key. */
+  struct sl_conn_key tk __attribute__((aligned(8))) = {};
+  __builtin_memcpy(tk.caddr, p->key.vaddr, 16);
+  __builtin_memcpy(tk.vaddr, p->key.caddr, 16);
+  tk.cport = p->key.vport;
+  tk.vport = p->key.cport;
+  tk.proto = p->key.proto;
+  tk.family = p->key.family;
+  tk.kind = SL_KEY_REPLY;
+  struct sl_conn* t = find_key(cfg, &tk);
+  if (!t) return NAT_NOT_REPLY;
+  if (*(volatile __u32*)&t->word >> 24) return to_slow_path(ctx);
+  __u32 dest_id = t->dest_id;
+  /* The service's address and port from the real server's record (seqlocked). */
+  if (dest_id >= cfg->max_dests) return to_slow_path(ctx);
+  struct sl_dest* rec = bpf_map_lookup_elem(&dests, &dest_id);
+  if (!rec) return to_slow_path(ctx);
+  __u32 seq = *(volatile __u32*)&rec->seq;
+  if (seq & 1) return to_slow_path(ctx);
+  asm volatile("" ::: "memory");
+  __u8 dflags = rec->flags;
+  __u16 vport = rec->vport;
+  /* The twin's key becomes the connection's: same client end, the service's end. */
+  __builtin_memcpy(tk.vaddr, rec->vaddr, 16);
+  asm volatile("" ::: "memory");
+  if (*(volatile __u32*)&rec->seq != seq) return to_slow_path(ctx);
+  tk.vport = vport ? vport : p->key.cport;
+  tk.kind = SL_KEY_CONN;
+  struct sl_conn* c = (dflags & SL_DEST_F_LIVE) ? find_key(cfg, &tk) : 0;
+  __u32 w = c ? *(volatile __u32*)&c->word : 0;
+  if (!c || c->dest_id != dest_id || ((w >> 8) & 0xff) != SL_FWD_NAT) {
+    bump1(SLC_kNatTwinStale);
+    return NAT_NOT_REPLY;
+  }
+  __u8 state = w & 0xff, flags = (w >> 16) & 0xff;
+  if ((w >> 24) || !cfg->forward || (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
+    return to_slow_path(ctx);
+  __u64 now = bpf_ktime_get_coarse_ns();
+  __u64 last = c->last_seen_ns;
+  if (now > last && now - last > (__u64)c->timeout_s * 1000000000ull) return to_slow_path(ctx);
+  if (cfg->csum_check && partial_checksum(data, end, p)) return to_slow_path(ctx);
+  struct bpf_fib_lookup fib = {};
+  if (!reply_route(ctx, data, end, p, tk.vaddr, tk.vport, &fib)) return to_slow_path(ctx);
+
+  /* conn::updateConn with Direction::kOutput. */
+  __u8 next = state;
+  __u8 nflags = flags;
+  if (p->key.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
+    int ev = sl_tcp_event(p->tcp_flags);
+    if (ev >= 0 && ev < SL_TCP_EVENTS) next = cfg->tcp_out[state][ev];
+    if (next != state && next < SL_STATE_COUNT) {
+      if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
+      else nflags |= SL_CONN_F_INACTIVE;
+    }
+  }
+  if (next >= SL_STATE_COUNT) return to_slow_path(ctx);
+  if (next == SL_TCP_ESTABLISHED && next != state && (flags & SL_CONN_F_CONTROLLED))
+    return to_slow_path(ctx);
+  __u32 nw = (w & 0xff00ff00u) | next | ((__u32)nflags << 16);
+  if (nw != w && __sync_val_compare_and_swap(&c->word, w, nw) != w) return to_slow_path(ctx);
+  if (nflags != flags) {
+    struct sl_dest_counts* dc = bpf_map_lookup_elem(&dest_counts, &dest_id);
+    if (dc) {
+      if (nflags & SL_CONN_F_INACTIVE) {
+        __sync_fetch_and_add(&dc->active, -1);
+        __sync_fetch_and_add(&dc->inactive, 1);
+      } else {
+        __sync_fetch_and_add(&dc->active, 1);
+        __sync_fetch_and_add(&dc->inactive, -1);
+      }
+    }
+  }
+  __u32 ni = next;
+  asm volatile("" : "+r"(ni));
+  ni &= 0x0f;
+  __u32 tmo = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
+  if (c->timeout_s != tmo) c->timeout_s = tmo;
+  if (last != now) c->last_seen_ns = now;
+
+  __u32 cpu = bpf_get_smp_processor_id();
+  if (cpu < cfg->stat_slots) {
+    __u32 si = dest_id * cfg->stat_slots + cpu;
+    struct sl_stats* st = bpf_map_lookup_elem(&dest_stats, &si);
+    if (st) {
+      st->outpkts += 1;
+      st->outbytes += p->ip_len;
+    }
+  }
+  if (!nat_rewrite(data, end, p, 1, tk.vaddr, tk.vport)) return XDP_ABORTED;
+  bump2(SLC_kRxPackets, SLC_kNatReplies);
+  return send_reply(ctx, data, end, &fib);
+}
+
+/* An ICMP error not to a VIP: one about a NAT connection's request (quoting
+ * CIP:cport -> RIP:rport, the twin's key as it stands) is the slow path's, which translates
+ * it for the client; any other is the kernel's, malformed quotes included (they are not
+ * the director's to judge). */
+static __always_inline int icmp_error_nat(struct xdp_md* ctx, void* data, void* end,
+                                          const struct pkt* p, const struct sl_dp_config* cfg) {
+  struct sl_conn_key k __attribute__((aligned(8))) = {};
+  k.family = p->key.family;
+  __u32 reason = 0;
+  __u32 off = p->l4_off + 8;
+  int r = p->key.family == SL_AF_V4 ? parse_quote4(data, end, off, p->l4_end, &k, &reason)
+                                    : parse_quote6(data, end, off, p->l4_end, &k, &reason);
+  if (r == QUOTE_OK && cfg->enabled && cfg->conn_buckets) {
+    /* parse_quote reads the quote as service -> client; this one is client -> server, whose
+     * ends as they stand are the twin's key: swap them back, in place. */
+    __u8 a[16];
+    __builtin_memcpy(a, k.caddr, 16);
+    __builtin_memcpy(k.caddr, k.vaddr, 16);
+    __builtin_memcpy(k.vaddr, a, 16);
+    __u16 port = k.cport;
+    k.cport = k.vport;
+    k.vport = port;
+    k.kind = SL_KEY_REPLY;
+    if (find_key(cfg, &k)) return to_slow_path(ctx);
+  }
+  steer_count(SL_STEER_PASS_NO_MATCH, 0);
+  return pass();
+}
+
+#endif /* SLUICE_BPF_NAT_REPLY_H */
