@@ -182,9 +182,9 @@ TEST_F(RestoreValidation, RefusesWhatIsNotImplementedYet) {
                 "not implemented yet; use -g (DR)");
   expectRefused({svcState(0, markKey(7))}, {},
                 "restoring service FWM 7: Firewall-mark services (-f) are not implemented yet");
-  TrashedDest fnat = trashed(0, 1, tcpKey("10.0.0.3", 80), "10.1.0.1:80");
-  fnat.cfg.fwd = FwdMethod::kFullNat;
-  expectRefused({}, {fnat},
+  TrashedDest tfnat = trashed(0, 1, tcpKey("10.0.0.3", 80), "10.1.0.1:80");
+  tfnat.cfg.fwd = FwdMethod::kFullNat;
+  expectRefused({}, {tfnat},
                 "restoring deleted real server 10.1.0.1:80 of TCP 10.0.0.3:80: FULLNAT forwarding "
                 "(-b) is not implemented yet");
   // A deleted real server of a deleted fwmark service, too.
