@@ -354,7 +354,7 @@ Real-server options:
   -m, --masquerading      NAT: the real server's port may differ from the service's
   -b, --fullnat           FULLNAT (source and destination rewritten, as in DPVS). With
                           -a/-e/-d, -b means this; with -A/-E it means --sched-flags.
-                          Only -g is implemented yet: sluiced refuses -i, -m and -b.
+                          sluiced refuses -b (FULLNAT is not implemented yet).
   --tun-type TYPE         with -i: ipip (default), gue or gre (gre: refused by sluiced,
                           not implemented yet)
   --tun-port PORT         with --tun-type gue, required: the GUE UDP port (1-65535)

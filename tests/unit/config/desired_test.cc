@@ -156,6 +156,27 @@ TEST_F(ConfigDiff, WeightChangeIsAnEditInPlace) {
   EXPECT_EQ(std::get<svc::EditDest>(ops[0]).dest.weight, 5);
 }
 
+// A reload that changes only a tunnel's options (its GUE port here) edits the real server,
+// and a TUN real server written with another port takes the service's, as DR does.
+TEST_F(ConfigDiff, TunnelOptionChangeIsAnEditInPlace) {
+  Config c = oneVs(webVs());
+  svc::DestConfig& d = c.virtual_servers[0].real_servers[1].dest;
+  d.ep = ep("10.0.0.12:8080");
+  d.fwd = svc::FwdMethod::kTun;
+  d.tun_type = SL_TUN_GUE;
+  d.tun_port = 6080;
+  Desired before = desired(c, {}, {});
+  EXPECT_EQ(only(before).dests[1].ep, ep("10.0.0.12:80"));
+  applyAll(diff(before, {}, table.list()));
+  d.tun_port = 7000;
+  auto ops = diff(desired(c, {}, {}), before, table.list());
+  ASSERT_EQ(ops.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<svc::EditDest>(ops[0]));
+  EXPECT_EQ(std::get<svc::EditDest>(ops[0]).dest.tun_port, 7000);
+  applyAll(ops);
+  EXPECT_EQ(table.list().at(0).dests.size(), 2u);
+}
+
 TEST_F(ConfigDiff, ServicesAndServersAddedByHandAreLeftAlone) {
   Config c = oneVs(webVs());
   Desired before = desired(c, {}, {});

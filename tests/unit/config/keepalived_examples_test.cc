@@ -66,9 +66,7 @@ TEST(ConfigKeepalivedExamples, Example1) {
   Config c = ka(kExample1);
   EXPECT_EQ(diagLines(c), (std::vector<std::string>{
                               "k.conf:7: warning: script_user: notify and quorum commands run as "
-                              "sluiced's own user (MISC_CHECK's user is honoured)",
-                              "k.conf:43: lvs_method TUN type gue port 6080 csum: Tunnel forwarding (-i) "
-                              "is not implemented yet; use -g (DR)"}));
+                              "sluiced's own user (MISC_CHECK's user is honoured)"}));
   EXPECT_EQ(c.global.script_user, "root");
   EXPECT_TRUE(c.global.enable_script_security);
   const VirtualServerConfig& vs = c.virtual_servers.at(0);
@@ -87,6 +85,13 @@ TEST(ConfigKeepalivedExamples, Example1) {
   EXPECT_EQ(h.delay_before_retry, 2 * kSecond);
   EXPECT_EQ(h.delay_loop, 6 * kSecond);
   EXPECT_TRUE(h.alpha);
+  // The second real server's own lvs_method: a GUE tunnel with its checksum.
+  const svc::DestConfig& r2 = vs.real_servers.at(1).dest;
+  EXPECT_EQ(r2.fwd, svc::FwdMethod::kTun);
+  EXPECT_EQ(r2.tun_type, SL_TUN_GUE);
+  EXPECT_EQ(r2.tun_port, 6080);
+  EXPECT_EQ(r2.tun_flags, SL_TUN_F_CSUM);
+  EXPECT_EQ(r1.dest.fwd, svc::FwdMethod::kDr);
 }
 
 constexpr std::string_view kExample2 = R"(track_file rs3_weight {
@@ -160,6 +165,7 @@ TEST(ConfigKeepalivedExamples, Example2) {
             (std::vector<std::string>{
                 "k.conf:7: fwmark 7: Firewall-mark services (-f) are not implemented yet; use -t or -u "
                 "with the virtual address and port"}));
+  EXPECT_EQ(c.virtual_servers.at(0).real_servers.at(0).dest.fwd, svc::FwdMethod::kNat);
   const VirtualServerConfig& web = c.virtual_servers.at(0);
   ASSERT_EQ(web.services.size(), 5u);
   EXPECT_EQ(web.services[3].key.addr, *net::IpAddr::parse("10.20.0.103"));

@@ -316,19 +316,74 @@ TEST(ConfigKeepalived, MissingProtocolIsUdpWithAWarning) {
       << allDiags(c);
 }
 
-TEST(ConfigKeepalived, NatIsAcceptedWhereItIsWrittenOrDefaulted) {
+TEST(ConfigKeepalived, NatIsTheDefaultAndMayMapThePort) {
   Config c = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind NAT\n"
                 "  real_server 10.0.1.1 8080 { }\n}\n");
   ASSERT_TRUE(c.ok()) << allDiags(c);
   EXPECT_EQ(c.virtual_servers.at(0).real_servers.at(0).dest.fwd, svc::FwdMethod::kNat);
   EXPECT_EQ(c.virtual_servers.at(0).real_servers.at(0).dest.ep.port, 8080);
-  // keepalived's default method is NAT too.
   Config d = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.1.1 80 { }\n}\n");
   ASSERT_TRUE(d.ok()) << allDiags(d);
   EXPECT_EQ(d.virtual_servers.at(0).real_servers.at(0).dest.fwd, svc::FwdMethod::kNat);
-  Config e = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n"
-                "  real_server 10.0.1.1 80 { lvs_method DR }\n}\n");
-  EXPECT_TRUE(e.ok()) << allDiags(e);
+}
+
+// keepalived 2.x's tunnel options: the virtual_server's method is its real servers' and
+// sorry server's default, tunnel options included; a real_server's own lvs_method
+// replaces it whole (TUN alone is ipip again, as keepalived's svr_forwarding_handler).
+TEST(ConfigKeepalived, TunnelOptionsInheritAndOverride) {
+  Config c = ka(R"(virtual_server 10.0.0.1 80 {
+  protocol TCP
+  lvs_method TUN type gue port 6080 csum
+  sorry_server 10.0.9.9 80
+  real_server 10.0.1.1 80 { }
+  real_server 10.0.1.2 80 {
+    lvs_method TUN
+  }
+  real_server 10.0.1.3 80 {
+    lvs_method TUN csum port 7000 type gue
+  }
+  real_server 10.0.1.4 8080 {
+    lvs_method NAT
+  }
+  real_server 2001:db8::5 80 {
+    lvs_method TUN type ipip nocsum
+  }
+  real_server 10.0.1.6 80 {
+    lvs_method TUN type gue port 6081 nocsum
+  }
+}
+)");
+  ASSERT_TRUE(c.ok()) << allDiags(c);
+  const auto& rs = c.virtual_servers.at(0).real_servers;
+  ASSERT_EQ(rs.size(), 6u);
+  auto expect = [&](size_t i, svc::FwdMethod fwd, uint8_t type, uint16_t port, uint8_t flags) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(rs[i].dest.fwd, fwd);
+    EXPECT_EQ(rs[i].dest.tun_type, type);
+    EXPECT_EQ(rs[i].dest.tun_port, port);
+    EXPECT_EQ(rs[i].dest.tun_flags, flags);
+  };
+  expect(0, svc::FwdMethod::kTun, SL_TUN_GUE, 6080, SL_TUN_F_CSUM);
+  expect(1, svc::FwdMethod::kTun, SL_TUN_IPIP, 0, 0);
+  expect(2, svc::FwdMethod::kTun, SL_TUN_GUE, 7000, SL_TUN_F_CSUM);
+  expect(3, svc::FwdMethod::kNat, SL_TUN_IPIP, 0, 0);
+  expect(4, svc::FwdMethod::kTun, SL_TUN_IPIP, 0, 0);
+  expect(5, svc::FwdMethod::kTun, SL_TUN_GUE, 6081, 0);
+  const auto& ss = *c.virtual_servers.at(0).sorry_server;
+  EXPECT_EQ(ss.fwd, svc::FwdMethod::kTun);
+  EXPECT_EQ(ss.tun_type, SL_TUN_GUE);
+  EXPECT_EQ(ss.tun_port, 6080);
+
+  // GRE and remcsum are valid keepalived but refused, with the line and the alternative.
+  Config g = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lvs_method DR\n"
+                "  real_server 10.0.1.1 80 {\n    lvs_method TUN type gre csum\n  }\n"
+                "  real_server 10.0.1.2 80 {\n    lvs_method TUN type gue port 1 remcsum\n  }\n}\n");
+  EXPECT_TRUE(hasDiag(g, "k.conf:5: lvs_method TUN type gre csum: GRE tunnels are not implemented yet; use "
+                         "ipip or gue"))
+      << allDiags(g);
+  EXPECT_TRUE(hasDiag(g, "k.conf:8: lvs_method TUN type gue port 1 remcsum: Remote checksum offload "
+                         "(--tun-remcsum) is not implemented yet; use --tun-csum or --tun-nocsum"))
+      << allDiags(g);
 }
 
 TEST(ConfigKeepalived, RefusalsNameTheirLine) {
@@ -350,7 +405,9 @@ virtual_server 10.0.0.2 80 {
   EXPECT_TRUE(hasDiag(c, "k.conf:5: protocol: not supported by sluiced: SCTP services are not "
                          "implemented (TCP and UDP are)"));
   EXPECT_TRUE(hasDiagContaining(c, "k.conf:6: persistence_engine: not supported by sluiced"));
-  EXPECT_TRUE(hasDiagContaining(c, "k.conf:7: lvs_method TUN type gre: ")) << allDiags(c);
+  EXPECT_TRUE(hasDiag(c, "k.conf:7: lvs_method TUN type gre: GRE tunnels are not implemented yet; use ipip or "
+                         "gue"))
+      << allDiags(c);
   EXPECT_TRUE(hasDiagContaining(c, "k.conf:9: BFD_CHECK: not supported by sluiced"));
 }
 

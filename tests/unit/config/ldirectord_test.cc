@@ -2,6 +2,7 @@
 // the checktype/service mapping, real= ranges, and the refusals.
 #include <gtest/gtest.h>
 
+#include "config/desired.h"
 #include "config/load.h"
 #include "config_test_util.h"
 
@@ -202,6 +203,31 @@ TEST(ConfigLdirectord, RealRangesAndDuplicates) {
   ASSERT_EQ(c.virtual_servers.at(0).real_servers.size(), 4u) << allDiags(c);
   EXPECT_EQ(c.virtual_servers[0].real_servers[3].dest.ep.str(), "10.0.1.4:80");
   EXPECT_TRUE(hasDiag(c, "l.cf:3: duplicate real server 10.0.1.2:80")) << allDiags(c);
+}
+
+// ldirectord's three methods per real= line (and on fallback=): gate, masq, ipip. ipip is
+// an IPIP tunnel (ldirectord has no GUE); masq may map the port, gate and ipip take the
+// virtual's (config::desired, as the ServiceTable does).
+TEST(ConfigLdirectord, GateMasqIpip) {
+  Config c = ld("virtual=10.0.0.1:80\n\treal=10.0.1.1:80 gate\n\treal=10.0.1.2:8080 masq 3\n"
+                "\treal=10.0.1.3:8080 ipip\n\treal=[2001:db8::4]:80 ipip\n\tfallback=10.0.9.9:80 ipip\n"
+                "\tchecktype=on\n");
+  ASSERT_TRUE(c.ok()) << allDiags(c);
+  const auto& rs = c.virtual_servers.at(0).real_servers;
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(rs[0].dest.fwd, svc::FwdMethod::kDr);
+  EXPECT_EQ(rs[1].dest.fwd, svc::FwdMethod::kNat);
+  EXPECT_EQ(rs[1].dest.weight, 3);
+  EXPECT_EQ(rs[2].dest.fwd, svc::FwdMethod::kTun);
+  EXPECT_EQ(rs[2].dest.tun_type, SL_TUN_IPIP);
+  EXPECT_EQ(rs[3].dest.fwd, svc::FwdMethod::kTun);  // a tunnel may cross families
+  EXPECT_EQ(c.virtual_servers[0].sorry_server->fwd, svc::FwdMethod::kTun);
+  const DesiredService ds = desired(c, {}, {}).begin()->second;
+  ASSERT_EQ(ds.dests.size(), 4u);
+  EXPECT_EQ(ds.dests[1].ep, *net::Endpoint::parse("10.0.1.2:8080"));
+  EXPECT_EQ(ds.dests[2].ep, *net::Endpoint::parse("10.0.1.3:80"));
+  EXPECT_TRUE(hasDiag(ld("virtual=10.0.0.1:80\n\treal=10.0.1.1:80 gue\n"),
+                      "l.cf:2: real: 'gue' is not gate, masq or ipip"));
 }
 
 TEST(ConfigLdirectord, ErrorsAndRefusals) {

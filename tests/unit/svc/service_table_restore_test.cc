@@ -187,6 +187,12 @@ TEST_F(RestoreValidation, RefusesWhatIsNotImplementedYet) {
   expectRefused({}, {tfnat},
                 "restoring deleted real server 10.1.0.1:80 of TCP 10.0.0.3:80: FULLNAT forwarding "
                 "(-b) is not implemented yet");
+  TrashedDest gre = trashed(0, 1, tcpKey("10.0.0.3", 80), "10.1.0.1:80");
+  gre.cfg.fwd = FwdMethod::kTun;
+  gre.cfg.tun_type = SL_TUN_GRE;
+  expectRefused({}, {gre},
+                "restoring deleted real server 10.1.0.1:80 of TCP 10.0.0.3:80: GRE tunnels are not "
+                "implemented yet; use ipip or gue");
   // A deleted real server of a deleted fwmark service, too.
   expectRefused({}, {trashed(0, 1, markKey(9), "10.1.0.1:80")},
                 "Firewall-mark services (-f) are not implemented yet");

@@ -291,6 +291,10 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
   }
   // Tunnelling is carried (fwd/tun.h), to a real server of either family.
   EXPECT_TRUE(table_.addDest(k, destCfg("[2001:db8::9]:80", FwdMethod::kTun)).ok());
+  // A GRE tunnel's other-family server gets the GRE answer, not the family rule's.
+  DestConfig gre = destCfg("[2001:db8::9]:80", FwdMethod::kTun);
+  gre.tun_type = SL_TUN_GRE;
+  expectError(table_.addDest(k, gre), "GRE tunnels are not implemented yet; use ipip or gue");
   // Nor can an existing DR server be switched to one.
   ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 3)).ok());
   expectError(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kFullNat, 9)),
@@ -314,6 +318,36 @@ TEST_F(ServiceTableTest, TunnelOptionsOnlyWithTunnels) {
   d.tun_flags = SL_TUN_F_CSUM;
   expectError(table_.addDest(k, d), "Tunnel options conflict with forward method: --tun-* need -i (tunnelling)");
   EXPECT_TRUE(table_.get(k)->dests.empty());
+}
+
+// NAT may map the port; TUN, like DR, takes the service's. A tunnelled server may be of
+// the other family, and keeps its tunnel options.
+TEST_F(ServiceTableTest, NatMapsThePortTunKeepsTheServicePort) {
+  auto k = tcpKey("10.0.0.1", 80);
+  ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:8080", FwdMethod::kNat)).ok());
+  DestConfig gue = destCfg("192.168.0.2:8080", FwdMethod::kTun);
+  gue.tun_type = SL_TUN_GUE;
+  gue.tun_port = 6080;
+  gue.tun_flags = SL_TUN_F_CSUM;
+  ASSERT_TRUE(table_.addDest(k, gue).ok());
+  ASSERT_TRUE(table_.addDest(k, destCfg("[2001:db8::9]:8080", FwdMethod::kTun)).ok());
+  auto s = table_.get(k);
+  ASSERT_EQ(s->dests.size(), 3u);  // newest first
+  EXPECT_EQ(s->dests[2].cfg.ep, ep("192.168.0.1:8080"));
+  EXPECT_EQ(s->dests[1].cfg.ep, ep("192.168.0.2:80"));
+  EXPECT_EQ(s->dests[1].cfg.tun_type, SL_TUN_GUE);
+  EXPECT_EQ(s->dests[1].cfg.tun_port, 6080);
+  EXPECT_EQ(s->dests[1].cfg.tun_flags, SL_TUN_F_CSUM);
+  EXPECT_EQ(s->dests[0].cfg.ep.port, 80);
+  // The published record carries them too.
+  EXPECT_EQ(table_.snapshot()->findDest(s->dests[1].dest_id)->cfg.tun_port, 6080);
+  gue.tun_port = 0;
+  expectError(table_.editDest(k, gue), "You need to supply the 'tun-port' option for the 'gue' tunnel type");
+  gue.tun_port = 6080;
+  gue.tun_flags = SL_TUN_F_REMCSUM;
+  expectError(table_.editDest(k, gue),
+              "Remote checksum offload (--tun-remcsum) is not implemented yet; use --tun-csum or --tun-nocsum");
 }
 
 TEST_F(ServiceTableTest, DrUsesTheServicePort) {
