@@ -109,7 +109,12 @@ static __always_inline int reply_route(struct xdp_md* ctx, void* data, void* end
   fib->ifindex = ctx->ingress_ifindex;
   fib->sport = vport;
   fib->dport = p->key.vport; /* the client's port: the reply's destination */
-  fib->tot_len = p->ip_len;
+  /* No length: bpf_fib_lookup would answer FRAG_NEEDED for a frame longer than the route's
+   * MTU, and in generic mode a real server's reply arrives as a TSO/GRO aggregate (tens of
+   * KiB, one skb) that the egress device segments; the slow path could not take it either
+   * (an AF_XDP frame is 4 KiB), so the download would stall. A single packet too big for the
+   * client's route is the same packet the kernel would have forwarded. */
+  fib->tot_len = 0;
   if (p->key.family == SL_AF_V4) {
     __u8* ip = data + 14;
     if ((void*)(ip + 20) > end) return 0;
