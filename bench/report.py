@@ -16,6 +16,8 @@ TARGETS = [  # (label, engine, reference engine, factor, strict)
     ("(e) >= 0.8 x (a)", "e", "a", 0.8, False),
     ("(f) >= 0.8 x (b)", "f", "b", 0.8, False),
     ("(f) > (d)", "f", "d", 1.0, True),
+    ("(g) >= 0.6 x (a)", "g", "a", 0.6, False),
+    ("(h) >= 0.6 x (a)", "h", "a", 0.6, False),
 ]
 
 
@@ -174,7 +176,7 @@ def summarise(out_dir):
         s = summary[e]
         if s.get("charged_last_run"):
             md.append(f"* ({e}) " + ", ".join(f"{c['comm']} {c['cores']:.2f}" for c in s["charged_last_run"]))
-    for e in ("d", "e", "f"):
+    for e in ("d", "e", "f", "g", "h"):
         notes = summary.get(e, {}).get("notes_last_run")
         if not notes:
             continue

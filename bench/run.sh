@@ -17,7 +17,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 . "$ROOT/lab/lib.sh"   # nsx, lab_wait, lab_trap/lab_cleanup (namespaces and PIDs on every exit)
 
 RUNS=3
-ENGINES="a,b,c,d,e,f"
+ENGINES="a,b,c,d,e,f,g,h"
 WARMUP=1
 WINDOW=4
 OUT=""
@@ -40,7 +40,7 @@ while (($#)); do
   esac
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a positive number" >&2; exit 2; }
-[[ "$ENGINES" =~ ^[a-f](,[a-f])*$ ]] || { echo "bench: --engines is a list of a..f, e.g. a,e,f" >&2; exit 2; }
+[[ "$ENGINES" =~ ^[a-h](,[a-h])*$ ]] || { echo "bench: --engines is a list of a..h, e.g. a,e,f" >&2; exit 2; }
 [[ "$GEN_WANT" =~ ^(auto|live|packet)$ ]] || { echo "bench: --gen / BENCH_GEN is auto, live or packet" >&2; exit 2; }
 [[ "$GEN_IO" =~ ^(mmsg|ring|xsk)$ ]] || { echo "bench: BENCH_GEN_IO is mmsg, ring or xsk" >&2; exit 2; }
 IFS=, read -r -a ENGINE_LIST <<<"$ENGINES"
@@ -70,11 +70,14 @@ declare -A ENGINE_NAME=(
   [d]="nftables DNAT numgen (conntrack)"
   [e]="Sluice DR, established flows"
   [f]="Sluice DR, every packet a new flow"
+  [g]="Sluice NAT, established flows"
+  [h]="Sluice TUN (IPIP), established flows"
 )
 declare -A ENGINE_TRAFFIC=(
   [a]="random source port" [b]="random source port" [c]="random source port"
   [d]="random source port (64k flows, mostly established in conntrack)"
   [e]="$EST_FLOWS flows in turn" [f]="unique (source address, port) per packet"
+  [g]="$EST_FLOWS flows in turn" [h]="$EST_FLOWS flows in turn"
 )
 
 # ---------------------------------------------------------------- build the helpers
@@ -276,7 +279,7 @@ stop_engine_pid() {
 
 sadm() { timeout -s KILL 10 "$BUILD/bin/sluiceadm" --socket "$SLUICE_SOCK" "$@"; }
 
-start_sluiced() {   # extra sluiced args
+start_sluiced() {   # extra sluiced args; SLUICE_FWD (-g, -m, -i) picks the method
   SLUICE_SOCK="$RUN/sluiced.sock"
   rm -f "$SLUICE_SOCK"
   # The whole process on the director's core at nice -20 (workers inherit both). Native
@@ -288,8 +291,8 @@ start_sluiced() {   # extra sluiced args
   LAB_PIDS+=("$ENGINE_PID")
   lab_wait 100 test -S "$SLUICE_SOCK" || { bench_log "sluiced did not start: $(tail -5 "$RUN/engine.log")"; return 1; }
   sadm -A -u "$VIP:$VPORT" -s rr &&
-    sadm -a -u "$VIP:$VPORT" -r "$RS1:$VPORT" -g -w 1 &&
-    sadm -a -u "$VIP:$VPORT" -r "$RS2:$VPORT" -g -w 1 || return 1
+    sadm -a -u "$VIP:$VPORT" -r "$RS1:$VPORT" "${SLUICE_FWD:--g}" -w 1 &&
+    sadm -a -u "$VIP:$VPORT" -r "$RS2:$VPORT" "${SLUICE_FWD:--g}" -w 1 || return 1
 }
 
 # engine_start X: sets GEN_MODE and GEN_FLOWS for the generator.
@@ -324,6 +327,16 @@ EOF
     f) director_sched user
        GEN_MODE=unique; GEN_SRC="$NEW_FLOW_BASE"
        start_sluiced --conn-table-size "$CONN_TABLE_NEW" && sadm --set 0 0 "$SLUICE_UDP_TIMEOUT" ;;
+    # NAT and TUN as (e): established flows, which stay in the XDP fast path. NAT rewrites the
+    # destination (address and checksums); TUN prepends a 20-byte IPv4 header, so the sink
+    # receives 84-byte frames. Only the client->server direction is measured: NAT's replies
+    # take the same rewrite the other way, TUN's never cross the director.
+    g) director_sched kernel
+       GEN_MODE=cycle; GEN_FLOWS="$EST_FLOWS"
+       SLUICE_FWD=-m start_sluiced ;;
+    h) director_sched kernel
+       GEN_MODE=cycle; GEN_FLOWS="$EST_FLOWS"
+       SLUICE_FWD=-i start_sluiced ;;
   esac
 }
 
@@ -334,7 +347,7 @@ engine_notes() {
        n="$(nsx "$NS_DIR" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo null)"
        m="$(nsx "$NS_DIR" cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo null)"
        echo "{\"conntrack_count\": ${n:-null}, \"conntrack_max\": ${m:-null}}" ;;
-    e|f) local f="$OUT/sluiced-$1-run$2.txt"
+    e|f|g|h) local f="$OUT/sluiced-$1-run$2.txt"
        { sadm -Ln --stats --exact; echo; sadm -L --timeout; } >"$f" 2>&1
        echo "{\"sluiceadm_stats\": \"$(basename "$f")\"}" ;;
     *) echo null ;;
@@ -343,7 +356,7 @@ engine_notes() {
 
 engine_stop() {
   case "$1" in
-    a|e|f) stop_engine_pid ;;
+    a|e|f|g|h) stop_engine_pid ;;
     b) stop_engine_pid; grep -h '^xskfwd:' "$RUN/engine.log" >&2 ;;
     c) lab_sysctl "$NS_DIR" net.ipv4.ip_forward=0 ;;
     d) nsx "$NS_DIR" nft delete table ip slbench 2>/dev/null
