@@ -4,7 +4,10 @@
 #include <optional>
 
 #include "cluster/sync_conn.h"
+#include "conn/conn_ops.h"
 #include "conn/tcp_state.h"
+#include "dp/dest_table.h"
+#include "dp/nat_reply.h"
 
 namespace sluice::daemon {
 namespace {
@@ -79,6 +82,17 @@ void DirectorSyncStore::install(const SyncEntry& e) {
     tmpl = table.lookup(*tkey, now);
     if (tmpl && tmpl->dest_id != d->dest_id) tmpl = nullptr;  // a template of another binding
   }
+  // A NAT connection needs its reply twin, or the real server's replies would find nothing
+  // here after a failover; the twin first, as the data path does (the connection's insert
+  // may move it otherwise).
+  if (e.fwd == SL_FWD_NAT && e.kind == SL_KEY_CONN) {
+    const sl_dest rec = dp::makeDestRecord(d->cfg.ep, SL_FWD_NAT);
+    if (!conn::createTwin(table, dp::twinKeyOf(key, rec),
+                          conn::Binding{s->svc_id, d->dest_id, SL_FWD_NAT}, now)) {
+      c_.table_full.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
   sl_conn* c = table.insert(key, now);  // locked; may move other connections, never templates
   if (!c) {
     c_.table_full.fetch_add(1, std::memory_order_relaxed);
@@ -122,7 +136,8 @@ void DirectorSyncStore::walk(const std::function<void(const SyncEntry&)>& fn) {
   const Nanos now = director_.clock().now();
   for (bool templates : {true, false}) {
     table.forEach(now, [&](const sl_conn& c) {
-      if (conn::ConnTable::isReplyTwin(c)) return;  // NAT is not synced; twins never are
+      // A twin is not a connection: the receiver makes its own from the NAT connection.
+      if (conn::ConnTable::isReplyTwin(c)) return;
       if (bool(c.flags & SL_CONN_F_TEMPLATE) != templates) return;
       // forEach holds the writer lock, which templateOf() needs.
       const sl_conn* tmpl = templates ? nullptr : table.templateOf(c);

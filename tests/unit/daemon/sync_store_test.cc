@@ -110,6 +110,41 @@ TEST_F(SyncStoreTest, AnInstalledEntryIsAConnectionOfTheLocalServiceAndServer) {
   EXPECT_EQ(destInfo(vip80(), "10.0.0.10:80").inactive, 1u);
 }
 
+// A NAT connection from a peer comes with its reply twin, made here from the local real
+// server (port mapping included), so the server's replies find it after a failover; the
+// twin is no connection of its own, and the walk gives back the connection alone.
+TEST_F(SyncStoreTest, ANatConnectionIsInstalledWithItsReplyTwin) {
+  svc::ServiceConfig s;
+  s.key = {svc::Proto::kTcp, *net::IpAddr::parse("192.0.2.2"), 80};
+  s.scheduler = "rr";
+  ASSERT_TRUE(director_.addService(s));
+  svc::DestConfig dc;
+  dc.ep = *net::Endpoint::parse("10.0.0.20:8080");
+  dc.fwd = svc::FwdMethod::kNat;
+  ASSERT_TRUE(director_.addDest(s.key, dc));
+  SyncEntry e = drConn(40002);
+  e.vip = ep("192.0.2.2", 80);
+  e.svc_port = 80;
+  e.dest = ep("10.0.0.20", 8080);
+  e.fwd = SL_FWD_NAT;
+  ASSERT_TRUE(cluster::validateEntry(e));
+  store_.install(e);
+  EXPECT_EQ(store_.stats().installed, 1u);
+  EXPECT_EQ(director_.listConns().size(), 1u) << "the twin is not listed as a connection";
+  sl_conn_key twin{};
+  std::memcpy(twin.caddr, net::IpAddr::parse("198.51.100.7")->bytes.data(), 16);
+  std::memcpy(twin.vaddr, net::IpAddr::parse("10.0.0.20")->bytes.data(), 16);
+  twin.cport = htons(40002);
+  twin.vport = htons(8080);
+  twin.proto = IPPROTO_TCP;
+  twin.family = SL_AF_V4;
+  twin.kind = SL_KEY_REPLY;
+  const sl_conn* t = director_.conns().lookup(twin, clock_.now());
+  ASSERT_NE(t, nullptr) << "the reply twin RIP:8080 -> CIP:40002";
+  EXPECT_TRUE(conn::ConnTable::isReplyTwin(*t));
+  EXPECT_EQ(walked().size(), 1u);
+}
+
 TEST_F(SyncStoreTest, EntriesForUnknownServicesOrServersAreSkippedAndCounted) {
   SyncEntry other_vip = drConn();
   other_vip.vip = ep("192.0.2.99", 80);
