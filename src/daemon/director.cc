@@ -6,10 +6,41 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
+#include "common/log.h"
 #include "dp/fastpath_config.h"
 
 namespace sluice::daemon {
+
+namespace {
+
+const log::Logger kNatLog("nat");
+
+// A forwarding sysctl of this namespace (1/0), or -1 when it cannot be read.
+int readSysctl(const char* path) {
+  std::ifstream f(path);
+  int v = -1;
+  if (!(f >> v)) return -1;
+  return v;
+}
+
+// IPVS's NAT needs the director to route (the HOWTO's "echo 1 > ip_forward"): the real
+// servers' own traffic goes through it, and so does a reply the fast path hands to the
+// kernel's route lookup (bpf_fib_lookup answers "forwarding disabled" otherwise, and every
+// reply then takes the slow path). Said once per family when NAT real servers appear.
+void checkNatForwarding(bool v4, bool v6) {
+  if (v4 && readSysctl("/proc/sys/net/ipv4/ip_forward") == 0)
+    kNatLog.warn("NAT real servers: net.ipv4.ip_forward is 0 in this namespace; their own "
+                 "traffic is not routed and the fast path cannot route their replies (every "
+                 "reply takes the slow path). Set it to 1, as for IPVS's NAT");
+  if (v6 && readSysctl("/proc/sys/net/ipv6/conf/all/forwarding") == 0)
+    kNatLog.warn("NAT real servers: net.ipv6.conf.all.forwarding is 0 in this namespace; "
+                  "their own traffic is not routed and the fast path cannot route their "
+                  "replies. Set it to 1, as for IPVS's NAT");
+}
+
+}  // namespace
 
 namespace {
 
@@ -79,10 +110,18 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
   // too: their connections still get replies); DR-only directors pay nothing. The slow
   // path asks the table itself (ConnTable::replyTwins).
   observers_.push_back({"nat replies", [this](const svc::Snapshot& snap) {
-                          bool nat = false;
+                          bool nat = false, v4 = false, v6 = false;
                           for (const auto& svc : snap.services())
-                            for (const auto& d : svc->dest_rt) nat |= d.cfg.fwd == svc::FwdMethod::kNat;
+                            for (const auto& d : svc->dest_rt)
+                              if (d.cfg.fwd == svc::FwdMethod::kNat) {
+                                nat = true;
+                                (d.cfg.ep.addr.family == net::Family::kV6 ? v6 : v4) = true;
+                              }
                           for (const auto& d : snap.trash()) nat |= d.cfg.fwd == svc::FwdMethod::kNat;
+                          // Checked when a family's first NAT real server appears.
+                          checkNatForwarding(v4 && !nat_v4_seen_, v6 && !nat_v6_seen_);
+                          nat_v4_seen_ = v4;
+                          nat_v6_seen_ = v6;
                           if (fast_config_)
                             std::atomic_ref<uint32_t>(fast_config_->nat_replies)
                                 .store(nat, std::memory_order_relaxed);

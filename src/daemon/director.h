@@ -187,6 +187,9 @@ class Director final : public ctl::Backend {
   Status saveConfig();  // calls the sink now (a no-op without one)
 
  private:
+  // Families with a NAT real server at the last snapshot (checkNatForwarding's memory).
+  bool nat_v4_seen_ = false;
+  bool nat_v6_seen_ = false;
   // An effect of every change to the services, run in registration order after each applied
   // operation: the real servers' thresholds, the forwarding records, the steering map (the
   // ServiceListener), the state file (setConfigSink). Each returns a status; the first
