@@ -112,9 +112,13 @@ verdict "-Ln lists the NAT real servers as Masq" check_contains "-Ln" "$ln" \
   "$VIP4:8000" "$RS1_4:80" "Masq"
 lc="$(lab_adm -Lnc 2>&1)"
 verdict "-Lnc shows the client's connections (and no reply twins)" check_contains "-Lnc" "$lc" "$CLIENT4:"
-twins="$(grep -c "^TCP.* $RS1_4:80 *$CLIENT4" <<<"$lc")"
-WHY="$twins lines list a real server as the client"
-verdict "-Lnc lists no reply-direction entries as connections" test "$twins" = 0
+# -Lnc's columns: pro expire state source virtual destination. A reply twin listed as a
+# connection would show the client's address as its source and a real server's as its
+# virtual address; the real connections show the VIP there.
+twins="$(grep -cE "$CLIENT4:[0-9]+ +($RS1_4|$RS2_4):80 " <<<"$lc")"
+conns="$(grep -cE "$CLIENT4:[0-9]+ +$VIP4:(80|8000) " <<<"$lc")"
+WHY="$twins lines have a real server as the virtual address, $conns the VIP"
+verdict "-Lnc lists no reply-direction entries as connections" test "$twins" = 0 -a "$conns" -gt 0
 
 say "shutdown"
 lab_stop_daemon; rc=$?
