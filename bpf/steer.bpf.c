@@ -198,43 +198,11 @@ int sluice_steer(struct xdp_md* ctx) {
   if (fwd == SL_FWD_TUN && !(d.flags & SL_DEST_F_LOCAL) && !tun_fast_ok(&p, &d))
     return to_slow_path(ctx);
 
-  /* State and activity, as conn::updateConn does: DR sees only the input direction, NAT
-   * both (its replies take nat_reply()). */
-  __u8 next = state;
-  __u8 nflags = flags;
-  if (p.key.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
-    int ev = sl_tcp_event(p.tcp_flags);
-    if (ev >= 0 && ev < SL_TCP_EVENTS)
-      next = fwd == SL_FWD_NAT ? cfg->tcp_in[state][ev] : cfg->tcp_next[state][ev];
-    if (next != state && next < SL_STATE_COUNT) {
-      if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
-      else nflags |= SL_CONN_F_INACTIVE;
-    }
-  }
-  if (next >= SL_STATE_COUNT) return to_slow_path(ctx);
-  /* The step that assures a persistence template needs the template: the slow path's. */
-  if (next == SL_TCP_ESTABLISHED && next != state && (flags & SL_CONN_F_CONTROLLED))
+  /* State and activity, as conn::updateConn does: DR and TUN see only the input
+   * direction, NAT both (its replies take nat_reply()). */
+  if (!conn_step(cfg, c, w, fwd == SL_FWD_NAT ? CONN_INPUT : CONN_INPUT_ONLY, p.key.proto,
+                 p.tcp_flags, dest_id, now, last))
     return to_slow_path(ctx);
-  __u32 nw = (w & 0xff00ff00u) | next | ((__u32)nflags << 16);
-  if (nw != w && __sync_val_compare_and_swap(&c->word, w, nw) != w) return to_slow_path(ctx);
-  if (nflags != flags) {
-    struct sl_dest_counts* dc = bpf_map_lookup_elem(&dest_counts, &dest_id);
-    if (dc) {
-      if (nflags & SL_CONN_F_INACTIVE) {
-        __sync_fetch_and_add(&dc->active, -1);
-        __sync_fetch_and_add(&dc->inactive, 1);
-      } else {
-        __sync_fetch_and_add(&dc->active, 1);
-        __sync_fetch_and_add(&dc->inactive, -1);
-      }
-    }
-  }
-  __u32 ni = next;
-  asm volatile("" : "+r"(ni)); /* keep the mask: the verifier must see the bound */
-  ni &= 0x0f;
-  __u32 tmo = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
-  if (c->timeout_s != tmo) c->timeout_s = tmo;
-  if (last != now) c->last_seen_ns = now; /* the coarse clock ticks far slower than packets */
 
   /* Each CPU counts in its own slice: plain adds, no locked instructions. */
   __u32 cpu = bpf_get_smp_processor_id();

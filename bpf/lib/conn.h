@@ -20,4 +20,57 @@ static __always_inline struct sl_conn* find_in(__u32 bucket, const struct sl_con
 }
 
 
+/* Which of dp_config's TCP transition tables a packet takes (conn::Direction). */
+#define CONN_INPUT_ONLY 0 /* DR, TUN: tcp_next */
+#define CONN_INPUT 1      /* NAT, client -> server: tcp_in */
+#define CONN_OUTPUT 2     /* NAT, server -> client: tcp_out */
+
+/* conn::updateConn for one packet of `c`, whose state word was `w` when read: the next TCP
+ * state from the direction's table, a move between active and inactive counted in
+ * dest_counts, the word changed with one compare-and-swap, then timeout and last_seen.
+ * 0: the packet is the slow path's (an unknown state, a template to assure, or another CPU
+ * changed the word first), and nothing was changed. */
+static __always_inline int conn_step(const struct sl_dp_config* cfg, struct sl_conn* c, __u32 w,
+                                     int dir, __u8 proto, __u8 tcp_flags, __u32 dest_id,
+                                     __u64 now, __u64 last) {
+  __u8 state = w & 0xff, flags = (w >> 16) & 0xff;
+  __u8 next = state;
+  __u8 nflags = flags;
+  if (proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
+    int ev = sl_tcp_event(tcp_flags);
+    if (ev >= 0 && ev < SL_TCP_EVENTS)
+      next = dir == CONN_OUTPUT ? cfg->tcp_out[state][ev]
+             : dir == CONN_INPUT ? cfg->tcp_in[state][ev]
+                                 : cfg->tcp_next[state][ev];
+    if (next != state && next < SL_STATE_COUNT) {
+      if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
+      else nflags |= SL_CONN_F_INACTIVE;
+    }
+  }
+  if (next >= SL_STATE_COUNT) return 0;
+  /* The step that assures a persistence template needs the template: the slow path's. */
+  if (next == SL_TCP_ESTABLISHED && next != state && (flags & SL_CONN_F_CONTROLLED)) return 0;
+  __u32 nw = (w & 0xff00ff00u) | next | ((__u32)nflags << 16);
+  if (nw != w && __sync_val_compare_and_swap(&c->word, w, nw) != w) return 0;
+  if (nflags != flags) {
+    struct sl_dest_counts* dc = bpf_map_lookup_elem(&dest_counts, &dest_id);
+    if (dc) {
+      if (nflags & SL_CONN_F_INACTIVE) {
+        __sync_fetch_and_add(&dc->active, -1);
+        __sync_fetch_and_add(&dc->inactive, 1);
+      } else {
+        __sync_fetch_and_add(&dc->active, 1);
+        __sync_fetch_and_add(&dc->inactive, -1);
+      }
+    }
+  }
+  __u32 ni = next;
+  asm volatile("" : "+r"(ni)); /* keep the mask: the verifier must see the bound */
+  ni &= 0x0f;
+  __u32 tmo = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
+  if (c->timeout_s != tmo) c->timeout_s = tmo;
+  if (last != now) c->last_seen_ns = now; /* the coarse clock ticks far slower than packets */
+  return 1;
+}
+
 #endif /* SLUICE_BPF_CONN_H */

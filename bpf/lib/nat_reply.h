@@ -71,7 +71,7 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
     bump1(SLC_kNatTwinStale);
     return NAT_NOT_REPLY;
   }
-  __u8 state = w & 0xff, flags = (w >> 16) & 0xff;
+  __u8 flags = (w >> 16) & 0xff;
   if ((w >> 24) || !cfg->forward || (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);
   __u64 now = bpf_ktime_get_coarse_ns();
@@ -82,39 +82,8 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
   if (!reply_route(ctx, data, end, p, tk.vaddr, tk.vport, &fib)) return to_slow_path(ctx);
 
   /* conn::updateConn with Direction::kOutput. */
-  __u8 next = state;
-  __u8 nflags = flags;
-  if (p->key.proto == IPPROTO_TCP && state < SL_TCP_STATE_COUNT) {
-    int ev = sl_tcp_event(p->tcp_flags);
-    if (ev >= 0 && ev < SL_TCP_EVENTS) next = cfg->tcp_out[state][ev];
-    if (next != state && next < SL_STATE_COUNT) {
-      if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
-      else nflags |= SL_CONN_F_INACTIVE;
-    }
-  }
-  if (next >= SL_STATE_COUNT) return to_slow_path(ctx);
-  if (next == SL_TCP_ESTABLISHED && next != state && (flags & SL_CONN_F_CONTROLLED))
+  if (!conn_step(cfg, c, w, CONN_OUTPUT, p->key.proto, p->tcp_flags, dest_id, now, last))
     return to_slow_path(ctx);
-  __u32 nw = (w & 0xff00ff00u) | next | ((__u32)nflags << 16);
-  if (nw != w && __sync_val_compare_and_swap(&c->word, w, nw) != w) return to_slow_path(ctx);
-  if (nflags != flags) {
-    struct sl_dest_counts* dc = bpf_map_lookup_elem(&dest_counts, &dest_id);
-    if (dc) {
-      if (nflags & SL_CONN_F_INACTIVE) {
-        __sync_fetch_and_add(&dc->active, -1);
-        __sync_fetch_and_add(&dc->inactive, 1);
-      } else {
-        __sync_fetch_and_add(&dc->active, 1);
-        __sync_fetch_and_add(&dc->inactive, -1);
-      }
-    }
-  }
-  __u32 ni = next;
-  asm volatile("" : "+r"(ni));
-  ni &= 0x0f;
-  __u32 tmo = ni < SL_STATE_COUNT ? cfg->timeout_s[ni] : 0;
-  if (c->timeout_s != tmo) c->timeout_s = tmo;
-  if (last != now) c->last_seen_ns = now;
 
   __u32 cpu = bpf_get_smp_processor_id();
   if (cpu < cfg->stat_slots) {
