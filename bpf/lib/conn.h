@@ -43,8 +43,16 @@ static __always_inline int conn_step(const struct sl_dp_config* cfg, struct sl_c
              : dir == CONN_INPUT ? cfg->tcp_in[state][ev]
                                  : cfg->tcp_next[state][ev];
     if (next != state && next < SL_STATE_COUNT) {
-      if (cfg->active[next]) nflags &= ~SL_CONN_F_INACTIVE;
-      else nflags |= SL_CONN_F_INACTIVE;
+      if (cfg->active[next]) {
+        nflags &= ~SL_CONN_F_INACTIVE;
+      } else {
+        /* In a cluster the peers must hear that a connection is ending (FIN, RST), or
+         * their copies stay ESTABLISHED and capture the next connection on the same
+         * ports: the step into a closing state is the slow path's, which tells them
+         * (dp::ConnEventSink). */
+        if (cfg->adopt_midflow) return 0;
+        nflags |= SL_CONN_F_INACTIVE;
+      }
     }
   }
   if (next >= SL_STATE_COUNT) return 0;

@@ -27,7 +27,9 @@ struct sl_dp_config {
                           XDP_TX/redirect would lose the kernel's CHECKSUM_PARTIAL mark */
   sl_u32 adopt_midflow; /* 1 (cluster mode): a TCP segment of a service with no connection
                            that is neither SYN nor RST goes to the slow path, which adopts
-                           it (dp::Datapath::setAdoptMidflow); 0: to the kernel */
+                           it (dp::Datapath::setAdoptMidflow); 0: to the kernel. Also: a
+                           segment that moves its connection into a closing state goes to
+                           the slow path, which syncs the change to the peers */
   sl_u32 peer_macs;     /* entries in `peer_macs` (peer directors' MACs): 0 skips the lookup */
   sl_u32 nat_replies;   /* 1: some service has a NAT real server, so a frame that matches no
                            connection may be a reply: look up its reply twin. 0 (DR/TUN

@@ -233,8 +233,8 @@ void ClusterRole::loop() {
             if (store_) {
               const SyncStoreStats ss = store_->stats();
               kLog.info("sync store: {} inserted, {} refreshed, {} conflicting (kept ours), {} "
-                        "unknown service, {} unknown real server, {} table full; table holds {}",
-                        ss.installed, ss.refreshed, ss.conflict, ss.unknown_service,
+                        "superseded (ours was over), {} unknown service, {} unknown real server, {} table full; table holds {}",
+                        ss.installed, ss.refreshed, ss.conflict, ss.superseded, ss.unknown_service,
                         ss.unknown_dest, ss.table_full, director_.conns().size());
             }
           }

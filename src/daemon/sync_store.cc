@@ -8,6 +8,7 @@
 #include "conn/tcp_state.h"
 #include "dp/dest_table.h"
 #include "dp/nat_reply.h"
+#include "net/packet.h"
 
 namespace sluice::daemon {
 namespace {
@@ -40,6 +41,19 @@ const svc::ServiceRt* serviceOf(const svc::Snapshot& snap, const SyncEntry& e) {
   return s && s->cfg.key.port == e.svc_port ? s : nullptr;
 }
 
+// Whether the peer's entry, bound elsewhere, is a later connection on the same tuple than the
+// local one, which then goes. A client reuses a port only once its connection is over, so a
+// local TCP entry that is closing or closed (TIME_WAIT, CLOSE, FIN_WAIT...) is an earlier
+// connection; so is one that never got past its handshake here when the peer saw it
+// established. An established local entry is kept (a real conflict: counted), and so are
+// templates and UDP, where nothing tells which is the later.
+bool supersedes(const SyncEntry& e, const sl_conn& local) {
+  if (e.kind != SL_KEY_CONN || e.proto != net::kProtoTcp) return false;
+  if (local.flags & SL_CONN_F_TEMPLATE) return false;
+  if (!conn::isActiveState(local.state)) return true;
+  return local.state != SL_TCP_ESTABLISHED && e.state == SL_TCP_ESTABLISHED;
+}
+
 uint8_t localFlags(const SyncEntry& e) {
   uint8_t f = e.flags & cluster::kSyncedConnFlags;
   if (e.kind == SL_KEY_CONN && !conn::isActiveState(e.state)) f |= SL_CONN_F_INACTIVE;
@@ -70,12 +84,18 @@ void DirectorSyncStore::install(const SyncEntry& e) {
   // key in between, and nothing moves the entries found.
   conn::ConnTable::WriterLock lock = table.lockWriter();
   if (sl_conn* old = table.lookup(key, now)) {
-    if (old->dest_id != d->dest_id || old->svc_id != s->svc_id) {
+    if (old->dest_id == d->dest_id && old->svc_id == s->svc_id) {
+      refreshExisting(*old, e, now);
+      return;
+    }
+    // Bound elsewhere here. Kept, the flow would go to the wrong real server (which
+    // resets it) the moment the router moves it to this director.
+    if (!supersedes(e, *old)) {
       c_.conflict.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    refreshExisting(*old, e, now);
-    return;
+    table.erase(old);  // its counts and its reply twin go with it
+    c_.superseded.fetch_add(1, std::memory_order_relaxed);
   }
   sl_conn* tmpl = nullptr;
   if (auto tkey = cluster::templateKeyOf(e)) {
@@ -117,7 +137,21 @@ void DirectorSyncStore::install(const SyncEntry& e) {
 
 void DirectorSyncStore::refreshExisting(sl_conn& c, const SyncEntry& e, Nanos now) {
   conn::ConnTable::lockEntry(c);
-  if (conn::ConnTable::remaining(c, now) < Nanos(e.timeout_s) * kSecond) {
+  // A peer saw the connection end (FIN, RST): its closing state and shorter timeout are
+  // taken as they are, where a refresh only ever extends. And a connection that ended here
+  // is not brought back by a peer's refresh of its copy (the copy was sent before the end
+  // reached that peer): only a new connection on the same ports, still in its handshake,
+  // replaces it.
+  const bool tcp_conn = e.kind == SL_KEY_CONN && e.proto == net::kProtoTcp;
+  const bool ending = tcp_conn && e.state != c.state && !conn::isActiveState(e.state);
+  const bool ended_here = tcp_conn && !conn::isActiveState(c.state);
+  const bool reopening = ended_here && (e.state == SL_TCP_SYN_RECV || e.state == SL_TCP_SYN_SENT);
+  if (ended_here && !ending && !reopening) {
+    conn::ConnTable::unlockEntry(c);
+    c_.stale.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (ending || reopening || conn::ConnTable::remaining(c, now) < Nanos(e.timeout_s) * kSecond) {
     if (c.state != e.state && e.kind == SL_KEY_CONN) {
       if (conn::DestAccounting* acc = director_.conns().dests())
         acc->noteActivity(c, conn::isActiveState(e.state));
@@ -151,9 +185,10 @@ void DirectorSyncStore::walk(const std::function<void(const SyncEntry&)>& fn) {
 
 SyncStoreStats DirectorSyncStore::stats() const {
   auto r = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return SyncStoreStats{r(c_.installed),    r(c_.refreshed),   r(c_.unknown_service),
-                        r(c_.unknown_dest), r(c_.conflict),    r(c_.table_full),
-                        r(c_.unlinked),     r(c_.walk_skipped)};
+  return SyncStoreStats{r(c_.installed),  r(c_.refreshed),    r(c_.unknown_service),
+                        r(c_.unknown_dest), r(c_.conflict), r(c_.superseded),
+                        r(c_.stale),      r(c_.table_full),   r(c_.unlinked),
+                        r(c_.walk_skipped)};
 }
 
 void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
@@ -167,6 +202,14 @@ void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
       skipped_.fetch_add(1, std::memory_order_relaxed);
   }
   if (auto e = entryOf(*snap, conn, tmpl, now))
+    push_(*e, cluster::Urgency::kCritical);
+  else
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void SyncFeed::connEnding(const sl_conn& conn) noexcept {
+  const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
+  if (auto e = entryOf(*snap, conn, nullptr, director_.clock().now()))
     push_(*e, cluster::Urgency::kCritical);
   else
     skipped_.fetch_add(1, std::memory_order_relaxed);

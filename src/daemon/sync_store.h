@@ -33,7 +33,9 @@ struct SyncStoreStats {
   uint64_t refreshed = 0;  // an existing entry extended by the peer's
   uint64_t unknown_service = 0;
   uint64_t unknown_dest = 0;
-  uint64_t conflict = 0;  // the key is here, bound to another real server
+  uint64_t conflict = 0;    // the key is here, established with another real server: kept
+  uint64_t superseded = 0;  // the key was here, an earlier connection (closed): replaced
+  uint64_t stale = 0;       // a refresh of a connection that has ended here: ignored
   uint64_t table_full = 0;
   uint64_t unlinked = 0;      // installed without its template, which is not here (yet)
   uint64_t walk_skipped = 0;  // local entries that cannot be synced (no service/dest, FULLNAT)
@@ -56,7 +58,7 @@ class DirectorSyncStore final : public cluster::SyncStore {
   Director& director_;
   struct Counters {
     std::atomic<uint64_t> installed{0}, refreshed{0}, unknown_service{0}, unknown_dest{0},
-        conflict{0}, table_full{0}, unlinked{0}, walk_skipped{0};
+        conflict{0}, superseded{0}, stale{0}, table_full{0}, unlinked{0}, walk_skipped{0};
   };
   Counters c_;
 };
@@ -77,6 +79,9 @@ class SyncFeed final : public dp::ConnEventSink {
   SyncFeed(Director& director, Push push) : director_(director), push_(std::move(push)) {}
 
   void connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept override;
+  // A connection's end (FIN, RST), critical too: the peers' copies go to the closing state
+  // and its timeout, so the next connection on the same ports is scheduled afresh there.
+  void connEnding(const sl_conn& conn) noexcept override;
   void refresh();
 
   uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "conn/conn_ops.h"
+#include "conn/tcp_state.h"
 #include "abi/predicates.h"
 #include "dp/nat_reply.h"
 #include "fwd/dr.h"
@@ -213,15 +214,25 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   // Under the entry's lock: a concurrent fast path leaves it alone, and so does every
   // other worker. What forward() needs is copied out, since the entry may move once
   // it is unlocked.
+  const uint8_t state_before = c->state;
   const bool assure = conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
   const Bound b{c->svc_id, c->dest_id, c->flags, c->fwd};
   // The new connection as its first packet left it (an adopted ACK: ESTABLISHED).
   const sl_conn created = sink ? unlockedCopy(*c) : sl_conn{};
+  ConnEventSink* ending = sink ? nullptr : endingSink(*c, state_before);
+  const sl_conn ended = ending ? unlockedCopy(*c) : sl_conn{};
   conn::ConnTable::unlockEntry(*c);
   if (assure) conn::assureTemplate(conns_, key, now);
   if (sink) sink->connCreated(created, has_tmpl ? &tmpl_copy : nullptr);
+  if (ending) ending->connEnding(ended);
   stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
   return forward(frame, room, p, key, pd.hash, b, *d, now);
+}
+
+ConnEventSink* Datapath::endingSink(const sl_conn& c, uint8_t state_before) const noexcept {
+  if (c.key.proto != net::kProtoTcp || c.state == state_before || conn::isActiveState(c.state))
+    return nullptr;
+  return conn_sink_.load(std::memory_order_acquire);
 }
 
 bool Datapath::destAvailable(uint32_t dest_id) const noexcept {
@@ -414,11 +425,15 @@ std::optional<Verdict> Datapath::natReply(std::span<uint8_t> frame, const net::P
     // a reply we know: on to the rest of the step (service lookup, else the kernel).
     return std::nullopt;
   }
+  const uint8_t state_before = c->state;
   const bool assure =
       conn::updateConn(conns_, *c, conn::Direction::kOutput, p.tcp_flags, timeouts_, now);
   const uint32_t svc_id = c->svc_id, dest_id = c->dest_id;
+  ConnEventSink* ending = endingSink(*c, state_before);
+  const sl_conn ended = ending ? unlockedCopy(*c) : sl_conn{};
   conn::ConnTable::unlockEntry(*c);
   if (assure) conn::assureTemplate(conns_, ckey, now);
+  if (ending) ending->connEnding(ended);
   stats_.outPacket(svc_id, dest_id, p.ip_len);
   if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto, frame.subspan(p.l4_off, p.l4_len)))
     counters_.inc(Counter::kCsumFinished);

@@ -214,6 +214,97 @@ TEST_F(SyncStoreTest, AnExistingEntryKeepsItsServerAndIsOnlyExtended) {
   EXPECT_EQ(destInfo(vip80(), "10.0.0.11:80").active, 0u);
 }
 
+// A client reuses its port once its connection is over; when the new connection was
+// scheduled elsewhere (another director, whose real servers differed for a moment), the
+// peer's entry must replace the finished one here, or the flow goes to the old real server
+// (which resets it) as soon as the router moves it to this director.
+TEST_F(SyncStoreTest, APeersLaterConnectionReplacesAFinishedOneOnTheSameTuple) {
+  SyncEntry old = drConn();
+  old.state = SL_TCP_TIME_WAIT;
+  old.timeout_s = 120;
+  store_.install(old);
+  SyncEntry later = drConn();
+  later.dest = ep("10.0.0.11", 80);
+  later.state = SL_TCP_SYN_RECV;
+  later.timeout_s = 60;
+  store_.install(later);
+  EXPECT_EQ(store_.stats().superseded, 1u);
+  EXPECT_EQ(store_.stats().conflict, 0u);
+  ASSERT_EQ(director_.listConns().size(), 1u);
+  EXPECT_EQ(director_.listConns()[0].dest, ep("10.0.0.11", 80));
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.10:80").inactive, 0u);
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.11:80").active, 1u);
+}
+
+// The end of a connection travels (a peer saw its FIN or RST) and is taken as it is, where a
+// refresh only ever extends; a later refresh of the old copy does not bring it back; a new
+// connection on the same ports (still in its handshake) does replace it.
+TEST_F(SyncStoreTest, AnEndTravelsAndAStaleRefreshDoesNotUndoIt) {
+  store_.install(drConn());  // ESTABLISHED, 900 s
+  SyncEntry end = drConn();
+  end.state = SL_TCP_CLOSE;
+  end.timeout_s = 10;
+  store_.install(end);
+  ASSERT_EQ(director_.listConns().size(), 1u);
+  EXPECT_EQ(director_.listConns()[0].state, "CLOSE");
+  EXPECT_EQ(director_.listConns()[0].expire_s, 10u);
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.10:80").active, 0u);
+
+  store_.install(drConn());  // a peer's refresh, sent before the end reached it
+  EXPECT_EQ(store_.stats().stale, 1u);
+  EXPECT_EQ(director_.listConns()[0].state, "CLOSE");
+  EXPECT_EQ(director_.listConns()[0].expire_s, 10u);
+
+  SyncEntry next = drConn();  // the client's next connection on the same ports
+  next.state = SL_TCP_SYN_RECV;
+  next.timeout_s = 60;
+  store_.install(next);
+  EXPECT_EQ(director_.listConns()[0].state, "SYN_RECV");
+  EXPECT_EQ(director_.listConns()[0].expire_s, 60u);
+  EXPECT_EQ(destInfo(vip80(), "10.0.0.10:80").active, 1u);
+}
+
+TEST_F(SyncStoreTest, AHandshakeHereGivesWayToTheSameTupleEstablishedAtAPeer) {
+  SyncEntry mine = drConn();
+  mine.state = SL_TCP_SYN_RECV;
+  mine.timeout_s = 60;
+  store_.install(mine);
+  SyncEntry theirs = drConn();
+  theirs.dest = ep("10.0.0.11", 80);
+  store_.install(theirs);  // ESTABLISHED
+  EXPECT_EQ(store_.stats().superseded, 1u);
+  ASSERT_EQ(director_.listConns().size(), 1u);
+  EXPECT_EQ(director_.listConns()[0].dest, ep("10.0.0.11", 80));
+
+  // The other way round is a conflict: the established one here stays.
+  SyncEntry late_syn = drConn();
+  late_syn.state = SL_TCP_SYN_RECV;
+  store_.install(late_syn);
+  EXPECT_EQ(store_.stats().conflict, 1u);
+  EXPECT_EQ(director_.listConns()[0].dest, ep("10.0.0.11", 80));
+}
+
+TEST_F(SyncStoreTest, FinishedUdpAndTemplatesAreNeverSuperseded) {
+  SyncEntry udp = drConn(5353);
+  udp.proto = 17;
+  udp.state = SL_STATE_UDP;
+  udp.timeout_s = 300;
+  svc::ServiceConfig s;
+  s.key = {svc::Proto::kUdp, *net::IpAddr::parse("192.0.2.1"), 80};
+  s.scheduler = "rr";
+  ASSERT_TRUE(director_.addService(s));
+  for (const char* d : {"10.0.0.10:80", "10.0.0.11:80"}) {
+    svc::DestConfig dc;
+    dc.ep = *net::Endpoint::parse(d);
+    ASSERT_TRUE(director_.addDest(s.key, dc));
+  }
+  store_.install(udp);
+  udp.dest = ep("10.0.0.11", 80);
+  store_.install(udp);
+  EXPECT_EQ(store_.stats().conflict, 1u);
+  EXPECT_EQ(store_.stats().superseded, 0u);
+}
+
 TEST_F(SyncStoreTest, TheFeedPushesNewConnectionsCriticalAndRefreshesEachOnceARound) {
   std::vector<std::pair<SyncEntry, Urgency>> pushed;
   SyncFeed feed(director_, [&](const SyncEntry& e, Urgency u) { pushed.emplace_back(e, u); });

@@ -1,10 +1,11 @@
 // The connection-event hook (dp/conn_events.h): the step tells the sink about every
 // connection it creates, once, with copies of the entry and its template as they stand
-// after the first packet, and about nothing else.
+// after the first packet, and about each step of a TCP connection into a closing state.
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "conn/tcp_state.h"
 #include "dp/conn_events.h"
 #include "support/dr_fixture.h"
 
@@ -24,7 +25,9 @@ class RecordingSink final : public dp::ConnEventSink {
   void connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept override {
     calls.push_back({conn, tmpl != nullptr, tmpl ? *tmpl : sl_conn{}});
   }
+  void connEnding(const sl_conn& conn) noexcept override { ended.push_back(conn); }
   std::vector<Recorded> calls;
+  std::vector<sl_conn> ended;
 };
 
 PacketBuilder client4(uint16_t sport, uint8_t flags, const char* client = "10.0.1.2") {
@@ -77,6 +80,36 @@ TEST_F(ConnEvents, OncePerNewConnectionNotForItsPackets) {
   run(client4(40000, net::kTcpSyn).build());
   ASSERT_EQ(sink_.calls.size(), 3u);
   EXPECT_EQ(sink_.calls[2].conn.dest_id, rs2_id());
+}
+
+// Peers must hear of a connection's end, or their ESTABLISHED copies would send the next
+// connection on the same ports to this one's real server.
+TEST_F(ConnEvents, EachStepIntoAClosingStateIsNewsOnlyThose) {
+  addRr4();
+  run(client4(40040, net::kTcpSyn).build());
+  run(client4(40040, net::kTcpAck).build());
+  run(client4(40040, uint8_t(net::kTcpAck | net::kTcpPsh)).build());
+  EXPECT_TRUE(sink_.ended.empty()) << "the handshake and data are no news";
+  run(client4(40040, uint8_t(net::kTcpFin | net::kTcpAck)).build());
+  ASSERT_EQ(sink_.ended.size(), 1u);
+  EXPECT_TRUE(sameKey(sink_.ended[0].key, key4(40040, 80, net::kProtoTcp)));
+  EXPECT_FALSE(conn::isActiveState(sink_.ended[0].state));
+  EXPECT_EQ(sink_.ended[0].dest_id, rs1_id());
+  EXPECT_EQ(sink_.ended[0].lock, 0);
+  const uint8_t after_fin = sink_.ended[0].state;
+  run(client4(40040, uint8_t(net::kTcpFin | net::kTcpAck)).build());  // a retransmission
+  EXPECT_EQ(sink_.ended.size(), 1u) << "no change of state, no news";
+  run(client4(40040, net::kTcpRst).build());
+  if (after_fin != SL_TCP_CLOSE) {
+    ASSERT_EQ(sink_.ended.size(), 2u);
+    EXPECT_EQ(sink_.ended[1].state, SL_TCP_CLOSE);
+  }
+  // UDP has no end to tell.
+  PacketBuilder udp;
+  udp.eth(kRouterMac, kDirectorMac).ipv4("10.0.1.2", "10.0.2.100").udp(5001, 53).payload("q");
+  addUdp4();
+  run(udp.build());
+  EXPECT_EQ(sink_.ended.size(), after_fin != SL_TCP_CLOSE ? 2u : 1u);
 }
 
 TEST_F(ConnEvents, AdoptedConnectionArrivesEstablished) {
