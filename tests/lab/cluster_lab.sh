@@ -737,10 +737,11 @@ scenario_i_graceful() {
   WHY="exit status $rc; $(grep -E 'draining|withdrawn' "$LAB_RUN/sluiced-d1.log" | tail -2 | tr '\n' ' ')"
   verdict "(i) d1 withdrew, drained and exited cleanly" test "$rc" = 0
   hold_finish
-  # 0 in half the runs; a handful of resets (3, 7, 16 of 1000) in the others, cause not found yet
-  # (docs/CLUSTER.md, Status): reported, and judged against 1 %.
+  # Resets here (3 to 19 of 1000 in some runs) came from stale sync copies of finished
+  # connections, fixed (docs/CLUSTER.md, Status). One connection is allowed: on this lab a
+  # flow's retransmission can change director without any route change.
   measured "(i) connections broken by the graceful stop: $(fh broken) $(fh broken_reasons)"
-  verdict "(i) at most 1 % of the connections broken by the graceful stop" broken_at_most_permille 10
+  verdict "(i) at most 0.1 % of the connections broken by the graceful stop" broken_at_most_permille 1
   start_director 1 || { verdict "(i) sluiced restarts in d1" false; return; }
   ms=$(wait_ms 300 nexthops_are "$VIP" 3)
   WHY="after ${ms} ms: $(route_of "$VIP")"
@@ -778,11 +779,10 @@ NFT
   nsx "$NS_SW" nft delete table bridge clusterlab_h
   hold_finish
   measured "(h) BFD ${BFD}: longest echo wait $(fh echo_max_ms) ms; connections stalled over 500 ms: $(fh conns_echo_over_500ms), over 1 s: $(fh conns_echo_over_1000ms)"
-  # Judged against 1 %, like the graceful stop (i): one run in several breaks one to four
-  # connections (resets) here, on a quiet machine too, and where those resets come from is
-  # not found yet (docs/CLUSTER.md, "Status"); the count is printed every time.
+  # Judged like the graceful stop (i): the resets once seen here (one to four of 1000) were
+  # the stale sync copies fixed since (docs/CLUSTER.md, "Status"); the count is printed.
   measured "(h) connections broken by the silent death: $(fh broken) $(fh broken_reasons)"
-  verdict "(h) at most 1 % of the connections broken (15 s echo timeout) by a silent death" broken_at_most_permille 10
+  verdict "(h) at most 0.1 % of the connections broken (15 s echo timeout) by a silent death" broken_at_most_permille 1
   ms=$(wait_ms 300 nexthops_are "$VIP" 3)
   WHY="after ${ms} ms: $(route_of "$VIP")"
   verdict "(h) d2 is back as a next hop once it is reachable again" nexthops_are "$VIP" 3
