@@ -44,6 +44,9 @@ static __always_inline int conn_step(const struct sl_dp_config* cfg, struct sl_c
                                  : cfg->tcp_next[state][ev];
     if (next != state && next < SL_STATE_COUNT) {
       if (cfg->active[next]) {
+        /* Out of a closing state (a SYN reopening a FIN_WAIT entry): the peers must hear
+         * of the new connection too. */
+        if (cfg->adopt_midflow && !cfg->active[state]) return 0;
         nflags &= ~SL_CONN_F_INACTIVE;
       } else {
         /* In a cluster the peers must hear that a connection is ending (FIN, RST), or

@@ -207,7 +207,7 @@ void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
     skipped_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void SyncFeed::connEnding(const sl_conn& conn) noexcept {
+void SyncFeed::connStateChanged(const sl_conn& conn) noexcept {
   const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
   if (auto e = entryOf(*snap, conn, nullptr, director_.clock().now()))
     push_(*e, cluster::Urgency::kCritical);

@@ -79,9 +79,10 @@ class SyncFeed final : public dp::ConnEventSink {
   SyncFeed(Director& director, Push push) : director_(director), push_(std::move(push)) {}
 
   void connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept override;
-  // A connection's end (FIN, RST), critical too: the peers' copies go to the closing state
-  // and its timeout, so the next connection on the same ports is scheduled afresh there.
-  void connEnding(const sl_conn& conn) noexcept override;
+  // A connection's end (FIN, RST) or its reopening by a SYN, critical too: the peers' copies
+  // go to the closing state and its timeout, so the next connection on the same ports is
+  // scheduled afresh there; a reopened one replaces their closing copy.
+  void connStateChanged(const sl_conn& conn) noexcept override;
   void refresh();
 
   uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }

@@ -219,19 +219,19 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   const Bound b{c->svc_id, c->dest_id, c->flags, c->fwd};
   // The new connection as its first packet left it (an adopted ACK: ESTABLISHED).
   const sl_conn created = sink ? unlockedCopy(*c) : sl_conn{};
-  ConnEventSink* ending = sink ? nullptr : endingSink(*c, state_before);
-  const sl_conn ended = ending ? unlockedCopy(*c) : sl_conn{};
+  ConnEventSink* changed = sink ? nullptr : stateSink(*c, state_before);
+  const sl_conn now_state = changed ? unlockedCopy(*c) : sl_conn{};
   conn::ConnTable::unlockEntry(*c);
   if (assure) conn::assureTemplate(conns_, key, now);
   if (sink) sink->connCreated(created, has_tmpl ? &tmpl_copy : nullptr);
-  if (ending) ending->connEnding(ended);
+  if (changed) changed->connStateChanged(now_state);
   stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
   return forward(frame, room, p, key, pd.hash, b, *d, now);
 }
 
-ConnEventSink* Datapath::endingSink(const sl_conn& c, uint8_t state_before) const noexcept {
-  if (c.key.proto != net::kProtoTcp || c.state == state_before || conn::isActiveState(c.state))
-    return nullptr;
+ConnEventSink* Datapath::stateSink(const sl_conn& c, uint8_t state_before) const noexcept {
+  if (c.key.proto != net::kProtoTcp || c.state == state_before) return nullptr;
+  if (conn::isActiveState(c.state) && conn::isActiveState(state_before)) return nullptr;
   return conn_sink_.load(std::memory_order_acquire);
 }
 
@@ -429,11 +429,11 @@ std::optional<Verdict> Datapath::natReply(std::span<uint8_t> frame, const net::P
   const bool assure =
       conn::updateConn(conns_, *c, conn::Direction::kOutput, p.tcp_flags, timeouts_, now);
   const uint32_t svc_id = c->svc_id, dest_id = c->dest_id;
-  ConnEventSink* ending = endingSink(*c, state_before);
-  const sl_conn ended = ending ? unlockedCopy(*c) : sl_conn{};
+  ConnEventSink* changed = stateSink(*c, state_before);
+  const sl_conn now_state = changed ? unlockedCopy(*c) : sl_conn{};
   conn::ConnTable::unlockEntry(*c);
   if (assure) conn::assureTemplate(conns_, ckey, now);
-  if (ending) ending->connEnding(ended);
+  if (changed) changed->connStateChanged(now_state);
   stats_.outPacket(svc_id, dest_id, p.ip_len);
   if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto, frame.subspan(p.l4_off, p.l4_len)))
     counters_.inc(Counter::kCsumFinished);

@@ -159,9 +159,10 @@ class Datapath {
   // returns nullptr; otherwise returns the entry, locked.
   sl_conn* reopen(const sl_conn_key& key, uint64_t hash, const net::Parsed& p, Nanos now) noexcept;
   bool destAvailable(uint32_t dest_id) const noexcept;
-  // The sink to tell that `c` (locked) has just moved from `state_before` into a closing
-  // TCP state, or nullptr (no such change, or nobody listening).
-  ConnEventSink* endingSink(const sl_conn& c, uint8_t state_before) const noexcept;
+  // The sink to tell that `c` (locked) has just stepped from `state_before` into a closing
+  // TCP state or out of one (ConnEventSink::connStateChanged), or nullptr (no such step, or
+  // nobody listening).
+  ConnEventSink* stateSink(const sl_conn& c, uint8_t state_before) const noexcept;
   // `room` and `hash` (the connection's table hash) are for methods that grow the frame
   // (TUN); `now` for the ICMP errors a method may answer with. `quote`: the frame is an
   // ICMP error about the connection, quoting this (NAT translates the quote too).

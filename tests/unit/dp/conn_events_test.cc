@@ -25,7 +25,7 @@ class RecordingSink final : public dp::ConnEventSink {
   void connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept override {
     calls.push_back({conn, tmpl != nullptr, tmpl ? *tmpl : sl_conn{}});
   }
-  void connEnding(const sl_conn& conn) noexcept override { ended.push_back(conn); }
+  void connStateChanged(const sl_conn& conn) noexcept override { ended.push_back(conn); }
   std::vector<Recorded> calls;
   std::vector<sl_conn> ended;
 };
@@ -110,6 +110,23 @@ TEST_F(ConnEvents, EachStepIntoAClosingStateIsNewsOnlyThose) {
   addUdp4();
   run(udp.build());
   EXPECT_EQ(sink_.ended.size(), after_fin != SL_TCP_CLOSE ? 2u : 1u);
+}
+
+// DR sees only the client's side: its FIN leaves the entry in FIN_WAIT, where a SYN on the
+// same ports follows the old entry (IPVS reuses only TIME_WAIT and CLOSE). That reopened
+// connection is news to the peers as much as a new one.
+TEST_F(ConnEvents, ASynReopeningAClosingEntryIsNews) {
+  addRr4();
+  run(client4(40050, net::kTcpSyn).build());
+  run(client4(40050, net::kTcpAck).build());
+  run(client4(40050, uint8_t(net::kTcpFin | net::kTcpAck)).build());
+  ASSERT_EQ(sink_.ended.size(), 1u);
+  ASSERT_EQ(sink_.ended[0].state, SL_TCP_FIN_WAIT);
+  run(client4(40050, net::kTcpSyn).build());
+  ASSERT_EQ(sink_.calls.size(), 1u) << "not a new entry";
+  ASSERT_EQ(sink_.ended.size(), 2u);
+  EXPECT_EQ(sink_.ended[1].state, SL_TCP_SYN_RECV);
+  EXPECT_EQ(sink_.ended[1].dest_id, sink_.ended[0].dest_id);
 }
 
 TEST_F(ConnEvents, AdoptedConnectionArrivesEstablished) {
