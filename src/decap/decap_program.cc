@@ -129,8 +129,13 @@ Status DecapProgram::attachMssClamp(uint32_t ifindex) {
   hook.ifindex = int(ifindex);
   hook.attach_point = BPF_TC_EGRESS;
   // -EEXIST: a clsact qdisc is already there (someone else's, or left by a crashed run);
-  // it is used but not ours to destroy.
+  // it is used but not ours to destroy. libbpf would print the kernel's note for that
+  // expected case ("Exclusivity flag on, cannot modify"), which reads like a failure in
+  // the log: its printing is off for this one call (process-wide, but sluice-decap has no
+  // other thread that could print meanwhile).
+  libbpf_print_fn_t printer = libbpf_set_print(nullptr);
   int err = bpf_tc_hook_create(&hook);
+  libbpf_set_print(printer);
   if (err != 0 && err != -EEXIST)
     return makeError("cannot add a clsact qdisc to {} for the MSS clamp: {}", ifName(ifindex),
                      errStr(err));
