@@ -15,6 +15,11 @@ namespace sluice::decap {
 
 namespace {
 std::string errStr(int err) { return std::strerror(err < 0 ? -err : err); }
+// The tc filter's identity on egress. Fixed, so that a run replaces the filter a crashed
+// run left behind instead of adding a second one beside it.
+constexpr uint32_t kTcHandle = 0x5c1d;
+constexpr uint32_t kTcPriority = 0x5c1d;
+
 std::string ifName(uint32_t ifindex) {
   char buf[IF_NAMESIZE] = {};
   return if_indextoname(ifindex, buf) ? buf : "ifindex " + std::to_string(ifindex);
@@ -34,6 +39,7 @@ Result<std::unique_ptr<DecapProgram>> DecapProgram::load(std::string object_path
     return makeError("cannot load {} into the kernel: {} (root, or CAP_BPF and CAP_NET_ADMIN, "
                      "is needed)", object_path, errStr(err));
   bpf_program* prog = bpf_object__find_program_by_name(p->obj_, "sluice_decap");
+  bpf_program* mss_prog = bpf_object__find_program_by_name(p->obj_, "sluice_decap_mss");
   auto mapFd = [&](const char* name) {
     bpf_map* m = bpf_object__find_map_by_name(p->obj_, name);
     return m ? bpf_map__fd(m) : -1;
@@ -41,9 +47,11 @@ Result<std::unique_ptr<DecapProgram>> DecapProgram::load(std::string object_path
   p->vips_fd_ = mapFd("decap_vips");
   p->config_fd_ = mapFd("decap_config");
   p->counters_fd_ = mapFd("decap_counters");
-  if (!prog || p->vips_fd_ < 0 || p->config_fd_ < 0 || p->counters_fd_ < 0)
-    return makeError("{} lacks the program sluice_decap or its maps (stale build?)", object_path);
+  if (!prog || !mss_prog || p->vips_fd_ < 0 || p->config_fd_ < 0 || p->counters_fd_ < 0)
+    return makeError("{} lacks the programs sluice_decap, sluice_decap_mss or their maps "
+                     "(stale build?)", object_path);
   p->prog_fd_ = bpf_program__fd(prog);
+  p->mss_prog_fd_ = bpf_program__fd(mss_prog);
   return p;
 }
 
@@ -62,13 +70,23 @@ Status DecapProgram::addVip(const net::IpAddr& vip) {
   return {};
 }
 
-Status DecapProgram::setGuePort(uint16_t port) {
+// The whole entry is written each time from config_, so one setter never resets another's
+// field.
+Status DecapProgram::writeConfig() {
   uint32_t zero = 0;
-  sl_decap_config c{};
-  c.gue_port = htons(port);
-  if (bpf_map_update_elem(config_fd_, &zero, &c, BPF_ANY) != 0)
-    return makeError("cannot set the GUE port: {}", errStr(errno));
+  if (bpf_map_update_elem(config_fd_, &zero, &config_, BPF_ANY) != 0)
+    return makeError("cannot write decap_config: {}", errStr(errno));
   return {};
+}
+
+Status DecapProgram::setGuePort(uint16_t port) {
+  config_.gue_port = htons(port);
+  return writeConfig();
+}
+
+Status DecapProgram::setMssClamp(uint16_t mss) {
+  config_.mss_clamp = mss;
+  return writeConfig();
 }
 
 Status DecapProgram::attach(uint32_t ifindex, io::XdpMode mode) {
@@ -97,10 +115,75 @@ Status DecapProgram::attach(uint32_t ifindex, io::XdpMode mode) {
   }
   link_fd_ = fd;
   link_flags_ = flags;
+  if (config_.mss_clamp != 0)
+    if (Status st = attachMssClamp(ifindex); !st) {
+      detach();
+      return st;
+    }
   return {};
 }
 
+Status DecapProgram::attachMssClamp(uint32_t ifindex) {
+  bpf_tc_hook hook{};
+  hook.sz = sizeof(hook);
+  hook.ifindex = int(ifindex);
+  hook.attach_point = BPF_TC_EGRESS;
+  // -EEXIST: a clsact qdisc is already there (someone else's, or left by a crashed run);
+  // it is used but not ours to destroy. libbpf would print the kernel's note for that
+  // expected case ("Exclusivity flag on, cannot modify"), which reads like a failure in
+  // the log: its printing is off for this one call (process-wide, but sluice-decap has no
+  // other thread that could print meanwhile).
+  libbpf_print_fn_t printer = libbpf_set_print(nullptr);
+  int err = bpf_tc_hook_create(&hook);
+  libbpf_set_print(printer);
+  if (err != 0 && err != -EEXIST)
+    return makeError("cannot add a clsact qdisc to {} for the MSS clamp: {}", ifName(ifindex),
+                     errStr(err));
+  const bool made_clsact = err == 0;
+  bpf_tc_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.prog_fd = mss_prog_fd_;
+  opts.handle = kTcHandle;
+  opts.priority = kTcPriority;
+  opts.flags = BPF_TC_F_REPLACE;  // a filter a crashed run left behind is replaced
+  err = bpf_tc_attach(&hook, &opts);
+  if (err != 0) {
+    if (made_clsact) {
+      hook.attach_point = bpf_tc_attach_point(BPF_TC_INGRESS | BPF_TC_EGRESS);
+      bpf_tc_hook_destroy(&hook);
+    }
+    return makeError("cannot attach the MSS clamp to egress of {}: {}", ifName(ifindex),
+                     errStr(err));
+  }
+  tc_ifindex_ = ifindex;
+  tc_made_clsact_ = made_clsact;
+  return {};
+}
+
+void DecapProgram::detachMssClamp() {
+  if (tc_ifindex_ == 0) return;
+  bpf_tc_hook hook{};
+  hook.sz = sizeof(hook);
+  hook.ifindex = int(tc_ifindex_);
+  hook.attach_point = BPF_TC_EGRESS;
+  bpf_tc_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.handle = kTcHandle;
+  opts.priority = kTcPriority;
+  // Failure (the interface went away, someone removed the filter) leaves nothing to undo.
+  bpf_tc_detach(&hook, &opts);
+  // Destroying the hook removes the clsact qdisc with every filter on it, both directions:
+  // done only when this process created it (a filter someone added to it since goes too).
+  if (tc_made_clsact_) {
+    hook.attach_point = bpf_tc_attach_point(BPF_TC_INGRESS | BPF_TC_EGRESS);
+    bpf_tc_hook_destroy(&hook);
+  }
+  tc_ifindex_ = 0;
+  tc_made_clsact_ = false;
+}
+
 void DecapProgram::detach() {
+  detachMssClamp();
   if (link_fd_ >= 0) close(link_fd_);
   link_fd_ = -1;
 }
@@ -120,7 +203,8 @@ Result<DecapCounters> DecapProgram::counters() const {
       return makeError("cannot read the counters: {}", errStr(errno));
     for (uint64_t v : per) sum[i] += v;
   }
-  return DecapCounters{sum[SL_DECAP_DONE], sum[SL_DECAP_NOT_OURS], sum[SL_DECAP_MALFORMED]};
+  return DecapCounters{sum[SL_DECAP_DONE], sum[SL_DECAP_NOT_OURS], sum[SL_DECAP_MALFORMED],
+                       sum[SL_DECAP_MSS_CLAMPED]};
 }
 
 }  // namespace sluice::decap

@@ -1,10 +1,12 @@
 // sluice-decap: the real-server side of TUN forwarding without tunnel devices. Attaches
 // bpf/decap.bpf.o to one interface, decapsulating IPIP, IPv6-in-IPv6 (and the mixed
 // families) and GUE packets whose inner destination is one of the given VIPs, stays in the
-// foreground until SIGTERM/SIGINT, then detaches and exits 0. See docs/TUN.md.
+// foreground until SIGTERM/SIGINT, then detaches and exits 0. With --mss, SYN-ACKs sent
+// from the VIPs get their MSS option lowered on egress of the same interface (a tc filter,
+// which unlike the XDP link outlives a killed process: see docs/TUN.md). See docs/TUN.md.
 //
 //   sluice-decap --interface IF --vip ADDR [--vip ADDR ...] [--gue-port N]
-//                [--mode native|generic|auto]
+//                [--mode native|generic|auto] [--mss N]
 #include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
@@ -27,7 +29,7 @@ int usage(const char* why) {
   if (why) std::fprintf(stderr, "sluice-decap: %s\n", why);
   std::fprintf(stderr,
                "usage: sluice-decap --interface IF --vip ADDR [--vip ADDR ...] [--gue-port N]\n"
-               "                    [--mode native|generic|auto]\n");
+               "                    [--mode native|generic|auto] [--mss N]\n");
   return 2;
 }
 
@@ -37,14 +39,16 @@ int main(int argc, char** argv) {
   std::string ifname;
   std::vector<net::IpAddr> vips;
   uint16_t gue_port = 0;
+  uint16_t mss = 0;
   io::XdpMode mode = io::XdpMode::kNativeOrGeneric;
   static const option opts[] = {{"interface", required_argument, nullptr, 'i'},
                                 {"vip", required_argument, nullptr, 'v'},
                                 {"gue-port", required_argument, nullptr, 'g'},
                                 {"mode", required_argument, nullptr, 'm'},
+                                {"mss", required_argument, nullptr, 's'},
                                 {"help", no_argument, nullptr, 'h'},
                                 {nullptr, 0, nullptr, 0}};
-  for (int c; (c = getopt_long(argc, argv, "i:v:g:m:h", opts, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "i:v:g:m:s:h", opts, nullptr)) != -1;) {
     const std::string arg = optarg ? optarg : "";
     switch (c) {
       case 'i':
@@ -62,6 +66,16 @@ int main(int argc, char** argv) {
         if (arg.empty() || *end || n == 0 || n > 65535)
           return usage(("--gue-port " + arg + ": not a port number (1-65535)").c_str());
         gue_port = uint16_t(n);
+        break;
+      }
+      case 's': {
+        // 536: the smallest MSS every IPv4 host must accept (RFC 9293); IPv6's 1220 is
+        // higher, so a lower clamp would only break connections.
+        char* end = nullptr;
+        unsigned long n = std::strtoul(arg.c_str(), &end, 10);
+        if (arg.empty() || *end || n < 536 || n > 65535)
+          return usage(("--mss " + arg + ": not a segment size (536-65535)").c_str());
+        mss = uint16_t(n);
         break;
       }
       case 'm':
@@ -104,6 +118,10 @@ int main(int argc, char** argv) {
     kLog.error("{}", st.error().message);
     return 1;
   }
+  if (Status st = (*prog)->setMssClamp(mss); !st) {
+    kLog.error("{}", st.error().message);
+    return 1;
+  }
   if (Status st = (*prog)->attach(ifindex, mode); !st) {
     kLog.error("{}", st.error().message);
     return 1;
@@ -112,13 +130,16 @@ int main(int argc, char** argv) {
   for (const auto& v : vips) list += (list.empty() ? "" : ", ") + v.str();
   kLog.info("decapsulating on {} ({} mode) for {}{}", ifname, (*prog)->attachedMode(), list,
             gue_port ? ", GUE on UDP port " + std::to_string(gue_port) : std::string());
+  if ((*prog)->clampingMss())
+    kLog.info("clamping the MSS of SYN-ACKs from the VIPs to {} on egress of {}", mss, ifname);
   int sig = 0;
   sigwait(&stop, &sig);
   auto c = (*prog)->counters();
-  (*prog)->detach();
+  (*prog)->detach();  // the tc filter too: the kernel would leave it behind
   if (c)
-    kLog.info("signal {}: detached from {}; decapsulated {}, not ours {}, malformed {}", sig,
-              ifname, c->decapsulated, c->not_ours, c->malformed);
+    kLog.info("signal {}: detached from {}; decapsulated {}, not ours {}, malformed {}, "
+              "SYN-ACKs clamped {}", sig, ifname, c->decapsulated, c->not_ours, c->malformed,
+              c->mss_clamped);
   else
     kLog.info("signal {}: detached from {}", sig, ifname);
   return 0;

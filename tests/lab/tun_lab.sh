@@ -4,8 +4,8 @@
 # IPv6-in-IPv6, then GUE) to the real server's own address; the real servers, which have no
 # ipip module here, run sluice-decap on their interface, which hands the inner packet to the
 # stack; they answer the client directly from the VIP (on lo), not through the director.
-# Checked with real HTTP: rr over v4 and v6, a 50 MiB download, GUE, -Ln showing Tunnel, and
-# path MTU: a full-size datagram no longer fits once encapsulated, the director answers it
+# Checked with real HTTP: rr over v4 and v6, a 50 MiB download, GUE, -Ln showing Tunnel, the
+# real servers' MSS clamp (sluice-decap --mss) seen in the client's connections, and path MTU: a full-size datagram no longer fits once encapsulated, the director answers it
 # with "fragmentation needed" / "packet too big" carrying the reduced MTU (IPVS's
 # pmtu_disc), and the client's next datagram of that size is answered. Usage: tun_lab.sh
 # BUILD_DIR.
@@ -34,6 +34,13 @@ FAR_L4=10.0.2.20;  FAR_L6=2001:db8:2::20
 T_RS1_4=10.0.3.11; T_RS1_6=2001:db8:3::11
 T_RS2_4=10.0.4.12; T_RS2_6=2001:db8:4::12
 GUE_PORT=6080
+# The MSS the real servers' SYN-ACKs announce (sluice-decap --mss), so that a client's
+# full-size segment still fits the 1500-byte links once the director encapsulates it:
+#   IPIP (v4 in v4):  1500 - 20 outer IPv4 - 20 IPv4 - 20 TCP            = 1440
+#   IPv6 in IPv6:     1500 - 40 outer IPv6 - 40 IPv6 - 20 TCP            = 1400
+#   GUE (v4 in v4):   1500 - 20 outer IPv4 - 8 UDP - 4 GUE - 20 IPv4 - 20 TCP = 1428
+# One clamp serves every tunnel of this lab: the smallest, 1400.
+MSS_CLAMP=1400
 NS_FAR="${LAB_PREFIX}far"
 
 URL4="http://$VIP4/"
@@ -106,13 +113,15 @@ DECAP_PID=()
 for n in 1 2; do
   if [ "$n" = 1 ]; then ns="$NS_RS1"; else ns="$NS_RS2"; fi
   ip netns exec "$ns" "$DECAP" --interface eth0 --vip "$VIP4" --vip "$VIP6" --gue-port "$GUE_PORT" \
-    >>"$LAB_RUN/decap-rs$n.log" 2>&1 &
+    --mss "$MSS_CLAMP" >>"$LAB_RUN/decap-rs$n.log" 2>&1 &
   DECAP_PID[$n]=$!; LAB_PIDS+=($!)
 done
 sleep 1
 for n in 1 2; do
   WHY="$(tail -3 "$LAB_RUN/decap-rs$n.log" | tr '\n' ' ')"
   verdict "sluice-decap runs on rs$n" kill -0 "${DECAP_PID[$n]}"
+  verdict "sluice-decap on rs$n clamps the MSS on egress" check_contains "its log" \
+    "$(cat "$LAB_RUN/decap-rs$n.log")" "clamping the MSS of SYN-ACKs from the VIPs to $MSS_CLAMP"
 done
 
 say "director"
@@ -128,6 +137,26 @@ verdict "TUN (IPIP) rr alternates over 10 requests" check_alternates "$(lab_ask_
 say "IPv6-in-IPv6: rr over 10 requests"
 tun_service "[$VIP6]:80" "[$T_RS1_6]:80" "[$T_RS2_6]:80"
 verdict "TUN (IPv6 in IPv6) rr alternates over 10 requests" check_alternates "$(lab_ask_n 10 "$URL6")" 10
+
+say "MSS clamp: the client's connections to the VIP send segments of at most $MSS_CLAMP bytes"
+# A connection held open (python, at most 4 s) while `ss -tni` reads the client's MSS for
+# it: without the clamp it would be 1460 less options (1448), too big for the tunnel.
+check_client_mss() {   # check_client_mss VIP
+  local vip="$1" out mss m
+  nsx "$NS_CLIENT" timeout -s KILL 4 "$LAB_PYTHON" -c \
+    'import socket, sys, time; s = socket.create_connection((sys.argv[1], 80), timeout=2); time.sleep(3)' \
+    "$vip" >/dev/null 2>&1 &
+  local pid=$!
+  sleep 1
+  out="$(nsx "$NS_CLIENT" timeout -s KILL 5 ss -tniH state established dport = :80)"
+  wait "$pid" 2>/dev/null
+  mss="$(grep -o ' mss:[0-9]*' <<<"$out" | head -1 | cut -d: -f2)"
+  if [ -z "$mss" ]; then WHY="no connection to $vip in ss -tni: $out"; return 1; fi
+  WHY="ss -tni shows mss:$mss (clamp $MSS_CLAMP)"
+  [ "$mss" -le "$MSS_CLAMP" ]
+}
+verdict "IPv4 (IPIP): the client's MSS is at most the clamp" check_client_mss "$VIP4"
+verdict "IPv6 (IPv6 in IPv6): the client's MSS is at most the clamp" check_client_mss "$VIP6"
 
 say "50 MiB download (the answer goes straight back to the client)"
 ctr_before="$(lab_adm --counters 2>&1)"
@@ -191,6 +220,12 @@ for n in 1 2; do
   link="$(ip -n "$ns" -d link show eth0)"
   WHY="exit status $rc; $(grep -o 'prog/xdp[^ ]*' <<<"$link" || echo 'no XDP program left')"
   verdict "sluice-decap on rs$n exits 0 on SIGTERM and detaches" test "$rc" = 0 -a -z "$(grep -o 'prog/xdp' <<<"$link")"
+  # The tc filter, unlike the XDP link, would outlive the process if it were not removed.
+  tcf="$(tc -n "$ns" filter show dev eth0 egress 2>&1)"
+  WHY="tc filter show dev eth0 egress: ${tcf:-empty}"
+  verdict "sluice-decap on rs$n removed its egress filter" test -z "$tcf"
+  WHY=""
+  verdict "sluice-decap on rs$n counted clamped SYN-ACKs" grep -q 'SYN-ACKs clamped [1-9]' "$LAB_RUN/decap-rs$n.log"
 done
 
 if [ "$LAB_FAILS" != 0 ]; then

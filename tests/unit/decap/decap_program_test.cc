@@ -224,3 +224,190 @@ TEST(DecapAttached, RealServerStackAnswersTheVip) {
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// The MSS clamp (tc egress) run on frames through BPF_PROG_TEST_RUN. Every expected frame
+// is built by the PacketBuilder with the lowered MSS already in its options, so its TCP
+// checksum is a full computation, independent of the program's incremental update.
+constexpr uint8_t kSynAck = net::kTcpSyn | net::kTcpAck;
+constexpr uint16_t kClamp = 1400;
+
+Bytes mssOption(uint16_t mss) { return {2, 4, uint8_t(mss >> 8), uint8_t(mss & 0xff)}; }
+Bytes cat(Bytes a, const Bytes& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+// NOP, NOP, timestamps: how Linux starts a SYN-ACK's options when the MSS is not first.
+const Bytes kNopNopTimestamps = {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2};
+
+// A SYN-ACK (or `flags`) from `src` port 80 with these options, as the real server sends it.
+Bytes reply(const char* src, const char* dst, const Bytes& options, uint8_t flags = kSynAck,
+            bool tagged = false) {
+  PacketBuilder b;
+  b.eth(kRsMac, kDirMac);
+  if (tagged) b.vlan(7);
+  b.ip(ip(src), ip(dst)).tcp(80, 40000, flags).seq(1000).ackNum(2000);
+  if (!options.empty()) b.tcpOptions(options);
+  return b.build();
+}
+
+class DecapMss : public Decap {
+ protected:
+  Bytes runTc(const Bytes& in) {
+    Bytes data = in;
+    Bytes out(in.size() + 64);
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.data_in = data.data();
+    opts.data_size_in = uint32_t(data.size());
+    opts.data_out = out.data();
+    opts.data_size_out = uint32_t(out.size());
+    opts.repeat = 1;
+    int err = bpf_prog_test_run_opts(prog_->mssProgramFd(), &opts);
+    EXPECT_EQ(err, 0) << strerror(-err);
+    EXPECT_EQ(opts.retval, 0u) << "TC_ACT_OK, always";
+    out.resize(opts.data_size_out);
+    return out;
+  }
+  uint64_t clamped() {
+    auto c = prog_->counters();
+    EXPECT_TRUE(c);
+    return c ? c->mss_clamped : 0;
+  }
+};
+
+TEST_F(DecapMss, SynAckFromAVipIsClamped) {
+  ASSERT_TRUE(prog_->setMssClamp(kClamp));
+  struct Case {
+    const char* what;
+    Bytes in, want;
+  };
+  const Case cases[] = {
+      {"IPv4", reply("10.0.2.100", "10.0.1.2", mssOption(1460)),
+       reply("10.0.2.100", "10.0.1.2", mssOption(kClamp))},
+      {"IPv6", reply("2001:db8:2::100", "2001:db8:1::2", mssOption(1440)),
+       reply("2001:db8:2::100", "2001:db8:1::2", mssOption(kClamp))},
+      {"after NOP, NOP, timestamps",
+       reply("10.0.2.100", "10.0.1.2", cat(kNopNopTimestamps, mssOption(1460))),
+       reply("10.0.2.100", "10.0.1.2", cat(kNopNopTimestamps, mssOption(kClamp)))},
+      // The value at an odd offset: the checksum update cannot be one aligned word.
+      {"after one NOP", reply("2001:db8:2::100", "2001:db8:1::2", cat({1}, mssOption(8960))),
+       reply("2001:db8:2::100", "2001:db8:1::2", cat({1}, mssOption(kClamp)))},
+      {"802.1Q tag", reply("10.0.2.100", "10.0.1.2", mssOption(1460), kSynAck, true),
+       reply("10.0.2.100", "10.0.1.2", mssOption(kClamp), kSynAck, true)},
+      {"MSS 65535", reply("10.0.2.100", "10.0.1.2", cat(mssOption(65535), {1, 3, 3, 7})),
+       reply("10.0.2.100", "10.0.1.2", cat(mssOption(kClamp), {1, 3, 3, 7}))},
+  };
+  uint64_t n = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    ASSERT_NE(c.in, c.want);
+    const Bytes out = runTc(c.in);
+    EXPECT_TRUE(framesEqual(c.want, out)) << frameDiff(c.want, out);
+    EXPECT_EQ(clamped(), ++n) << "counted";
+  }
+}
+
+TEST_F(DecapMss, EverythingElseLeavesUntouched) {
+  ASSERT_TRUE(prog_->setMssClamp(kClamp));
+  const char* vip = "10.0.2.100";
+  const char* client = "10.0.1.2";
+  Bytes cut = reply(vip, client, cat(kNopNopTimestamps, mssOption(1460)));
+  cut.resize(cut.size() - 4);  // the header says 32 bytes, the frame ends in the MSS option
+  const std::pair<const char*, Bytes> cases[] = {
+      {"MSS below the clamp", reply(vip, client, mssOption(1300))},
+      {"MSS equal to the clamp", reply(vip, client, mssOption(kClamp))},
+      {"from another address", reply("10.0.2.200", client, mssOption(1460))},
+      {"IPv6 from another address", reply("2001:db8:2::200", "2001:db8:1::2", mssOption(1460))},
+      {"plain ACK", reply(vip, client, mssOption(1460), net::kTcpAck)},
+      {"plain SYN", reply(vip, client, mssOption(1460), net::kTcpSyn)},
+      {"no options", reply(vip, client, {})},
+      {"no MSS option", reply(vip, client, kNopNopTimestamps)},
+      {"MSS after End of Option List", reply(vip, client, cat({0, 0, 0, 0}, mssOption(1460)))},
+      {"option length 0 before the MSS", reply(vip, client, cat({8, 0, 0, 0}, mssOption(1460)))},
+      {"option length 1 before the MSS", reply(vip, client, cat({8, 1, 1, 1}, mssOption(1460)))},
+      {"option running past the header", reply(vip, client, cat(mssOption(1300), {8, 30, 0, 0}))},
+      {"MSS option running past the header", reply(vip, client, {1, 1, 1, 1, 1, 2, 4, 0xff})},
+      {"MSS option with length 6", reply(vip, client, {2, 6, 5, 0xb4, 0, 0})},
+      {"options cut short by the frame's end", cut},
+      {"UDP from the VIP", PacketBuilder().eth(kRsMac, kDirMac).ipv4(vip, client)
+                               .udp(53, 40000).payload(mssOption(1460)).build()},
+      {"ARP", PacketBuilder().eth(kRsMac, kDirMac).ethertype(net::kEthP_ARP)
+                  .payload(std::string(28, '\0')).build()},
+  };
+  for (const auto& [what, frame] : cases) {
+    SCOPED_TRACE(what);
+    const Bytes out = runTc(frame);
+    EXPECT_TRUE(framesEqual(frame, out)) << frameDiff(frame, out);
+  }
+  EXPECT_EQ(clamped(), 0u);
+}
+
+TEST_F(DecapMss, ClampZeroLeavesSynAcksAlone) {
+  ASSERT_TRUE(prog_->setMssClamp(kClamp));
+  ASSERT_TRUE(prog_->setMssClamp(0));
+  const Bytes frame = reply("10.0.2.100", "10.0.1.2", mssOption(1460));
+  const Bytes out = runTc(frame);
+  EXPECT_TRUE(framesEqual(frame, out)) << frameDiff(frame, out);
+  EXPECT_EQ(clamped(), 0u);
+}
+
+TEST_F(DecapMss, GuePortAndClampDoNotResetEachOther) {
+  ASSERT_TRUE(prog_->setMssClamp(kClamp));
+  ASSERT_TRUE(prog_->setGuePort(kGuePort));  // after the clamp: the clamp must stay
+  const Bytes out = runTc(reply("10.0.2.100", "10.0.1.2", mssOption(1460)));
+  const Bytes want = reply("10.0.2.100", "10.0.1.2", mssOption(kClamp));
+  EXPECT_TRUE(framesEqual(want, out)) << frameDiff(want, out);
+}
+
+// The tc filter is attached with the clamp only, and detach() removes it and the clsact
+// qdisc this process created; a clsact that was there before stays.
+TEST(DecapAttached, MssClampFilterComesAndGoes) {
+  if (!io::testing::netnsAvailable()) GTEST_SKIP() << "needs root (BPF, namespaces)";
+  io::testing::Netns a("decma"), b("decmb");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a.exec("ip link add a0 type veth peer name b0 netns " + b.name()));
+  ASSERT_TRUE(b.exec("ip link set b0 up"));
+  io::testing::EnterNetns in(b);
+  ASSERT_TRUE(in.ok());
+  auto load = [] {
+    auto p = decap::DecapProgram::load();
+    EXPECT_TRUE(p) << p.error().message;
+    return p ? std::move(*p) : nullptr;
+  };
+  auto filters = [&] { return b.out("tc filter show dev b0 egress 2>&1"); };
+  auto qdiscs = [&] { return b.out("tc qdisc show dev b0 2>&1"); };
+  const uint32_t ifindex = if_nametoindex("b0");
+  const char* kTcName = "sluice_decap_ms";  // the kernel keeps 15 characters of the name
+
+  auto plain = load();
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(plain->addVip(ip("192.0.2.100")));
+  ASSERT_TRUE(plain->attach(ifindex, io::XdpMode::kGeneric));
+  EXPECT_FALSE(plain->clampingMss());
+  EXPECT_EQ(qdiscs().find("clsact"), std::string::npos) << "no clamp: no tc";
+  plain.reset();
+
+  auto prog = load();
+  ASSERT_TRUE(prog);
+  ASSERT_TRUE(prog->addVip(ip("192.0.2.100")));
+  ASSERT_TRUE(prog->setMssClamp(1400));
+  ASSERT_TRUE(prog->attach(ifindex, io::XdpMode::kGeneric));
+  EXPECT_TRUE(prog->clampingMss());
+  EXPECT_NE(filters().find(kTcName), std::string::npos) << filters();
+  prog->detach();
+  EXPECT_EQ(filters().find(kTcName), std::string::npos) << filters();
+  EXPECT_EQ(qdiscs().find("clsact"), std::string::npos) << "ours: destroyed. " << qdiscs();
+
+  ASSERT_TRUE(b.exec("tc qdisc add dev b0 clsact"));
+  ASSERT_TRUE(prog->attach(ifindex, io::XdpMode::kGeneric));
+  EXPECT_NE(filters().find(kTcName), std::string::npos) << filters();
+  prog->detach();
+  EXPECT_EQ(filters().find(kTcName), std::string::npos) << filters();
+  EXPECT_NE(qdiscs().find("clsact"), std::string::npos) << "not ours: kept. " << qdiscs();
+}
+
+}  // namespace
+}  // namespace sluice::testing
