@@ -5,10 +5,10 @@
 # ipip module here, run sluice-decap on their interface, which hands the inner packet to the
 # stack; they answer the client directly from the VIP (on lo), not through the director.
 # Checked with real HTTP: rr over v4 and v6, a 50 MiB download, GUE, -Ln showing Tunnel, the
-# real servers' MSS clamp (sluice-decap --mss) seen in the client's connections, and path MTU: a full-size datagram no longer fits once encapsulated, the director answers it
-# with "fragmentation needed" / "packet too big" carrying the reduced MTU (IPVS's
-# pmtu_disc), and the client's next datagram of that size is answered. Usage: tun_lab.sh
-# BUILD_DIR.
+# real servers' MSS clamp (sluice-decap --mss) seen in the client's connections, and path
+# MTU: a full-size datagram no longer fits once encapsulated, the director answers it with
+# "fragmentation needed" / "packet too big" carrying the reduced MTU (IPVS's pmtu_disc),
+# and the client's next datagram of that size is answered. Usage: tun_lab.sh BUILD_DIR.
 #
 #   client --- router ---[ switch ]--- director (sluiced)
 #                             '------- far (a router) ---- rs1 (10.0.3.11, VIP on lo, sluice-decap)
