@@ -380,7 +380,8 @@ kill_director() {
 }
 
 # director_counters WHAT: one MEASURED line per live director with the counters that tell
-# where a broken flow went (adopted, handed to the kernel, dropped for want of a neighbour).
+# where a broken flow went (adopted, handed to the kernel, dropped for want of a neighbour),
+# and who has sent resets toward the client so far.
 director_counters() {
   local n out
   for n in 1 2 3; do
@@ -388,6 +389,32 @@ director_counters() {
     out="$(adm "$n" --counters 2>/dev/null | awk '$1 ~ /^(conn_new|adopted_midflow|no_conn_not_syn|peer_balanced|pass_packets|no_neighbour|dest_gone|conn_reused|conn_nodest_expired)$/ {printf "%s=%s ", $1, $4}')"
     measured "$1 d$n counters: ${out:-none}"
   done
+  measured "$1 resets sent toward the client since the start, by sender: $(rst_senders)"
+}
+
+# rst_watch_start: counts, on the router's LAN port, the TCP resets each host of the LAN
+# sends (one nftables rule per source MAC, in the router's namespace). A broken connection
+# seen as "rst" is then told apart: a real server resetting a flow a director sent it
+# without its connection, or a director's own kernel answering for the VIP. (The client's
+# resets leave through that port; they are not counted.)
+rst_watch_start() {
+  local n ns mac rules=""
+  for n in d1 d2 d3 rs1 rs2 rs3; do
+    ns="${PFX}$n"
+    mac="$(ip -n "$ns" link show eth0 | awk '/link\/ether/ {print $2}')"
+    [ -n "$mac" ] && rules+="    ether saddr $mac tcp flags & rst == rst counter comment \"$n\""$'\n'
+  done
+  nsx "$NS_R" nft -f - <<NFT || lab_log "rst_watch_start: nft refused the counting rules"
+table netdev clusterlab_rst {
+  chain lan_in {
+    type filter hook ingress device "lan" priority 0; policy accept;
+$rules  }
+}
+NFT
+}
+rst_senders() {   # "d1=0 d2=0 d3=0 rs1=0 rs2=0 rs3=0"
+  nsx "$NS_R" nft list chain netdev clusterlab_rst lan_in 2>/dev/null |
+    sed -n 's/.*packets \([0-9]*\) bytes [0-9]* comment "\([a-z0-9]*\)".*/\2=\1/p' | tr '\n' ' '
 }
 
 adm() {   # adm N ARGS...: sluiceadm against director N
@@ -740,6 +767,7 @@ scenario_i_graceful() {
   # Resets here (3 to 19 of 1000 in some runs) came from stale sync copies of finished
   # connections, fixed (docs/CLUSTER.md, Status). One connection is allowed: on this lab a
   # flow's retransmission can change director without any route change.
+  director_counters "(i)"
   measured "(i) connections broken by the graceful stop: $(fh broken) $(fh broken_reasons)"
   verdict "(i) at most 0.1 % of the connections broken by the graceful stop" broken_at_most_permille 1
   start_director 1 || { verdict "(i) sluiced restarts in d1" false; return; }
@@ -781,6 +809,7 @@ NFT
   measured "(h) BFD ${BFD}: longest echo wait $(fh echo_max_ms) ms; connections stalled over 500 ms: $(fh conns_echo_over_500ms), over 1 s: $(fh conns_echo_over_1000ms)"
   # Judged like the graceful stop (i): the resets once seen here (one to four of 1000) were
   # the stale sync copies fixed since (docs/CLUSTER.md, "Status"); the count is printed.
+  director_counters "(h)"
   measured "(h) connections broken by the silent death: $(fh broken) $(fh broken_reasons)"
   verdict "(h) at most 0.1 % of the connections broken (15 s echo timeout) by a silent death" broken_at_most_permille 1
   ms=$(wait_ms 300 nexthops_are "$VIP" 3)
@@ -828,6 +857,7 @@ out="$("$SLUICED" --check -f "$KCONF" 2>&1)" || lab_die "sluiced --check refuses
 
 say "topology: client, router ($ROUTING), switch, d1-d3, rs1-rs3 ($MODE mode, IPv$FAMILY connections, BFD $BFD)"
 topology
+rst_watch_start
 start_servers
 for n in 1 2 3; do start_director "$n" || lab_die "sluiced in d$n did not start"; done
 if [ "$ROUTING" = frr ]; then frr_up_lan || lab_die "cannot render the FRR configs"; else bird_up; fi
