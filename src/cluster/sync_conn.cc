@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "conn/tuple_key.h"
+
 namespace sluice::cluster {
 namespace {
 
@@ -48,15 +50,8 @@ SyncEntry entryFromConn(const sl_conn& c, const ConnContext& ctx, Nanos now) {
 }
 
 sl_conn_key connKeyOf(const SyncEntry& e) {
-  sl_conn_key k{};
-  std::memcpy(k.caddr, e.client.addr.bytes.data(), 16);
-  std::memcpy(k.vaddr, e.vip.addr.bytes.data(), 16);
-  k.cport = htons(e.client.port);
-  k.vport = htons(e.vip.port);
-  k.proto = e.proto;
-  k.family = uint8_t(e.family());
-  k.kind = e.kind;
-  return k;
+  return conn::tupleKey(e.family(), e.proto, e.client.addr, e.client.port, e.vip.addr,
+                        e.vip.port, e.kind);
 }
 
 std::optional<sl_conn_key> templateKeyOf(const SyncEntry& e) {

@@ -8,6 +8,7 @@
 
 #include "conn/conn_ops.h"
 #include "conn/tcp_state.h"
+#include "conn/tuple_key.h"
 #include "abi/predicates.h"
 #include "dp/nat_reply.h"
 #include "fwd/dr.h"
@@ -29,28 +30,12 @@ sl_conn unlockedCopy(const sl_conn& c) noexcept {
 }  // namespace
 
 sl_conn_key connKeyOf(const net::Parsed& p) noexcept {
-  sl_conn_key k{};
-  std::memcpy(k.caddr, p.saddr.bytes.data(), 16);
-  std::memcpy(k.vaddr, p.daddr.bytes.data(), 16);
-  k.cport = htons(p.sport);
-  k.vport = htons(p.dport);
-  k.proto = p.proto;
-  k.family = uint8_t(p.family);
-  k.kind = SL_KEY_CONN;
-  return k;
+  return conn::tupleKey(p.family, p.proto, p.saddr, p.sport, p.daddr, p.dport, SL_KEY_CONN);
 }
 
 sl_conn_key connKeyOf(const net::IcmpQuote& q) noexcept {
   // The quoted packet went from the service to the client: its ends swapped.
-  sl_conn_key k{};
-  std::memcpy(k.caddr, q.daddr.bytes.data(), 16);
-  std::memcpy(k.vaddr, q.saddr.bytes.data(), 16);
-  k.cport = htons(q.dport);
-  k.vport = htons(q.sport);
-  k.proto = q.proto;
-  k.family = uint8_t(q.family);
-  k.kind = SL_KEY_CONN;
-  return k;
+  return conn::tupleKey(q.family, q.proto, q.daddr, q.dport, q.saddr, q.sport, SL_KEY_CONN);
 }
 
 bool Datapath::Pending::wantsLookup() const noexcept {
@@ -447,14 +432,8 @@ std::optional<Verdict> Datapath::natIcmpReply(std::span<uint8_t> frame, const Pe
   // The quote is the client's request as the real server got it: CIP:cport -> RIP:rport,
   // which is the reply twin's key as it stands.
   const net::IcmpQuote& q = pd.quote.quote;
-  sl_conn_key tkey{};
-  std::memcpy(tkey.caddr, q.saddr.bytes.data(), 16);
-  std::memcpy(tkey.vaddr, q.daddr.bytes.data(), 16);
-  tkey.cport = htons(q.sport);
-  tkey.vport = htons(q.dport);
-  tkey.proto = q.proto;
-  tkey.family = uint8_t(q.family);
-  tkey.kind = SL_KEY_REPLY;
+  const sl_conn_key tkey =
+      conn::tupleKey(q.family, q.proto, q.saddr, q.sport, q.daddr, q.dport, SL_KEY_REPLY);
   sl_dest d;
   sl_conn_key ckey;
   sl_conn* c = twinConn(tkey, now, &d, &ckey);

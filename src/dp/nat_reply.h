@@ -11,6 +11,7 @@
 
 #include "abi/records.h"
 #include "conn/conn_table.h"
+#include "conn/tuple_key.h"
 #include "dp/dest_table.h"
 #include "net/packet.h"
 
@@ -40,15 +41,7 @@ inline sl_conn_key connKeyOfTwin(const sl_conn_key& t, const sl_dest& d) noexcep
 
 // The twin key a packet gives if it is a reply: its own tuple with the ends swapped.
 inline sl_conn_key replyKeyOf(const net::Parsed& p) noexcept {
-  sl_conn_key k{};
-  std::memcpy(k.caddr, p.daddr.bytes.data(), 16);
-  std::memcpy(k.vaddr, p.saddr.bytes.data(), 16);
-  k.cport = htons(p.dport);
-  k.vport = htons(p.sport);
-  k.proto = p.proto;
-  k.family = uint8_t(p.family);
-  k.kind = SL_KEY_REPLY;
-  return k;
+  return conn::tupleKey(p.family, p.proto, p.daddr, p.dport, p.saddr, p.sport, SL_KEY_REPLY);
 }
 
 // The table's way to name a twin from its connection and back, through the dest records.
