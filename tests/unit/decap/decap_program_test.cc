@@ -43,7 +43,8 @@ class Decap : public ::testing::Test {
     uint32_t verdict;
     Bytes frame;
   };
-  Out run(const Bytes& in) {
+  Out run(const Bytes& in) { return runProgram(prog_->programFd(), in); }
+  Out runProgram(int fd, const Bytes& in) {
     Bytes data = in;
     Bytes out(in.size() + 64);
     bpf_test_run_opts opts{};
@@ -53,7 +54,7 @@ class Decap : public ::testing::Test {
     opts.data_out = out.data();
     opts.data_size_out = uint32_t(out.size());
     opts.repeat = 1;
-    int err = bpf_prog_test_run_opts(prog_->programFd(), &opts);
+    int err = bpf_prog_test_run_opts(fd, &opts);
     EXPECT_EQ(err, 0) << strerror(-err);
     out.resize(opts.data_size_out);
     return {opts.retval, out};
@@ -256,20 +257,9 @@ Bytes reply(const char* src, const char* dst, const Bytes& options, uint8_t flag
 class DecapMss : public Decap {
  protected:
   Bytes runTc(const Bytes& in) {
-    Bytes data = in;
-    Bytes out(in.size() + 64);
-    bpf_test_run_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.data_in = data.data();
-    opts.data_size_in = uint32_t(data.size());
-    opts.data_out = out.data();
-    opts.data_size_out = uint32_t(out.size());
-    opts.repeat = 1;
-    int err = bpf_prog_test_run_opts(prog_->mssProgramFd(), &opts);
-    EXPECT_EQ(err, 0) << strerror(-err);
-    EXPECT_EQ(opts.retval, 0u) << "TC_ACT_OK, always";
-    out.resize(opts.data_size_out);
-    return out;
+    Out o = runProgram(prog_->mssProgramFd(), in);
+    EXPECT_EQ(o.verdict, 0u) << "TC_ACT_OK, always";
+    return o.frame;
   }
   uint64_t clamped() {
     auto c = prog_->counters();
