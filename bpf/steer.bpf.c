@@ -204,16 +204,7 @@ int sluice_steer(struct xdp_md* ctx) {
                  p.tcp_flags, dest_id, now, last))
     return to_slow_path(ctx);
 
-  /* Each CPU counts in its own slice: plain adds, no locked instructions. */
-  __u32 cpu = bpf_get_smp_processor_id();
-  if (cpu < cfg->stat_slots) {
-    __u32 si = dest_id * cfg->stat_slots + cpu;
-    struct sl_stats* st = bpf_map_lookup_elem(&dest_stats, &si);
-    if (st) {
-      st->inpkts += 1;
-      st->inbytes += p.ip_len;
-    }
-  }
+  dest_stats_add(cfg, dest_id, p.ip_len, 0);
 
   /* A real server on this host (IPVS's LOCALNODE): the local stack's, whatever the method;
    * transmitted to our own MAC it would never come back. */

@@ -25,6 +25,24 @@ static __always_inline struct sl_conn* find_in(__u32 bucket, const struct sl_con
 #define CONN_INPUT 1      /* NAT, client -> server: tcp_in */
 #define CONN_OUTPUT 2     /* NAT, server -> client: tcp_out */
 
+/* A packet and its bytes on real server `dest_id`, in or out. Each CPU counts in its own
+ * slice of dest_stats: plain adds, no locked instructions. */
+static __always_inline void dest_stats_add(const struct sl_dp_config* cfg, __u32 dest_id,
+                                           __u32 len, int out) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  if (cpu >= cfg->stat_slots) return;
+  __u32 si = dest_id * cfg->stat_slots + cpu;
+  struct sl_stats* st = bpf_map_lookup_elem(&dest_stats, &si);
+  if (!st) return;
+  if (out) {
+    st->outpkts += 1;
+    st->outbytes += len;
+  } else {
+    st->inpkts += 1;
+    st->inbytes += len;
+  }
+}
+
 /* conn::updateConn for one packet of `c`, whose state word was `w` when read: the next TCP
  * state from the direction's table, a move between active and inactive counted in
  * dest_counts, the word changed with one compare-and-swap, then timeout and last_seen.

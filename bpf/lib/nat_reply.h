@@ -85,15 +85,7 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
   if (!conn_step(cfg, c, w, CONN_OUTPUT, p->key.proto, p->tcp_flags, dest_id, now, last))
     return to_slow_path(ctx);
 
-  __u32 cpu = bpf_get_smp_processor_id();
-  if (cpu < cfg->stat_slots) {
-    __u32 si = dest_id * cfg->stat_slots + cpu;
-    struct sl_stats* st = bpf_map_lookup_elem(&dest_stats, &si);
-    if (st) {
-      st->outpkts += 1;
-      st->outbytes += p->ip_len;
-    }
-  }
+  dest_stats_add(cfg, dest_id, p->ip_len, 1);
   if (!nat_rewrite(data, end, p, 1, tk.vaddr, tk.vport)) return XDP_ABORTED;
   bump2(SLC_kRxPackets, SLC_kNatReplies);
   return send_reply(ctx, data, end, &fib);
