@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "conn/conn_table.h"
 #include "conn/dest_counts.h"
+#include "conn/tuple_key.h"
 #include "daemon/plane.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
@@ -157,15 +158,7 @@ class DrFixture : public ::testing::Test {
   }
   static sl_conn_key makeKey(const net::IpAddr& c, const net::IpAddr& v, uint16_t sport,
                              uint16_t dport, uint8_t proto) {
-    sl_conn_key k{};
-    std::memcpy(k.caddr, c.bytes.data(), 16);
-    std::memcpy(k.vaddr, v.bytes.data(), 16);
-    k.cport = htons(sport);
-    k.vport = htons(dport);
-    k.proto = proto;
-    k.family = uint8_t(c.family);
-    k.kind = SL_KEY_CONN;
-    return k;
+    return conn::tupleKey(c.family, proto, c, sport, v, dport, SL_KEY_CONN);
   }
 
   ManualClock clock_;
