@@ -598,6 +598,13 @@ TEST_F(DualPath, AdoptMidflowInClusterMode) {
   EXPECT_EQ(conn::stateName(c->state), "ESTABLISHED");
   EXPECT_TRUE(both(c4().tcp(40101, 80, net::kTcpAck | net::kTcpPsh).payload("more").build(),
                    "next segment: the fast path's"));
+  // A step into a closing state or out of one is the slow path's in a cluster: it tells
+  // the peers (ConnEventSink::connStateChanged). Between them, the fast path's again.
+  EXPECT_FALSE(both(c4().tcp(40101, 80, net::kTcpFin | net::kTcpAck).build(), "its FIN"));
+  EXPECT_EQ(conn::stateName(a_->conns.lookup(connKey(40101), clock_.now())->state), "FIN_WAIT");
+  EXPECT_TRUE(both(c4().tcp(40101, 80, net::kTcpAck).build(), "an ACK in FIN_WAIT"));
+  EXPECT_FALSE(both(c4().tcp(40101, 80, net::kTcpSyn).build(), "a SYN reopening it"));
+  EXPECT_TRUE(both(c4().tcp(40101, 80, net::kTcpAck).build(), "its handshake's ACK"));
   EXPECT_TRUE(both(c4().tcp(40102, 80, net::kTcpRst).build(), "RST: the kernel's"));
   EXPECT_TRUE(both(c4().tcp(40102, 80, net::kTcpRst | net::kTcpAck).build(), "RST+ACK: the kernel's"));
   EXPECT_FALSE(both(c4().tcp(40103, 80, net::kTcpFin | net::kTcpAck).build(), "FIN: adopted"));
