@@ -338,6 +338,14 @@ TEST_F(SyncStoreTest, TheFeedPushesNewConnectionsCriticalAndRefreshesEachOnceARo
     EXPECT_EQ(u, Urgency::kRefresh);
     EXPECT_FALSE(e == closing);
   }
+
+  // A step into a closing state goes out at once, as it stands, with its shorter timeout.
+  pushed.clear();
+  feed.connStateChanged(find(closing));
+  ASSERT_EQ(pushed.size(), 1u);
+  EXPECT_EQ(pushed[0].second, Urgency::kCritical);
+  EXPECT_EQ(pushed[0].first.state, SL_TCP_TIME_WAIT);
+  EXPECT_EQ(cluster::connKeyOf(pushed[0].first).cport, cluster::connKeyOf(closing).cport);
 }
 
 }  // namespace
