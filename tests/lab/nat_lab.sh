@@ -5,8 +5,8 @@
 # rewritten to RIP:rport, the replies coming back through the director are rewritten to
 # VIP:port. Checked with real HTTP: rr over v4 and v6, port mapping (VIP:8000 -> RIP:80), a
 # 50 MiB download whose server->client packets the XDP fast path rewrites, -Ln showing
-# Masq, and the real servers' own traffic (no reply of a virtual service) routed by the
-# kernel untouched. Usage: nat_lab.sh BUILD_DIR. Namespaces and processes go away on every
+# Masq, the real servers' own traffic (no reply of a virtual service) routed by the kernel
+# untouched, and sluiced's warning once forwarding is switched off. Usage: nat_lab.sh BUILD_DIR. Namespaces and processes go away on every
 # exit path (lab_trap).
 set -uo pipefail
 
@@ -119,6 +119,18 @@ twins="$(grep -cE "$CLIENT4:[0-9]+ +($RS1_4|$RS2_4):80 " <<<"$lc")"
 conns="$(grep -cE "$CLIENT4:[0-9]+ +$VIP4:(80|8000) " <<<"$lc")"
 WHY="$twins lines have a real server as the virtual address, $conns the VIP"
 verdict "-Lnc lists no reply-direction entries as connections" test "$twins" = 0 -a "$conns" -gt 0
+
+say "a director that does not forward: sluiced says so when NAT real servers appear"
+# An operator who forgot the HOWTO's ip_forward: the warning names the sysctl, per family.
+adm -C
+lab_sysctl "$NS_DIR" net.ipv4.ip_forward=0
+nat_service -t "$VIP4:80" rr "$RS1_4:80" "$RS2_4:80"
+lab_wait 30 grep -q 'net.ipv4.ip_forward is 0' "$LAB_RUN/sluiced.log"
+WHY="sluiced's log: $(lab_daemon_log | grep 'NAT real servers' | tail -2 | tr '\n' ' ')"
+verdict "sluiced warns that net.ipv4.ip_forward is 0" grep -q 'net.ipv4.ip_forward is 0' "$LAB_RUN/sluiced.log"
+verdict "and not about IPv6, which still forwards" \
+  test "$(grep -c 'net.ipv6.conf.all.forwarding is 0' "$LAB_RUN/sluiced.log")" = 0
+lab_sysctl "$NS_DIR" net.ipv4.ip_forward=1
 
 say "shutdown"
 lab_stop_daemon; rc=$?
