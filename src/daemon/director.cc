@@ -40,20 +40,12 @@ void checkNatForwarding(bool v4, bool v6) {
                   "replies. Set it to 1, as for IPVS's NAT");
 }
 
-}  // namespace
-
-namespace {
-
 net::Endpoint endpointOf(const uint8_t* addr, uint16_t port_be, uint8_t family) {
   net::Endpoint e;
   e.addr = family == SL_AF_V6 ? net::IpAddr::fromV6Bytes(addr) : net::IpAddr::fromV4Bytes(addr);
   e.port = ntohs(port_be);
   return e;
 }
-
-}  // namespace
-
-namespace {
 
 DirectorLimits effectiveLimits(DirectorLimits l, const SharedTables* shared) {
   if (shared) {
