@@ -233,9 +233,11 @@ void ClusterRole::loop() {
             if (store_) {
               const SyncStoreStats ss = store_->stats();
               kLog.info("sync store: {} inserted, {} refreshed, {} conflicting (kept ours), {} "
-                        "superseded (ours was over), {} unknown service, {} unknown real server, {} table full; table holds {}",
-                        ss.installed, ss.refreshed, ss.conflict, ss.superseded, ss.unknown_service,
-                        ss.unknown_dest, ss.table_full, director_.conns().size());
+                        "superseded (ours was over), {} stale refreshes ignored, {} unknown "
+                        "service, {} unknown real server, {} table full; table holds {}",
+                        ss.installed, ss.refreshed, ss.conflict, ss.superseded, ss.stale,
+                        ss.unknown_service, ss.unknown_dest, ss.table_full,
+                        director_.conns().size());
             }
           }
           announcer_.setReady(true);

@@ -191,28 +191,25 @@ SyncStoreStats DirectorSyncStore::stats() const {
                         r(c_.walk_skipped)};
 }
 
-void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
-  const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
-  const Nanos now = director_.clock().now();
-  if (tmpl) {
-    // The template first: a peer links the connection to it as it installs the connection.
-    if (auto e = entryOf(*snap, *tmpl, nullptr, now))
-      push_(*e, cluster::Urgency::kCritical);
-    else
-      skipped_.fetch_add(1, std::memory_order_relaxed);
-  }
-  if (auto e = entryOf(*snap, conn, tmpl, now))
-    push_(*e, cluster::Urgency::kCritical);
+void SyncFeed::send(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl, Nanos now,
+                    cluster::Urgency urgency) {
+  if (auto e = entryOf(snap, c, tmpl, now))
+    push_(*e, urgency);
   else
     skipped_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
+  const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
+  const Nanos now = director_.clock().now();
+  // The template first: a peer links the connection to it as it installs the connection.
+  if (tmpl) send(*snap, *tmpl, nullptr, now, cluster::Urgency::kCritical);
+  send(*snap, conn, tmpl, now, cluster::Urgency::kCritical);
+}
+
 void SyncFeed::connStateChanged(const sl_conn& conn) noexcept {
   const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
-  if (auto e = entryOf(*snap, conn, nullptr, director_.clock().now()))
-    push_(*e, cluster::Urgency::kCritical);
-  else
-    skipped_.fetch_add(1, std::memory_order_relaxed);
+  send(*snap, conn, nullptr, director_.clock().now(), cluster::Urgency::kCritical);
 }
 
 void SyncFeed::refresh() {
@@ -229,10 +226,7 @@ void SyncFeed::refresh() {
         (c.flags & SL_CONN_F_TEMPLATE) || c.state == SL_TCP_ESTABLISHED || c.state == SL_STATE_UDP;
     if (!keep) return;
     const sl_conn* tmpl = (c.flags & SL_CONN_F_TEMPLATE) ? nullptr : table.templateOf(c);
-    if (auto e = entryOf(*snap, c, tmpl, now))
-      push_(*e, cluster::Urgency::kRefresh);
-    else
-      skipped_.fetch_add(1, std::memory_order_relaxed);
+    send(*snap, c, tmpl, now, cluster::Urgency::kRefresh);
   });
 }
 

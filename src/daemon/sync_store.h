@@ -88,6 +88,10 @@ class SyncFeed final : public dp::ConnEventSink {
   uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }
 
  private:
+  // `c` as a sync entry, pushed; or counted as skipped when it cannot travel.
+  void send(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl, Nanos now,
+            cluster::Urgency urgency);
+
   Director& director_;
   Push push_;
   uint32_t slice_ = 0;  // refresh()'s, one caller
