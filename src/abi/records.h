@@ -43,6 +43,11 @@ typedef __u64 sl_u64;
 #define SL_FWD_FULLNAT 3
 #define SL_FWD_LOCAL 4
 
+/* How a FULLNAT connection carries the client's address to the real server. */
+#define SL_CA_NONE 0   /* not at all: the real server sees the local address */
+#define SL_CA_TOA 1    /* TCP option 254 (TOA, DPVS's layout) in the first ACK */
+#define SL_CA_PROXY2 2 /* a PROXY protocol v2 header before the first data byte */
+
 /* Tunnel encapsulation of a TUN real server (ipvsadm --tun-type; the kernel's
  * IP_VS_CONN_F_TUNNEL_TYPE_* values). */
 #define SL_TUN_IPIP 0 /* IPIP, IPv6-in-IPv6, and the mixed families */

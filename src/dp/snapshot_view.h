@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 
+#include "abi/records.h"
 #include "net/addr.h"
 #include "sched/scheduler.h"
 
@@ -24,6 +25,12 @@ struct ServiceView {
   sched::Scheduler* scheduler = nullptr;
   std::span<const sched::SchedDest> dests;  // what the scheduler chooses among
   std::span<const uint8_t> fwd;             // the forwarding method of dests[i] (SL_FWD_*)
+  // FULLNAT: the service's local addresses (DPVS's laddrs, keepalived's
+  // local_address_group), the new source of its FULLNAT connections; empty: none set, a
+  // FULLNAT connection cannot be made (counted). Only those of the service's family.
+  std::span<const net::IpAddr> laddrs;
+  // FULLNAT: how the client's address reaches the real server (SL_CA_*).
+  uint8_t client_addr = SL_CA_TOA;
 
   // Index into dests/fwd, or -1 when no real server is available.
   int schedule(const sched::SchedInput& in) const noexcept {
