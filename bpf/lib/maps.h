@@ -77,6 +77,15 @@ struct {
   __type(value, struct sl_conn_bucket);
 } conns SEC(".maps");
 
+/* One extension record per entry of `conns`, same bucket, same slot (abi/records.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, struct sl_conn_ext_bucket);
+} conn_ext SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(map_flags, BPF_F_MMAPABLE);

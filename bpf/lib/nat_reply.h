@@ -48,7 +48,10 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
   tk.kind = SL_KEY_REPLY;
   struct sl_conn* t = find_key(cfg, &tk);
   if (!t) return NAT_NOT_REPLY;
-  if (*(volatile __u32*)&t->word >> 24) return to_slow_path(ctx);
+  __u32 tw = *(volatile __u32*)&t->word;
+  if (tw >> 24) return to_slow_path(ctx);
+  /* A FULLNAT connection's reply: its own step (lib/xmit_fnat.h). */
+  if (((tw >> 8) & 0xff) == SL_FWD_FULLNAT) return to_slow_path(ctx);
   __u32 dest_id = t->dest_id;
   /* The service's address and port from the real server's record (seqlocked). */
   if (dest_id >= cfg->max_dests) return to_slow_path(ctx);

@@ -19,6 +19,10 @@
 struct sl_conn_bucket {
   struct sl_conn slot[SL_CONN_BUCKET_SLOTS];
 };
+/* The `conn_ext` map's value: the extension records of one bucket's entries, slot for slot. */
+struct sl_conn_ext_bucket {
+  struct sl_conn_ext slot[SL_CONN_BUCKET_SLOTS];
+};
 #define SL_HASH_MUL 0x9E3779B97F4A7C15ull
 
 #ifdef __cplusplus

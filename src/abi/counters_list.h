@@ -64,6 +64,13 @@
   X(kTunNoSource, "tun_no_source", 1)                               \
   X(kTunTooBig, "tun_too_big", 1)                                   \
   X(kIcmpFragNeededSent, "icmp_frag_needed_sent", 0)                \
+  /* FULLNAT (fwd/fullnat.h, laddr/pool.h, bpf/lib/xmit_fnat.h) */   \
+  X(kFnatNoLaddr, "fullnat_no_laddr", 1)                            \
+  X(kFnatPortsExhausted, "fullnat_ports_exhausted", 1)              \
+  X(kFnatReplies, "fullnat_replies", 0)                             \
+  X(kToaInserted, "toa_inserted", 0)                                \
+  X(kToaNoRoom, "toa_no_room", 0)                                   \
+  X(kMssAdjusted, "mss_adjusted", 0)                                \
   X(kTxFailed, "tx_failed", 1)
 
 #endif /* SLUICE_ABI_COUNTERS_LIST_H */

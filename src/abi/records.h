@@ -114,6 +114,22 @@ struct sl_conn {
   };
 };
 
+/* What a connection needs beyond its entry, in a parallel array of the same shape as the
+ * table (the `conn_ext` map: one record per slot, moved with its entry). Only FULLNAT uses
+ * it today: its connection's record holds the local address and port its requests leave
+ * from (LIP:lport), its reply twin's the client's address and port (CIP:cport), which the
+ * twin's key (LIP:lport <- RIP:rport) no longer carries. Written before the entry is
+ * unlocked, cleared when it is freed; read by both paths under the entry's rules. */
+#define SL_EXT_F_TOA 0x01 /* FULLNAT/TCP: the client's address still has to reach the real
+                             server in TOA: the connection's packets take the slow path */
+struct sl_conn_ext {
+  sl_u8 addr[16]; /* connection: LIP; twin: CIP (IPv4 in the first 4 bytes) */
+  sl_u16 port;    /* connection: lport; twin: cport (network byte order) */
+  sl_u8 flags;    /* SL_EXT_F_* (connection only) */
+  sl_u8 pad;
+  sl_u32 pad2[3];
+};
+
 /* Traffic counters, one set per service and per real server (per CPU in the kernel). */
 struct sl_stats {
   sl_u64 conns;
@@ -168,6 +184,7 @@ struct sl_dest {
 static_assert(sizeof(struct sl_dest) == 96, "dest record ABI");
 static_assert(sizeof(struct sl_conn_key) == 40, "conn key ABI");
 static_assert(sizeof(struct sl_conn) == 64, "conn entry must be one cache line");
+static_assert(sizeof(struct sl_conn_ext) == 32, "conn ext ABI");
 #endif
 
 #endif /* SLUICE_ABI_RECORDS_H */

@@ -11,9 +11,11 @@ namespace {
 constexpr uint8_t kKeyPadInvalidated = 0xff;
 
 sl_conn* bindNew(ConnTable& table, const sl_conn_key& key, const Binding& b, uint8_t state,
-                 uint32_t timeout_s, uint8_t flags, Nanos now) noexcept {
+                 uint32_t timeout_s, uint8_t flags, Nanos now,
+                 const sl_conn_ext* ext = nullptr) noexcept {
   sl_conn* c = table.insert(key, now);
   if (!c) return nullptr;
+  table.ext(*c) = ext ? *ext : sl_conn_ext{};  // before the entry is unlocked
   c->svc_id = b.svc_id;
   c->dest_id = b.dest_id;
   c->fwd = b.fwd;
@@ -40,9 +42,11 @@ uint8_t initialState(uint8_t proto) noexcept {
 }
 
 sl_conn* createConn(ConnTable& table, const sl_conn_key& key, const Binding& b,
-                    const TimeoutTable& timeouts, Nanos now, sl_conn* tmpl) noexcept {
+                    const TimeoutTable& timeouts, Nanos now, sl_conn* tmpl,
+                    const sl_conn_ext* ext) noexcept {
   uint8_t state = initialState(key.proto);
-  sl_conn* c = bindNew(table, key, b, state, timeouts.seconds(state), SL_CONN_F_INACTIVE, now);
+  sl_conn* c =
+      bindNew(table, key, b, state, timeouts.seconds(state), SL_CONN_F_INACTIVE, now, ext);
   if (c && tmpl) {
     table.attachToTemplate(*c, *tmpl, now);
     if (!(tmpl->flags & SL_CONN_F_ASSURED)) {
@@ -93,7 +97,7 @@ void assureTemplate(ConnTable& table, const sl_conn_key& key, Nanos now) noexcep
 }
 
 sl_conn* createTwin(ConnTable& table, const sl_conn_key& twin_key, const Binding& b,
-                    Nanos now) noexcept {
+                    Nanos now, const sl_conn_ext* ext) noexcept {
   ConnTable::WriterLock lock = table.lockWriter();
   sl_conn* t = table.lookup(twin_key, now);
   if (t) {
@@ -109,6 +113,7 @@ sl_conn* createTwin(ConnTable& table, const sl_conn_key& twin_key, const Binding
   t->flags = 0;
   t->timeout_s = ConnTable::kTwinTimeout;
   t->last_seen_ns = now;
+  table.ext(*t) = ext ? *ext : sl_conn_ext{};
   ConnTable::unlockEntry(*t);
   return t;
 }

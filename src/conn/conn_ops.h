@@ -39,8 +39,11 @@ uint8_t initialState(uint8_t proto) noexcept;
 // SL_CONN_F_INACTIVE set and counted as inactive, overload checked. With `tmpl`, the new
 // connection is controlled by that template (whose last_seen is refreshed). Returns
 // nullptr when the table is full: the caller counts kConnTableFull and drops.
+// `ext`: the entry's extension record (FULLNAT: its local end), written before the entry
+// is unlocked; nullptr: zero.
 sl_conn* createConn(ConnTable& table, const sl_conn_key& key, const Binding& b,
-                    const TimeoutTable& timeouts, Nanos now, sl_conn* tmpl = nullptr) noexcept;
+                    const TimeoutTable& timeouts, Nanos now, sl_conn* tmpl = nullptr,
+                    const sl_conn_ext* ext = nullptr) noexcept;
 
 // One packet of `c` travelling in `dir` (kInput or kOutput; kInput on a DR/TUN connection
 // becomes kInputOnly). TCP: next state from the flags (as set_tcp_state), moving the
@@ -61,8 +64,9 @@ void assureTemplate(ConnTable& table, const sl_conn_key& key, Nanos now) noexcep
 // bound to `b`: no state, never counted, no timeout of its own. Call it with the writer
 // lock held, before the connection itself is inserted (an insert may move entries), so a
 // reply never finds a connection without its twin. nullptr when the table is full.
+// A FULLNAT twin's `ext` holds the client's end (the twin's key no longer does).
 sl_conn* createTwin(ConnTable& table, const sl_conn_key& twin_key, const Binding& b,
-                    Nanos now) noexcept;
+                    Nanos now, const sl_conn_ext* ext = nullptr) noexcept;
 
 // --- persistence templates ---
 

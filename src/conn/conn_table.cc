@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <algorithm>
 #include <new>
 
 namespace sluice::conn {
@@ -34,9 +35,10 @@ bool keyEqual(const sl_conn_key& a, const sl_conn_key& b) noexcept {
 
 }  // namespace
 
-ConnTable::ConnTable(std::span<sl_conn> storage, DestAccounting* dests, uint64_t seed)
+ConnTable::ConnTable(std::span<sl_conn> storage, DestAccounting* dests, uint64_t seed,
+                     std::span<sl_conn_ext> ext)
     : seed_(seed), dests_(dests) {
-  init(storage);
+  init(storage, ext);
 }
 
 ConnTable::ConnTable(size_t capacity, DestAccounting* dests, uint64_t seed)
@@ -51,18 +53,24 @@ ConnTable::ConnTable(size_t capacity, DestAccounting* dests, uint64_t seed)
   // Lookups land on random buckets: with 4 KiB pages a big table misses the TLB on
   // nearly every one. Huge pages where the kernel allows them (advice only).
   madvise(owned_, owned_bytes_, MADV_HUGEPAGE);
-  init({static_cast<sl_conn*>(owned_), slots});
+  init({static_cast<sl_conn*>(owned_), slots}, {});
 }
 
 ConnTable::~ConnTable() {
   if (owned_) munmap(owned_, owned_bytes_);
 }
 
-void ConnTable::init(std::span<sl_conn> storage) {
+void ConnTable::init(std::span<sl_conn> storage, std::span<sl_conn_ext> ext) {
   slots_ = storage.data();
   num_buckets_ = storage.size() / kBucketSlots;
   capacity_ = num_buckets_ * kBucketSlots;
   meta_ = std::make_unique<uint32_t[]>(capacity_);  // value-initialised: zero
+  if (ext.size() >= capacity_ && capacity_ != 0) {
+    ext_ = ext.data();  // shared with the fast path (and a previous daemon's, if pinned)
+  } else {
+    own_ext_ = std::make_unique<sl_conn_ext[]>(std::max<size_t>(capacity_, 1));
+    ext_ = own_ext_.get();
+  }
   // Storage that already holds entries (pinned maps a previous daemon filled): count them,
   // and take back the entries it held locked when it died.
   for (size_t i = 0; i < capacity_; ++i) {
@@ -85,6 +93,7 @@ bool ConnTable::recoverLocked(size_t i) noexcept {
         size_t j = b * kBucketSlots + s;
         if (j != i && occupied(j) && keyEqual(slots_[j].key, slots_[i].key)) {
           std::memset(&slots_[i], 0, sizeof(sl_conn));
+          ext_[i] = sl_conn_ext{};
           ++stats_.recovered;
           return true;
         }
@@ -276,11 +285,13 @@ void ConnTable::move(size_t src, size_t dst) noexcept {
   lockEntry(slots_[src]);
   lockEntry(slots_[dst]);
   std::memcpy(&slots_[dst], &slots_[src], kBeforeWord);
+  ext_[dst] = ext_[src];  // before the word: whoever sees dst whole sees its record too
   wordOf(slots_[dst]).store(wordOf(slots_[src]).load(std::memory_order_relaxed),
                             std::memory_order_release);
   meta_[dst] = meta_[src];
   meta_[src] = 0;
   std::memset(&slots_[src], 0, kBeforeWord);
+  ext_[src] = sl_conn_ext{};
   wordOf(slots_[src]).store(0, std::memory_order_release);
   unlockEntry(slots_[dst]);
   ++stats_.moved;
@@ -306,10 +317,14 @@ void ConnTable::free(size_t i, bool expired) noexcept {
 void ConnTable::freeLocked(size_t i, bool expired) noexcept {
   sl_conn& c = slots_[i];
   const bool twin = isReplyTwin(c);
-  // A NAT connection takes its reply twin with it, whatever path frees it.
-  const bool has_twin = !twin && c.key.kind == SL_KEY_CONN && c.fwd == SL_FWD_NAT &&
-                        !(c.flags & SL_CONN_F_TEMPLATE) && reply_keys_;
+  // A NAT or FULLNAT connection takes its reply twin with it, whatever path frees it; a
+  // FULLNAT connection gives its local port back.
+  const bool conn = !twin && c.key.kind == SL_KEY_CONN && !(c.flags & SL_CONN_F_TEMPLATE);
+  const bool has_twin = conn && hasReplyTwin(c.fwd) && reply_keys_;
   const sl_conn gone = has_twin ? c : sl_conn{};
+  const sl_conn_ext gone_ext = ext_[i];
+  if (conn && c.fwd == SL_FWD_FULLNAT && release_) release_->released(c, gone_ext);
+  ext_[i] = sl_conn_ext{};
   if (dests_ && !twin) dests_->unbind(c);  // a twin was never counted
   if (isTemplate(i)) {
     if (meta_[i] != 0) {
@@ -331,12 +346,12 @@ void ConnTable::freeLocked(size_t i, bool expired) noexcept {
   } else if (expired) {
     ++stats_.expired;
   }
-  if (has_twin) freeTwinOf(gone);
+  if (has_twin) freeTwinOf(gone, gone_ext);
 }
 
-void ConnTable::freeTwinOf(const sl_conn& c) noexcept {
+void ConnTable::freeTwinOf(const sl_conn& c, const sl_conn_ext& e) noexcept {
   sl_conn_key k;
-  if (!reply_keys_->twinKeyOf(c, &k)) return;  // found and freed by the sweep instead
+  if (!reply_keys_->twinKeyOf(c, e, &k)) return;  // found and freed by the sweep instead
   sl_conn* t = findAll(k, hash(k));
   // A twin with another dest belongs to a newer connection that reused the tuple.
   if (t && t->dest_id == c.dest_id) free(slotOf(t), false);
@@ -345,9 +360,9 @@ void ConnTable::freeTwinOf(const sl_conn& c) noexcept {
 bool ConnTable::orphanTwin(size_t i) noexcept {
   const sl_conn& t = slots_[i];
   sl_conn_key k;
-  if (reply_keys_->connKeyOf(t, &k)) {
+  if (reply_keys_->connKeyOf(t, ext_[i], &k)) {
     const sl_conn* c = findAll(k, hash(k));
-    if (c && c->dest_id == t.dest_id && c->fwd == SL_FWD_NAT) return false;
+    if (c && c->dest_id == t.dest_id && c->fwd == t.fwd) return false;
   }
   free(i, false);
   return true;

@@ -92,14 +92,34 @@ namespace sluice::conn {
 // The keys need the real server's address and port and the service's address and port,
 // which live in the forwarding records, not in the entries; dp/nat_reply.h answers from
 // them. false: the record is gone, the pair can no longer be named.
+// A FULLNAT pair also needs each entry's extension record (sl_conn_ext: the local end of
+// the connection, the client end of the twin), which the table passes along.
 class ReplyKeys {
  public:
-  virtual bool twinKeyOf(const sl_conn& conn, sl_conn_key* out) const noexcept = 0;
-  virtual bool connKeyOf(const sl_conn& twin, sl_conn_key* out) const noexcept = 0;
+  virtual bool twinKeyOf(const sl_conn& conn, const sl_conn_ext& ext,
+                         sl_conn_key* out) const noexcept = 0;
+  virtual bool connKeyOf(const sl_conn& twin, const sl_conn_ext& ext,
+                         sl_conn_key* out) const noexcept = 0;
 
  protected:
   ~ReplyKeys() = default;
 };
+
+// Told, under the writer lock, about every FULLNAT connection the table frees (expiry,
+// erase, reuse, flush), with its extension record, so the local port it held goes back to
+// its pool (laddr/pool.h) whatever path freed it. Must not call back into the table.
+class ConnRelease {
+ public:
+  virtual void released(const sl_conn& conn, const sl_conn_ext& ext) noexcept = 0;
+
+ protected:
+  ~ConnRelease() = default;
+};
+
+// Whether a connection has a reply twin (NAT and FULLNAT: the director sees the replies).
+constexpr bool hasReplyTwin(uint8_t fwd) noexcept {
+  return fwd == SL_FWD_NAT || fwd == SL_FWD_FULLNAT;
+}
 
 class ConnTable {
  public:
@@ -123,7 +143,10 @@ class ConnTable {
   // dest counts, which live beside them. What lives only in this object starts afresh: a
   // template's count of the connections it controls is zero, so a surviving template
   // expires on its own timeout instead of being re-armed while its connections live.
-  ConnTable(std::span<sl_conn> storage, DestAccounting* dests, uint64_t seed = kDefaultSeed);
+  // `ext`: the extension records (sl_conn_ext), one per slot of `storage` (the `conn_ext`
+  // map); empty or too short: the table allocates its own.
+  ConnTable(std::span<sl_conn> storage, DestAccounting* dests, uint64_t seed = kDefaultSeed,
+            std::span<sl_conn_ext> ext = {});
   // Owns its storage: `capacity` rounded up to a multiple of 4 slots, allocated once.
   explicit ConnTable(size_t capacity, DestAccounting* dests = nullptr,
                      uint64_t seed = kDefaultSeed);
@@ -219,6 +242,13 @@ class ConnTable {
   static constexpr uint32_t kTwinTimeout = 0xffffffffu;
   void setReplyKeys(const ReplyKeys* keys) noexcept { reply_keys_ = keys; }
   static bool isReplyTwin(const sl_conn& c) noexcept { return c.key.kind == SL_KEY_REPLY; }
+  // FULLNAT connections freed (see ConnRelease). Set once, before traffic.
+  void setReleaseHook(ConnRelease* hook) noexcept { release_ = hook; }
+
+  // The extension record of an entry of this table (same locking rules as the entry: write
+  // it while holding the entry's lock, before the entry is first unlocked).
+  sl_conn_ext& ext(const sl_conn& c) noexcept { return ext_[slotOf(&c)]; }
+  const sl_conn_ext& ext(const sl_conn& c) const noexcept { return ext_[size_t(&c - slots_)]; }
   // Twins in the table now (a reply lookup is pointless while 0).
   size_t replyTwins() const noexcept { return twins_.load(std::memory_order_relaxed); }
   // Frees the twin of `twin_key` if its connection is gone or is another real server's
@@ -259,7 +289,9 @@ class ConnTable {
   size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
   size_t capacity() const noexcept { return capacity_; }
   // Bytes of memory per slot: the shared record plus the private side array.
-  static constexpr size_t bytesPerSlot() noexcept { return sizeof(sl_conn) + sizeof(uint32_t); }
+  static constexpr size_t bytesPerSlot() noexcept {
+    return sizeof(sl_conn) + sizeof(sl_conn_ext) + sizeof(uint32_t);
+  }
   // Written under the writer lock: read it there, or when no other thread writes.
   const Stats& stats() const noexcept { return stats_; }
   DestAccounting* dests() const noexcept { return dests_; }
@@ -308,7 +340,7 @@ class ConnTable {
     __builtin_ia32_pause();
 #endif
   }
-  void init(std::span<sl_conn> storage);
+  void init(std::span<sl_conn> storage, std::span<sl_conn_ext> ext);
   bool recoverLocked(size_t i) noexcept;  // true: a duplicate, removed
 
   sl_conn* slots_ = nullptr;
@@ -326,8 +358,11 @@ class ConnTable {
   size_t owned_bytes_ = 0;
   Stats stats_;
   const ReplyKeys* reply_keys_ = nullptr;
+  ConnRelease* release_ = nullptr;
+  sl_conn_ext* ext_ = nullptr;                 // one per slot: shared storage, or own_ext_
+  std::unique_ptr<sl_conn_ext[]> own_ext_;
   std::atomic<size_t> twins_{0};  // changed under the writer lock
-  void freeTwinOf(const sl_conn& c) noexcept;  // under the writer lock
+  void freeTwinOf(const sl_conn& c, const sl_conn_ext& e) noexcept;  // under the writer lock
   bool orphanTwin(size_t i) noexcept;          // under the writer lock
 };
 

@@ -65,8 +65,9 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
       listener_(listener),
       plane_(clock,
              PlaneLimits{limits_.max_services, limits_.max_dests, limits_.conn_capacity,
-                         limits_.conn_seed, std::max(1u, limits_.workers), 1},
-             shared ? PlaneStorage{shared->conns, shared->dests, shared->counts} : PlaneStorage{}),
+                         limits_.conn_seed, std::max(1u, limits_.workers), 1,
+                         limits_.fnat_ports},
+             shared ? PlaneStorage{shared->conns, shared->dests, shared->counts, shared->conn_ext} : PlaneStorage{}),
       fast_stats_(shared ? shared->fast_stats : std::span<sl_stats>()),
       fast_stat_slots_(shared && shared->fast_stat_slots ? shared->fast_stat_slots : 1),
       fast_stats_seen_(limits_.max_dests),
@@ -105,11 +106,15 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
                           bool nat = false, v4 = false, v6 = false;
                           for (const auto& svc : snap.services())
                             for (const auto& d : svc->dest_rt)
-                              if (d.cfg.fwd == svc::FwdMethod::kNat) {
+                              if (d.cfg.fwd == svc::FwdMethod::kNat ||
+                                  d.cfg.fwd == svc::FwdMethod::kFullNat) {
+                                // Both methods' replies are routed on by the kernel.
                                 nat = true;
                                 (d.cfg.ep.addr.family == net::Family::kV6 ? v6 : v4) = true;
                               }
-                          for (const auto& d : snap.trash()) nat |= d.cfg.fwd == svc::FwdMethod::kNat;
+                          for (const auto& d : snap.trash())
+                            nat |= d.cfg.fwd == svc::FwdMethod::kNat ||
+                                   d.cfg.fwd == svc::FwdMethod::kFullNat;
                           // Checked when a family's first NAT real server appears.
                           checkNatForwarding(v4 && !nat_v4_seen_, v6 && !nat_v6_seen_);
                           nat_v4_seen_ = v4;

@@ -50,6 +50,7 @@ struct DirectorLimits {
   uint32_t max_dests = 16384;
   uint64_t conn_seed = conn::ConnTable::kDefaultSeed;
   unsigned workers = 1;  // slow-path worker threads, one Datapath each
+  laddr::PortRange fnat_ports;  // FULLNAT local ports (this director's part in a cluster)
 };
 
 // Memory the data-plane tables live in when an XDP fast path shares them (the mmap'ed BPF
@@ -61,6 +62,7 @@ struct SharedTables {
   std::span<sl_stats> fast_stats;       // counted by the fast path: per dest, per CPU slice
   uint32_t fast_stat_slots = 1;         // entry dest_id * fast_stat_slots + cpu
   sl_dp_config* fast_config = nullptr;  // the fast path's config record
+  std::span<sl_conn_ext> conn_ext;      // one per entry of conns
 };
 
 // Told about every change to the set of virtual services (the XDP steering map), and to the

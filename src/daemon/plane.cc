@@ -31,10 +31,17 @@ Plane::Plane(const Clock& clock, const PlaneLimits& limits, const PlaneStorage& 
                                   : dp::DestTable(shared.dests.first(limits_.max_dests))),
       conns_(shared.conns.empty()
                  ? conn::ConnTable(limits_.conn_capacity, &accounting_, limits_.conn_seed)
-                 : conn::ConnTable(shared.conns, &accounting_, limits_.conn_seed)) {
+                 : conn::ConnTable(shared.conns, &accounting_, limits_.conn_seed,
+                                   shared.conn_ext)),
+      laddrs_(limits_.workers, limits_.fnat_ports) {
   conns_.setReplyKeys(&reply_keys_);
-  for (unsigned i = 0; i < limits_.workers; ++i)
+  conns_.setReleaseHook(&laddrs_);
+  // A previous daemon's FULLNAT connections (pinned state) keep their ports.
+  laddrs_.adopt(conns_, clock.now());
+  for (unsigned i = 0; i < limits_.workers; ++i) {
     datapaths_.push_back(std::make_unique<dp::Datapath>(conns_, dests_, stats_.writer(i)));
+    datapaths_.back()->setLocalPorts(&laddrs_, i);
+  }
 }
 
 }  // namespace sluice::daemon

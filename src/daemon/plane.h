@@ -18,6 +18,7 @@
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
 #include "dp/nat_reply.h"
+#include "laddr/pool.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"
 
@@ -30,6 +31,7 @@ struct PlaneLimits {
   uint64_t conn_seed = conn::ConnTable::kDefaultSeed;
   unsigned workers = 1;         // Datapaths; each writes stats through writer(index)
   unsigned extra_writers = 0;   // further stats writers after the workers' (the daemon's fold)
+  laddr::PortRange fnat_ports;  // FULLNAT local ports (this director's part in a cluster)
 };
 
 // Storage shared with the XDP program (mmap'ed maps). Empty spans: the plane allocates.
@@ -38,6 +40,7 @@ struct PlaneStorage {
   std::span<sl_conn> conns;
   std::span<sl_dest> dests;          // at least max_dests
   std::span<sl_dest_counts> counts;  // at least max_dests
+  std::span<sl_conn_ext> conn_ext;   // one per slot of conns (empty: the table allocates)
 };
 
 class Plane {
@@ -51,6 +54,7 @@ class Plane {
   dp::DestTable& dests() noexcept { return dests_; }
   conn::ConnTable& conns() noexcept { return conns_; }
   conn::DestAccounting& accounting() noexcept { return accounting_; }
+  laddr::Pools& localPorts() noexcept { return laddrs_; }
   dp::Datapath& datapath(unsigned worker = 0) { return *datapaths_.at(worker); }
   const dp::Datapath& datapath(unsigned worker = 0) const { return *datapaths_.at(worker); }
   unsigned workers() const noexcept { return unsigned(datapaths_.size()); }
@@ -67,6 +71,7 @@ class Plane {
   dp::DestTable dests_;
   conn::ConnTable conns_;
   dp::NatReplyKeys reply_keys_{dests_};
+  laddr::Pools laddrs_;
   std::vector<std::unique_ptr<dp::Datapath>> datapaths_;
 };
 

@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
   // the kernel, the rest by the worker below, over the same entries.
   daemon::SharedTables shared{(*steer)->conns(), (*steer)->dests(), (*steer)->destCounts(),
                               (*steer)->destStats(), (*steer)->statSlots(),
-                              (*steer)->config()};
+                              (*steer)->config(), (*steer)->connExt()};
   if (!opts->fast_path) shared.fast_config = nullptr;
   daemon::Director director(clock, limits, next_hops, &steer_sync, &shared);
   // Also with --no-fast-path: the XDP program still counts what it passes to the kernel.

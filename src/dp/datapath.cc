@@ -12,6 +12,7 @@
 #include "abi/predicates.h"
 #include "dp/nat_reply.h"
 #include "fwd/dr.h"
+#include "fwd/fullnat.h"
 #include "fwd/nat.h"
 #include "fwd/tun.h"
 #include "net/checksum.h"
@@ -201,7 +202,14 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   // it is unlocked.
   const uint8_t state_before = c->state;
   const bool assure = conn::updateConn(conns_, *c, conn::Direction::kInput, p.tcp_flags, timeouts_, now);
-  const Bound b{c->svc_id, c->dest_id, c->flags, c->fwd};
+  Bound b{c->svc_id, c->dest_id, c->flags, c->fwd};
+  if (b.fwd == SL_FWD_FULLNAT) {
+    b.ext = conns_.ext(*c);
+    // Every client segment past the SYN carries TOA until the real server has answered
+    // one (natReply clears the flag): whichever of them establishes its socket has it.
+    b.toa = (b.ext.flags & SL_EXT_F_TOA) && tcp && (p.tcp_flags & net::kTcpAck) &&
+            !(p.tcp_flags & (net::kTcpSyn | net::kTcpRst));
+  }
   // The new connection as its first packet left it (an adopted ACK: ESTABLISHED).
   const sl_conn created = sink ? unlockedCopy(*c) : sl_conn{};
   ConnEventSink* changed = sink ? nullptr : stateSink(*c, state_before);
@@ -310,14 +318,31 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
       counters_.inc(Counter::kTemplateNew);
     }
   }
-  // NAT: the reply twin first (we hold the writer lock), so a reply never meets the
-  // connection without it; and before the connection, since an insert may move entries.
+  // FULLNAT: a local address and port of the service's, held until the table frees the
+  // connection.
+  sl_conn_ext local{};
+  if (fwd == SL_FWD_FULLNAT) {
+    if (svc.laddrs.empty()) {
+      *why = Counter::kFnatNoLaddr;
+      return nullptr;
+    }
+    if (!laddrs_ || !laddrs_->allocate(worker_, svc.laddrs, &local)) {
+      *why = Counter::kFnatPortsExhausted;
+      return nullptr;
+    }
+    if (p.proto == net::kProtoTcp && svc.client_addr == SL_CA_TOA) local.flags |= SL_EXT_F_TOA;
+  }
+  // NAT and FULLNAT: the reply twin first (we hold the writer lock), so a reply never meets
+  // the connection without it; and before the connection, since an insert may move entries.
   sl_conn_key tw{};
   bool twin = false;
-  if (fwd == SL_FWD_NAT) {
+  if (conn::hasReplyTwin(fwd)) {
     if (const std::optional<sl_dest> d = dests_.read(dest_id)) {
-      tw = twinKeyOf(key, *d);
-      if (!conn::createTwin(conns_, tw, conn::Binding{svc.svc_id, dest_id, fwd}, now)) {
+      const sl_conn_ext client = fnatTwinExt(key);
+      tw = fwd == SL_FWD_FULLNAT ? fnatTwinKeyOf(key, local, *d) : twinKeyOf(key, *d);
+      if (!conn::createTwin(conns_, tw, conn::Binding{svc.svc_id, dest_id, fwd}, now,
+                            fwd == SL_FWD_FULLNAT ? &client : nullptr)) {
+        if (fwd == SL_FWD_FULLNAT) laddrs_->release(key.family, local);
         *why = Counter::kConnTableFull;
         return nullptr;
       }
@@ -325,9 +350,10 @@ sl_conn* Datapath::newConnection(const net::Parsed& p, const sl_conn_key& key,
     }
   }
   sl_conn* c = conn::createConn(conns_, key, conn::Binding{svc.svc_id, dest_id, fwd}, timeouts_,
-                                now, tmpl);
+                                now, tmpl, fwd == SL_FWD_FULLNAT ? &local : nullptr);
   if (!c) {
     if (twin) conns_.eraseOrphanTwin(tw);
+    if (fwd == SL_FWD_FULLNAT) laddrs_->release(key.family, local);
     *why = Counter::kConnTableFull;
     return nullptr;
   }
@@ -372,17 +398,20 @@ Verdict Datapath::icmpError(std::span<uint8_t> frame, size_t room, const Pending
 }
 
 sl_conn* Datapath::twinConn(const sl_conn_key& twin_key, Nanos now, sl_dest* d,
-                            sl_conn_key* ckey) noexcept {
+                            sl_conn_key* ckey, uint8_t* fwd) noexcept {
   sl_conn* t = lockedLookup(twin_key, conns_.hash(twin_key), now);
   if (!t) return nullptr;
-  const uint32_t dest_id = t->dest_id;
+  const sl_conn twin = *t;
+  const sl_conn_ext twin_ext = conns_.ext(*t);
   conn::ConnTable::unlockEntry(*t);
+  const uint32_t dest_id = twin.dest_id;
+  *fwd = twin.fwd;
   sl_conn* c = nullptr;
   if (const std::optional<sl_dest> rec = dests_.read(dest_id)) {
     *d = *rec;
-    *ckey = connKeyOfTwin(twin_key, *rec);
+    *ckey = connKeyOfTwin(twin, twin_ext, *rec);
     c = lockedLookup(*ckey, conns_.hash(*ckey), now);
-    if (c && (c->dest_id != dest_id || c->fwd != SL_FWD_NAT)) {
+    if (c && (c->dest_id != dest_id || c->fwd != twin.fwd)) {
       conn::ConnTable::unlockEntry(*c);
       c = nullptr;
     }
@@ -404,7 +433,8 @@ std::optional<Verdict> Datapath::natReply(std::span<uint8_t> frame, const net::P
   const sl_conn_key tkey = replyKeyOf(p);
   sl_dest d;
   sl_conn_key ckey;
-  sl_conn* c = twinConn(tkey, now, &d, &ckey);
+  uint8_t fwd = SL_FWD_NAT;
+  sl_conn* c = twinConn(tkey, now, &d, &ckey, &fwd);
   if (!c) {
     // A twin that was stale is gone now; whether or not there was one, the frame is not
     // a reply we know: on to the rest of the step (service lookup, else the kernel).
@@ -414,6 +444,16 @@ std::optional<Verdict> Datapath::natReply(std::span<uint8_t> frame, const net::P
   const bool assure =
       conn::updateConn(conns_, *c, conn::Direction::kOutput, p.tcp_flags, timeouts_, now);
   const uint32_t svc_id = c->svc_id, dest_id = c->dest_id;
+  bool lower_mss = false;
+  if (fwd == SL_FWD_FULLNAT && p.proto == net::kProtoTcp) {
+    sl_conn_ext& e = conns_.ext(*c);
+    if (e.flags & SL_EXT_F_TOA) {
+      // The SYN-ACK: room for TOA in the client's segments. Anything later: the real
+      // server has accepted a segment of the client's, which carried TOA.
+      if (p.tcp_flags & net::kTcpSyn) lower_mss = true;
+      else e.flags &= uint8_t(~SL_EXT_F_TOA);
+    }
+  }
   ConnEventSink* changed = stateSink(*c, state_before);
   const sl_conn now_state = changed ? unlockedCopy(*c) : sl_conn{};
   conn::ConnTable::unlockEntry(*c);
@@ -422,6 +462,13 @@ std::optional<Verdict> Datapath::natReply(std::span<uint8_t> frame, const net::P
   stats_.outPacket(svc_id, dest_id, p.ip_len);
   if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto, frame.subspan(p.l4_off, p.l4_len)))
     counters_.inc(Counter::kCsumFinished);
+  if (fwd == SL_FWD_FULLNAT) {
+    if (lower_mss && fwd::lowerMss(frame, p, uint16_t(fwd::toaLength(p.family))))
+      counters_.inc(Counter::kMssAdjusted);
+    fwd::fullNatReply(frame, p, d.vaddr, ckey.vport, ckey.caddr, ckey.cport);
+    counters_.inc(Counter::kFnatReplies);
+    return Verdict{Action::kRoute};
+  }
   fwd::natReply(frame, p, d.vaddr, ckey.vport);
   counters_.inc(Counter::kNatReplies);
   return Verdict{Action::kRoute};
@@ -436,10 +483,13 @@ std::optional<Verdict> Datapath::natIcmpReply(std::span<uint8_t> frame, const Pe
       conn::tupleKey(q.family, q.proto, q.saddr, q.sport, q.daddr, q.dport, SL_KEY_REPLY);
   sl_dest d;
   sl_conn_key ckey;
-  sl_conn* c = twinConn(tkey, now, &d, &ckey);
+  uint8_t fwd = SL_FWD_NAT;
+  sl_conn* c = twinConn(tkey, now, &d, &ckey, &fwd);
   if (!c) return std::nullopt;
   // An error is not the real server speaking for the connection: its state stays.
   conn::ConnTable::unlockEntry(*c);
+  // FULLNAT's errors are not translated yet: the kernel gets it (about a local address).
+  if (fwd == SL_FWD_FULLNAT) return std::nullopt;
   fwd::natIcmpToClient(frame, pd.pr.pkt, q, d.vaddr, ckey.vport);
   counters_.inc(Counter::kNatIcmpReplies);
   return Verdict{Action::kRoute};
@@ -538,6 +588,22 @@ Verdict Datapath::forward(std::span<uint8_t> frame, size_t room, const net::Pars
       if (quote) fwd::natIcmpToServer(frame, p, *quote, d);
       else fwd::xmitNat(frame, p, d);
       break;
+    case SL_FWD_FULLNAT: {
+      if (quote) return drop(Counter::kFwdUnsupported);  // not translated yet
+      fwd::xmitFullNat(frame, p, d, b.ext);
+      if (b.toa) {
+        const fwd::ToaResult t =
+            fwd::insertToa(std::span<uint8_t>(frame.data(), frame.size() + room), frame.size(), p,
+                           key.caddr, key.cport);
+        if (t.status == fwd::ToaStatus::kInserted) {
+          counters_.inc(Counter::kToaInserted);
+          counters_.inc(Counter::kTxPackets);
+          return Verdict{Action::kTx, d.ifindex, Counter::kCount, t.len};
+        }
+        counters_.inc(Counter::kToaNoRoom);
+      }
+      break;
+    }
     default:
       return drop(Counter::kFwdUnsupported);
   }

@@ -31,6 +31,7 @@
 #include "net/packet.h"
 #include "dp/snapshot_view.h"
 #include "dp/stats_writer.h"
+#include "laddr/pool.h"
 
 namespace sluice::dp {
 
@@ -89,6 +90,13 @@ class Datapath {
   void setConnEventSink(ConnEventSink* sink) noexcept {
     conn_sink_.store(sink, std::memory_order_release);
   }
+  // FULLNAT's local ports (laddr/pool.h), and which worker's slice this step takes from.
+  // Set once, before traffic; without it FULLNAT connections are refused
+  // (kFnatPortsExhausted).
+  void setLocalPorts(laddr::Pools* pools, unsigned worker) noexcept {
+    laddrs_ = pools;
+    worker_ = worker;
+  }
   // The ICMP errors the step sends itself (see leave()): at most this many a second, in
   // bursts of at most kIcmpBurst, like the kernel's icmp_msgs_per_sec / icmp_msgs_burst.
   static constexpr uint32_t kIcmpPerSecond = 1000;
@@ -142,7 +150,8 @@ class Datapath {
                                       Nanos now) noexcept;
   // The NAT connection a reply twin leads to, locked, with the real server's record; or
   // nullptr when the twin is stale (then erased).
-  sl_conn* twinConn(const sl_conn_key& twin_key, Nanos now, sl_dest* d, sl_conn_key* ckey) noexcept;
+  sl_conn* twinConn(const sl_conn_key& twin_key, Nanos now, sl_dest* d, sl_conn_key* ckey,
+                    uint8_t* fwd) noexcept;
   sl_conn* newConnection(const net::Parsed& p, const sl_conn_key& key, const SnapshotView& snap,
                          const ServiceView& svc, Nanos now, Counter* why) noexcept;
   // What forward() needs of a connection, copied out under the entry's lock.
@@ -151,6 +160,8 @@ class Datapath {
     uint32_t dest_id;
     uint8_t flags;
     uint8_t fwd;  // the method bound at creation
+    sl_conn_ext ext{};  // FULLNAT: the local end
+    bool toa = false;   // FULLNAT: this segment carries the client's end in TOA
   };
   // The entry of `key`, locked (lockIfStill), or nullptr.
   sl_conn* lockedLookup(const sl_conn_key& key, uint64_t hash, Nanos now) noexcept;
@@ -188,6 +199,8 @@ class Datapath {
   std::atomic<bool> adopt_midflow_{false};
   std::atomic<ConnEventSink*> conn_sink_{nullptr};
   PeerMacs peer_macs_;
+  laddr::Pools* laddrs_ = nullptr;
+  unsigned worker_ = 0;
   Nanos icmp_tokens_at_ = 0;  // token bucket for leave(): last refill and tokens left
   uint32_t icmp_tokens_ = kIcmpBurst;
   Counters counters_;

@@ -112,8 +112,8 @@ Result<bool> reusePinnedMaps(bpf_object* obj, const std::string& dir,
 }  // namespace
 
 const std::vector<std::string>& SteerProgram::pinnedMapNames() {
-  static const std::vector<std::string> names = {"conns", "dests", "dest_counts", "dest_stats",
-                                                 "dp_config"};
+  static const std::vector<std::string> names = {"conns", "conn_ext", "dests", "dest_counts",
+                                                 "dest_stats", "dp_config"};
   return names;
 }
 
@@ -191,9 +191,11 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
   if (ncpu <= 0) return makeError("cannot count CPUs: {}", errStr(ncpu));
   p->stat_slots_ = uint32_t(ncpu);
   const uint32_t stat_entries = sizes.max_dests * p->stat_slots_;
-  if (!setSize("conns", sizes.conn_capacity / SL_CONN_BUCKET_SLOTS) || !setSize("dests", sizes.max_dests) ||
+  if (!setSize("conns", sizes.conn_capacity / SL_CONN_BUCKET_SLOTS) ||
+      !setSize("conn_ext", sizes.conn_capacity / SL_CONN_BUCKET_SLOTS) ||
+      !setSize("dests", sizes.max_dests) ||
       !setSize("dest_counts", sizes.max_dests) || !setSize("dest_stats", stat_entries))
-    return makeError("{} lacks the shared maps conns/dests/dest_counts/dest_stats (stale build?)",
+    return makeError("{} lacks the shared maps conns/conn_ext/dests/dest_counts/dest_stats (stale build?)",
                      object_path);
   if (!pinning.dir.empty()) {
     p->pin_dir_ = pinning.dir;
@@ -250,14 +252,17 @@ Result<std::unique_ptr<SteerProgram>> SteerProgram::load(std::string object_path
   };
   auto* conns = static_cast<sl_conn*>(mapMem("conns", sizeof(sl_conn_bucket),
                                              sizes.conn_capacity / SL_CONN_BUCKET_SLOTS));
+  auto* ext = static_cast<sl_conn_ext*>(mapMem("conn_ext", sizeof(sl_conn_ext_bucket),
+                                               sizes.conn_capacity / SL_CONN_BUCKET_SLOTS));
   auto* dests = static_cast<sl_dest*>(mapMem("dests", sizeof(sl_dest), sizes.max_dests));
   auto* counts =
       static_cast<sl_dest_counts*>(mapMem("dest_counts", sizeof(sl_dest_counts), sizes.max_dests));
   auto* stats = static_cast<sl_stats*>(mapMem("dest_stats", sizeof(sl_stats), stat_entries));
   auto* cfg = static_cast<sl_dp_config*>(mapMem("dp_config", sizeof(sl_dp_config), 1));
-  if (!conns || !dests || !counts || !stats || !cfg)
+  if (!conns || !ext || !dests || !counts || !stats || !cfg)
     return makeError("cannot mmap the shared BPF maps: {}", errStr(errno));
   p->conns_ = {conns, sizes.conn_capacity};
+  p->conn_ext_ = {ext, sizes.conn_capacity};
   p->dests_ = {dests, sizes.max_dests};
   p->dest_counts_ = {counts, sizes.max_dests};
   p->dest_stats_ = {stats, stat_entries};

@@ -82,6 +82,7 @@ class SteerProgram {
   // dest records are the daemon's ConnTable/DestTable storage; the fast path reads and
   // updates them in place.
   std::span<sl_conn> conns() const { return conns_; }
+  std::span<sl_conn_ext> connExt() const { return conn_ext_; }
   std::span<sl_dest> dests() const { return dests_; }
   std::span<sl_dest_counts> destCounts() const { return dest_counts_; }
   // The fast path's per-dest counts: statSlots() slices (one per CPU), entry
@@ -163,6 +164,7 @@ class SteerProgram {
   };
   std::vector<Mapping> mappings_;
   std::span<sl_conn> conns_;
+  std::span<sl_conn_ext> conn_ext_;
   std::span<sl_dest> dests_;
   std::span<sl_dest_counts> dest_counts_;
   std::span<sl_stats> dest_stats_;
