@@ -148,9 +148,13 @@ static __always_inline void on_established(struct bpf_sock_ops* skops) {
   switch (find_toa(skops, k.family, &c)) {
     case TOA_ABSENT:
       count(SL_TOA_ABSENT);
+      /* An entry under this 4-tuple can only be a stale one (its close was missed): a
+       * connection without a TOA must never inherit an earlier connection's client. */
+      bpf_map_delete_elem(&toa_conns, &k);
       return;
     case TOA_MALFORMED:
       count(SL_TOA_MALFORMED);
+      bpf_map_delete_elem(&toa_conns, &k);
       return;
   }
   if (bpf_map_update_elem(&toa_conns, &k, &c, BPF_ANY) != 0) {
