@@ -7,8 +7,9 @@
 # hand (raw socket), writing the TOA for a made-up client 203.0.113.7:4242 (or
 # [2001:db8:99::7]:4243). Checked: v4 on a dual-stack listener (answered v4-mapped) and on
 # an AF_INET one, v6; an ordinary connection and a malformed TOA give the real peer; with
-# the daemon stopped the server still works and sees the real peer; sluice-toa's counters
-# and its clean exit. Usage: toa_lab.sh BUILD_DIR.
+# the daemon stopped the server still works and sees the real peer; garbage sent to the
+# daemon is answered as such; sluice-toa's counters and its clean exit.
+# Usage: toa_lab.sh BUILD_DIR.
 #
 #   client (10.0.9.1, 2001:db8:9::1) ---- rs1 (10.0.9.2, 2001:db8:9::2: sluice-toa, server)
 set -uo pipefail
@@ -150,18 +151,33 @@ out="$(plain "$S6" "$PORT6")"; echo "$out"
 port="$(sed -n 's/.*local=[^ ]* \([0-9]*\)$/\1/p' <<<"$out")"
 verdict "v6: $C6 $port" check_contains "answer" "$out" "accept=$C6 $port getpeername=$C6 $port"
 
+say "garbage on sluice-toa's socket gets an error answer, and it keeps answering"
+out="$(timeout -s KILL 10 "$LAB_PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(3)
+s.connect(sys.argv[1])
+s.send(b"GET / HTTP/1.0\r\n\r\n")
+a = s.recv(64)
+print("len=%d status=%d" % (len(a), a[4]))' "$TOA_SOCK" 2>&1)"; echo "$out"
+verdict "a malformed request is answered 'bad request' (status 2)" check_contains "answer" "$out" \
+  "len=24 status=2"
+out="$(by_hand 20006 "$S4" "$PORT4" 203.0.113.8 4245)"; echo "$out"
+verdict "the next lookup is answered: 203.0.113.8 4245" check_contains "answer" "$out" \
+  "accept=203.0.113.8 4245 getpeername=203.0.113.8 4245"
+
 say "sluice-toa stops: counters, detach, socket file removed"
 kill -TERM "$TOA_PID"; wait "$TOA_PID"; rc=$?
 cat "$LAB_RUN/toa.log"
 WHY="exit status $rc"; verdict "sluice-toa exits 0 on SIGTERM" test "$rc" = 0
 WHY="$TOA_SOCK"; verdict "its socket file is gone" test ! -e "$TOA_SOCK"
 log="$(cat "$LAB_RUN/toa.log")"
-verdict "it stored 3 TOAs and removed them when their sockets closed" check_contains "its log" \
-  "$log" "TOA stored 3," "removed at close 3;"
+verdict "it stored 4 TOAs and removed them when their sockets closed" check_contains "its log" \
+  "$log" "TOA stored 4," "removed at close 4;"
 verdict "it counted the malformed one and the ordinary connections" check_contains "its log" \
   "$log" "malformed 1," "absent 2,"
-verdict "it found the 3 clients for 6 lookups (accept + getpeername each)" check_contains \
-  "its log" "$log" "lookups found 6,"
+verdict "it found the 4 clients for 8 lookups (accept + getpeername each), 1 bad request" \
+  check_contains "its log" "$log" "lookups found 8," "bad requests 1,"
 
 say "without the daemon, the server is unharmed"
 out="$(by_hand 20005 "$S4" "$PORT4" 203.0.113.7 4242)"; echo "$out"
