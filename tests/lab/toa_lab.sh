@@ -6,9 +6,9 @@
 # return the client's address. The client plays the director: it makes the connection by
 # hand (raw socket), writing the TOA for a made-up client 203.0.113.7:4242 (or
 # [2001:db8:99::7]:4243). Checked: v4 on a dual-stack listener (answered v4-mapped) and on
-# an AF_INET one, v6; an ordinary connection and a malformed TOA give the real peer; with
-# the daemon stopped the server still works and sees the real peer; garbage sent to the
-# daemon is answered as such; sluice-toa's counters and its clean exit.
+# an AF_INET one, v6; an ordinary connection and a malformed TOA give the real peer;
+# garbage sent to the daemon is answered as such; sluice-toa's counters and clean exit;
+# with the daemon stopped, or mute, the server still works and sees the real peer.
 # Usage: toa_lab.sh BUILD_DIR.
 #
 #   client (10.0.9.1, 2001:db8:9::1) ---- rs1 (10.0.9.2, 2001:db8:9::2: sluice-toa, server)
@@ -184,6 +184,21 @@ out="$(by_hand 20005 "$S4" "$PORT4" 203.0.113.7 4242)"; echo "$out"
 verdict "a TOA connection now gives the real peer $C4 20005" check_contains "answer" "$out" \
   "accept=$C4 20005 getpeername=$C4 20005"
 verdict "the server still runs" kill -0 "$SERVER_PID"
+
+say "a daemon that never answers: the server is unharmed (the library waits 20 ms, no more)"
+# A stand-in on the daemon's path that listens and never accepts: connect and send succeed
+# (the backlog holds them), the answer never comes.
+"$LAB_PYTHON" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen(64); print("mute", flush=True); time.sleep(60)' "$TOA_SOCK" \
+  >"$LAB_RUN/mute.log" 2>&1 &
+MUTE_PID=$!; LAB_PIDS+=("$MUTE_PID")
+lab_wait 50 grep -q mute "$LAB_RUN/mute.log" || lab_die "the mute stand-in did not start"
+out="$(by_hand 20007 "$S4" "$PORT6" 203.0.113.7 4242)"; echo "$out"
+verdict "the server answers with the real peer ::ffff:$C4 20007" check_contains "answer" "$out" \
+  "accept=::ffff:$C4 20007 getpeername=::ffff:$C4 20007"
+kill -TERM "$MUTE_PID"; wait "$MUTE_PID" 2>/dev/null; rm -f "$TOA_SOCK"
 
 if [ "$LAB_FAILS" != 0 ]; then
   echo "-- server log:"; tail -20 "$LAB_RUN/server.log"
