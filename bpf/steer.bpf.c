@@ -52,6 +52,7 @@
 #include "lib/xmit_dr.h"
 #include "lib/xmit_tun.h"
 #include "lib/xmit_nat.h"
+#include "lib/xmit_fnat.h"
 #include "lib/nat_reply.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -173,6 +174,9 @@ int sluice_steer(struct xdp_md* ctx) {
   /* An existing connection: finish it here if nothing needs the daemon. */
   __u32 w = *(volatile __u32*)&c->word;
   __u8 state = w & 0xff, fwd = (w >> 8) & 0xff, flags = (w >> 16) & 0xff, lock = w >> 24;
+  /* FULLNAT: the same steps in a function of its own (lib/xmit_fnat.h), which the verifier
+   * checks apart from this one. */
+  if (fwd == SL_FWD_FULLNAT && !lock) return fnat_forward(ctx, &p, cfg, w);
   if (lock || !cfg->forward || (fwd != SL_FWD_DR && fwd != SL_FWD_TUN && fwd != SL_FWD_NAT) ||
       (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);

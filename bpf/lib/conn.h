@@ -19,6 +19,27 @@ static __always_inline struct sl_conn* find_in(__u32 bucket, const struct sl_con
   return 0;
 }
 
+/* The same, also saying which slot of the bucket holds it (for its extension record). */
+static __always_inline struct sl_conn* find_in_at(__u32 bucket, const struct sl_conn_key* key,
+                                                  __u32* slot) {
+  struct sl_conn_bucket* b = bpf_map_lookup_elem(&conns, &bucket);
+  if (!b) return 0;
+#pragma unroll
+  for (__u32 s = 0; s < SL_CONN_BUCKET_SLOTS; s++)
+    if (key_equal(&b->slot[s].key, key)) {
+      *slot = s;
+      return &b->slot[s];
+    }
+  return 0;
+}
+
+/* The extension record of the entry in `slot` of `bucket` (abi/records.h, sl_conn_ext). */
+static __always_inline struct sl_conn_ext* ext_at(__u32 bucket, __u32 slot) {
+  struct sl_conn_ext_bucket* b = bpf_map_lookup_elem(&conn_ext, &bucket);
+  if (!b) return 0;
+  return &b->slot[slot & (SL_CONN_BUCKET_SLOTS - 1)];
+}
+
 
 /* Which of dp_config's TCP transition tables a packet takes (conn::Direction). */
 #define CONN_INPUT_ONLY 0 /* DR, TUN: tcp_next */

@@ -129,6 +129,15 @@ struct {
   __type(value, struct sl_counter_block);
 } dp_counters SEC(".maps");
 
+/* A key built per packet off the stack (lib/nat_reply.h): the main program's frame and a
+ * global function's must fit 512 bytes together. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sl_conn_key);
+} scratch_key SEC(".maps");
+
 /* Kernel verdicts, counted as the C++ path counts them. */
 static __always_inline void bump2(__u32 a, __u32 b) {
   __u32 zero = 0;

@@ -16,9 +16,9 @@
 #include "lib/icmp.h"
 #include "lib/steer.h"
 #include "lib/xmit_nat.h"
+#include "lib/xmit_fnat.h"
 
 #define NAT_NOT_REPLY (-1)
-
 static __always_inline struct sl_conn* find_key(const struct sl_dp_config* cfg,
                                                 const struct sl_conn_key* k) {
   __u32 b1, b2;
@@ -31,28 +31,37 @@ static __always_inline struct sl_conn* find_key(const struct sl_dp_config* cfg,
 /* A global (not static) function: the verifier checks it once, on its own, instead of once
  * for every state the main program reaches the call in (which exceeds its budget), and its
  * keys, record copy and FIB query get a stack frame of their own beside the main path's.
- * `p` and `cfg` are plain memory to it; the packet is re-read from ctx. */
+ * `p` and `cfg` are plain memory to it; the packet is re-read from ctx.
+ * FULLNAT's replies take the same steps (lib/xmit_fnat.h has the differences): one function
+ * for both, as a second frame beside the main program's would not fit the stack. */
 __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
                                         const struct sl_dp_config* cfg) {
   if (!ctx || !p || !cfg) return NAT_NOT_REPLY;
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
-  /* The reply's tuple, ends swapped: the twin's key. */
-  struct sl_conn_key tk __attribute__((aligned(8))) = {};
-  __builtin_memcpy(tk.caddr, p->key.vaddr, 16);
-  __builtin_memcpy(tk.vaddr, p->key.caddr, 16);
-  tk.cport = p->key.vport;
-  tk.vport = p->key.cport;
-  tk.proto = p->key.proto;
-  tk.family = p->key.family;
-  tk.kind = SL_KEY_REPLY;
-  struct sl_conn* t = find_key(cfg, &tk);
+  /* The reply's tuple, ends swapped: the twin's key (in scratch_key: the stack is full). */
+  __u32 zero = 0;
+  struct sl_conn_key* kp = bpf_map_lookup_elem(&scratch_key, &zero);
+  if (!kp) return NAT_NOT_REPLY;
+  struct sl_conn_key* tkp = kp;
+  __builtin_memcpy(tkp->caddr, p->key.vaddr, 16);
+  __builtin_memcpy(tkp->vaddr, p->key.caddr, 16);
+  tkp->cport = p->key.vport;
+  tkp->vport = p->key.cport;
+  tkp->proto = p->key.proto;
+  tkp->family = p->key.family;
+  tkp->kind = SL_KEY_REPLY;
+  tkp->pad = 0;
+#define tk (*tkp)
+  __u32 where = 0;
+  struct sl_conn* t = find_key_at(cfg, &tk, &where);
   if (!t) return NAT_NOT_REPLY;
   __u32 tw = *(volatile __u32*)&t->word;
   if (tw >> 24) return to_slow_path(ctx);
-  /* A FULLNAT connection's reply: its own step (lib/xmit_fnat.h). */
-  if (((tw >> 8) & 0xff) == SL_FWD_FULLNAT) return to_slow_path(ctx);
   __u32 dest_id = t->dest_id;
+  /* FULLNAT: the reply went to the local end; the client's is in the twin's record. */
+  if (((tw >> 8) & 0xff) == SL_FWD_FULLNAT && !fnat_client(t, tw, where, &tk))
+    return to_slow_path(ctx);
   /* The service's address and port from the real server's record (seqlocked). */
   if (dest_id >= cfg->max_dests) return to_slow_path(ctx);
   struct sl_dest* rec = bpf_map_lookup_elem(&dests, &dest_id);
@@ -68,21 +77,24 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
   if (*(volatile __u32*)&rec->seq != seq) return to_slow_path(ctx);
   tk.vport = vport ? vport : p->key.cport;
   tk.kind = SL_KEY_CONN;
-  struct sl_conn* c = (dflags & SL_DEST_F_LIVE) ? find_key(cfg, &tk) : 0;
+  struct sl_conn* c = (dflags & SL_DEST_F_LIVE) ? find_key_at(cfg, &tk, &where) : 0;
   __u32 w = c ? *(volatile __u32*)&c->word : 0;
-  if (!c || c->dest_id != dest_id || ((w >> 8) & 0xff) != SL_FWD_NAT) {
+  if (!c || c->dest_id != dest_id || ((w ^ tw) & 0xff00)) { /* not the twin's method */
     bump1(SLC_kNatTwinStale);
     return NAT_NOT_REPLY;
   }
   __u8 flags = (w >> 16) & 0xff;
   if ((w >> 24) || !cfg->forward || (flags & (SL_CONN_F_TEMPLATE | SL_CONN_F_ONE_PACKET)))
     return to_slow_path(ctx);
+  const int fnat = ((w >> 8) & 0xff) == SL_FWD_FULLNAT;
+  if (fnat && !fnat_reply_ready(where)) return to_slow_path(ctx);
   __u64 now = bpf_ktime_get_coarse_ns();
   __u64 last = c->last_seen_ns;
   if (now > last && now - last > (__u64)c->timeout_s * 1000000000ull) return to_slow_path(ctx);
   if (cfg->csum_check && partial_checksum(data, end, p)) return to_slow_path(ctx);
   struct bpf_fib_lookup fib = {};
-  if (!reply_route(ctx, data, end, p, tk.vaddr, tk.vport, &fib)) return to_slow_path(ctx);
+  if (!reply_route(ctx, data, end, p, tk.vaddr, tk.vport, tk.caddr, tk.cport, &fib))
+    return to_slow_path(ctx);
 
   /* conn::updateConn with Direction::kOutput. */
   if (!conn_step(cfg, c, w, CONN_OUTPUT, p->key.proto, p->tcp_flags, dest_id, now, last))
@@ -90,8 +102,14 @@ __attribute__((noinline)) int nat_reply(struct xdp_md* ctx, const struct pkt* p,
 
   dest_stats_add(cfg, dest_id, p->ip_len, 1);
   if (!nat_rewrite(data, end, p, 1, tk.vaddr, tk.vport)) return XDP_ABORTED;
-  bump2(SLC_kRxPackets, SLC_kNatReplies);
+  if (fnat) {
+    if (!nat_rewrite(data, end, p, 0, tk.caddr, tk.cport)) return XDP_ABORTED;
+    bump2(SLC_kRxPackets, SLC_kFnatReplies);
+  } else {
+    bump2(SLC_kRxPackets, SLC_kNatReplies);
+  }
   return send_reply(ctx, data, end, &fib);
+#undef tk
 }
 
 /* An ICMP error not to a VIP: one about a NAT connection's request (quoting

@@ -101,14 +101,17 @@ __attribute__((noinline)) int xmit_nat(struct xdp_md* ctx, const struct pkt* p,
  * locally sent (dp::Action::kRoute). Passing it rewritten instead would not do: the kernel
  * drops a received packet whose source is one of its own addresses (a martian). Asked
  * before anything changes, so a frame the slow path gets was not counted here. */
+/* `caddr`:`cport`: the client, the reply's destination once rewritten (NAT: as it stands;
+ * FULLNAT: from the twin's record). */
 static __always_inline int reply_route(struct xdp_md* ctx, void* data, void* end,
                                        const struct pkt* p, const __u8* vaddr, __u16 vport,
+                                       const __u8* caddr, __u16 cport,
                                        struct bpf_fib_lookup* fib) {
   if (p->l3_off != 14) return 0;
   fib->l4_protocol = p->key.proto;
   fib->ifindex = ctx->ingress_ifindex;
   fib->sport = vport;
-  fib->dport = p->key.vport; /* the client's port: the reply's destination */
+  fib->dport = cport; /* the client's port: the reply's destination */
   /* No length: bpf_fib_lookup would answer FRAG_NEEDED for a frame longer than the route's
    * MTU, and in generic mode a real server's reply arrives as a TSO/GRO aggregate (tens of
    * KiB, one skb) that the egress device segments; the slow path could not take it either
@@ -121,11 +124,11 @@ static __always_inline int reply_route(struct xdp_md* ctx, void* data, void* end
     fib->family = 2; /* AF_INET */
     fib->tos = ip[1];
     __builtin_memcpy(&fib->ipv4_src, vaddr, 4);
-    __builtin_memcpy(&fib->ipv4_dst, p->key.vaddr, 4);
+    __builtin_memcpy(&fib->ipv4_dst, caddr, 4);
   } else {
     fib->family = 10; /* AF_INET6 */
     __builtin_memcpy(fib->ipv6_src, vaddr, 16);
-    __builtin_memcpy(fib->ipv6_dst, p->key.vaddr, 16);
+    __builtin_memcpy(fib->ipv6_dst, caddr, 16);
   }
   if (bpf_fib_lookup(ctx, fib, sizeof *fib, 0) != BPF_FIB_LKUP_RET_SUCCESS) return 0;
   if (fib->ifindex == ctx->ingress_ifindex) return 1;
