@@ -148,7 +148,7 @@ TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
   }
   // -e cannot switch a DR server to one either.
   ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1"), 0) << err();
-  EXPECT_EQ(run("-e -t 10.0.0.1:80 -r 192.168.1.1 -b -w 5"), 255);
+  EXPECT_EQ(run("-e -t 10.0.0.1:80 -r 192.168.1.1 -i --tun-type gre -w 5"), 255);
   ASSERT_EQ(run("-S -n"), 0);
   EXPECT_EQ(out(),
             "-A -t 10.0.0.1:80 -s rr\n"
@@ -371,7 +371,7 @@ TEST_F(SluiceadmTest, LocalAddresses) {
 
   // -L: the FullNat real server, and the client-address mode only when not TOA.
   ASSERT_EQ(run("-Ln"), 0) << err();
-  EXPECT_NE(out().find("TCP  10.0.0.1:80 rr\n  -> 192.168.1.2:8080            FullNat 2      0          0         \n"),
+  EXPECT_NE(out().find("TCP  10.0.0.1:80 rr\n  -> 192.168.1.2:8080             FullNat 2      0          0         \n"),
             std::string::npos)
       << out();
   EXPECT_NE(out().find("TCP  [2001:db8::1]:443 rr client-addr none\n"), std::string::npos) << out();

@@ -128,8 +128,8 @@ TEST(ConfigFullNat, ErrorsWithFileAndLine) {
   // proxy_protocol v1 is DPVS's, not ours: refused with what to write instead.
   Config v1 = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  proxy_protocol v1\n}\n");
   EXPECT_FALSE(v1.ok());
-  EXPECT_TRUE(hasDiagContaining(v1, "k.conf:3: proxy_protocol: PROXY protocol v1 and the insecure variants are "
-                                    "not implemented")) << allDiags(v1);
+  EXPECT_TRUE(hasDiagContaining(v1, "k.conf:3: proxy_protocol: not supported by sluiced: PROXY protocol v1 and "
+                                    "the insecure variants are not implemented")) << allDiags(v1);
 }
 
 TEST(ConfigFullNat, ClientAddrAndDisable) {
@@ -145,7 +145,7 @@ TEST(ConfigFullNat, NoLaddrGroupIsAWarning) {
   Config c = ka("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind FNAT\n"
                 "  real_server 10.0.1.1 80 { }\n}\n");
   EXPECT_TRUE(c.ok()) << allDiags(c);
-  EXPECT_TRUE(hasDiag(c, "k.conf:1: virtual_server 10.0.0.1 80: FULLNAT real servers but no laddr_group_name: "
+  EXPECT_TRUE(hasDiag(c, "k.conf:1: warning: virtual_server 10.0.0.1 80: FULLNAT real servers but no laddr_group_name: "
                          "new connections are dropped (and counted) until local addresses are added"))
       << allDiags(c);
 }

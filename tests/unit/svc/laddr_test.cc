@@ -28,7 +28,8 @@ class LaddrTest : public ::testing::Test {
   }
   std::vector<std::string> addrs(const ServiceKey& k) {
     std::vector<std::string> out;
-    for (const auto& l : table_.get(k)->laddrs) out.push_back(l.addr.str() + "/" + l.ifname);
+    const auto s = table_.get(k);  // held: the loop must not outlive the Result
+    for (const auto& l : s->laddrs) out.push_back(l.addr.str() + "/" + l.ifname);
     return out;
   }
 
