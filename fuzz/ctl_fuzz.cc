@@ -22,6 +22,8 @@ class TinyBackend : public ctl::Backend {
   Status addDest(const svc::ServiceKey& k, const svc::DestConfig&) override { return remember(k); }
   Status editDest(const svc::ServiceKey& k, const svc::DestConfig&) override { return remember(k); }
   Status delDest(const svc::ServiceKey& k, const net::Endpoint&) override { return remember(k); }
+  Status addLaddr(const svc::ServiceKey& k, const svc::LocalAddress&) override { return remember(k); }
+  Status delLaddr(const svc::ServiceKey& k, const svc::LocalAddress&) override { return remember(k); }
   Status zero(const std::optional<svc::ServiceKey>&) override { return {}; }
   Status setTimeouts(const svc::Timeouts& t) override {
     t_ = t;
@@ -33,6 +35,7 @@ class TinyBackend : public ctl::Backend {
     ctl::ServiceInfo s;
     s.cfg.key = last_;
     s.dests.resize(1);
+    s.laddrs.resize(1);
     return std::vector<ctl::ServiceInfo>{s};
   }
   std::vector<ctl::ConnInfo> listConns() const override { return {ctl::ConnInfo{}}; }

@@ -30,30 +30,33 @@ const char* const kOptNames[kNumOpts] = {
     "thresholds", "persistent-conn", "nosort",     "exact",         "ops",
     "sched-flags", "json",     "mcast-interface", "syncid",    "mcast-group",
     "mcast-port", "mcast-ttl", "sync-maxlen", "tun-info",  "tun-type",    "tun-port",
-    "tun-nocsum", "tun-csum",  "tun-remcsum",
+    "tun-nocsum", "tun-csum",  "tun-remcsum", "laddr", "ifname", "client-addr",
 };
 
 // Which options each command takes: '+' required, 'x' refused, '1' at most one of the
 // '1's, ' ' optional. Columns follow kOptNames; rows follow Cmd (from kAddService).
-// -n -c svc -s -p -M -r fwd -w -x -y tot dmn -st -rt thr -pc srt -ex ops -b json -mc sid grp port ttl size tinf type tprt nocs csum remc
+// -n -c svc -s -p -M -r fwd -w -x -y tot dmn -st -rt thr -pc srt -ex ops -b json -mc sid grp port ttl size tinf type tprt nocs csum remc ladr ifn ca
 constexpr const char* kCmdOpts[] = {
-    /* add-service    */ "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxx",
-    /* edit-service   */ "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxx",
-    /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* list           */ " 11xxxxxxxx11      xx xxxxxx xxxxx",
-    /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     ",
-    /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     ",
-    /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* counters       */ " xxxxxxxxxxxxxxxxxxxx xxxxxxxxxxxx",
-    /* reload         */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    /* health         */ " xxxxxxxxxxxxxxxxxxxx xxxxxxxxxxxx",
-    /* start-daemon   */ "xxxxxxxxxxxxxxxxxxxxxx      xxxxxx",
-    /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxxxxxx xxxxxxxxxx",
+    /* add-service    */ "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxxxx ",
+    /* edit-service   */ "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxxxx ",
+    /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* list           */ " 11xxxxxxxx11      xx xxxxxx xxxxxxxx",
+    /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     xxx",
+    /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     xxx",
+    /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* counters       */ " xxxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx",
+    /* reload         */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    /* health         */ " xxxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx",
+    /* start-daemon   */ "xxxxxxxxxxxxxxxxxxxxxx      xxxxxxxxx",
+    /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxx",
+    /* add-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+ x",
+    /* del-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+ x",
+    /* get-laddr      */ " x xxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx",
 };
 // One row per command that reaches checkTable (help and version never do), one column per option.
 static_assert(std::size(kCmdOpts) == size_t(Cmd::kHelp) - size_t(Cmd::kAddService));
@@ -96,6 +99,8 @@ enum : int {
   kIdTunNoCsum,
   kIdTunCsum,
   kIdTunRemCsum,
+  kIdClientAddr,
+  kIdProxyProtocol,
 };
 
 struct OptSpec {
@@ -167,6 +172,13 @@ constexpr OptSpec kSpecs[] = {
     {"tun-nocsum", 0, kIdTunNoCsum, ArgKind::kNone},
     {"tun-csum", 0, kIdTunCsum, ArgKind::kNone},
     {"tun-remcsum", 0, kIdTunRemCsum, ArgKind::kNone},
+    {"add-laddr", 'P', 'P', ArgKind::kNone},
+    {"del-laddr", 'Q', 'Q', ArgKind::kNone},
+    {"get-laddr", 'G', 'G', ArgKind::kNone},
+    {"laddr", 'z', 'z', ArgKind::kRequired},
+    {"ifname", 'F', 'F', ArgKind::kRequired},
+    {"client-addr", 0, kIdClientAddr, ArgKind::kRequired},
+    {"proxy-protocol", 0, kIdProxyProtocol, ArgKind::kRequired},
 };
 
 bool isMulticast(const net::IpAddr& a) {
@@ -192,7 +204,7 @@ const OptSpec* findShort(char c, Cmd cmd) {
 
 bool isCommandId(int id) {
   return id == kIdSet || id == kIdCounters || id == kIdReload || id == kIdHealth || id == kIdStartDaemon ||
-         id == kIdStopDaemon || (id < 128 && std::string_view("AEDCLZaedRS").find(char(id)) != std::string_view::npos);
+         id == kIdStopDaemon || (id < 128 && std::string_view("AEDCLZaedRSPQG").find(char(id)) != std::string_view::npos);
 }
 
 net::Family keyFamily(const svc::ServiceKey& k) {
@@ -342,6 +354,9 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       case kIdCounters: return setCommand(Cmd::kCounters);
       case kIdReload: return setCommand(Cmd::kReload);
       case kIdHealth: return setCommand(Cmd::kHealth);
+      case 'P': return setCommand(Cmd::kAddLaddr);
+      case 'Q': return setCommand(Cmd::kDelLaddr);
+      case 'G': return setCommand(Cmd::kGetLaddr);
       case kIdStartDaemon:
       case kIdStopDaemon: {
         const bool start = spec.id == kIdStartDaemon;
@@ -511,6 +526,38 @@ Status Parser::handle(const OptSpec& spec, const std::string& shown, const std::
       auto n = toNumber(*value, 1, 65535);
       if (!n) return makeError("illegal tunnel port specified");
       dest.tun_port = uint16_t(*n);
+      return {};
+    }
+    case 'z': {
+      if (auto s = setOption(kOptLaddr); !s) return s;
+      // DPVS reads -z as a service address; only the address counts (no port, no name).
+      std::string_view v = *value;
+      if (v.size() > 2 && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
+      auto a = net::IpAddr::parse(v);
+      if (!a) return makeError("illegal local address");
+      c_.laddr.addr = *a;
+      return {};
+    }
+    case 'F':
+      if (auto s = setOption(kOptIfname); !s) return s;
+      if (value->empty() || value->size() > kMaxIfName) return makeError("illegal ifname specified");
+      c_.laddr.ifname = *value;
+      return {};
+    case kIdClientAddr: {
+      if (auto s = setOption(kOptClientAddr); !s) return s;
+      auto m = svc::clientAddrFromName(*value);
+      if (!m) return makeError("illegal client-addr `{}' specified (toa, none or proxy-v2)", *value);
+      svc.client_addr = *m;
+      return {};
+    }
+    case kIdProxyProtocol: {
+      // DPVS's option: "disable" leaves TOA on (DPVS's default), v2 sends PROXY v2 instead.
+      if (auto s = setOption(kOptClientAddr); !s) return s;
+      if (*value == "v2") svc.client_addr = svc::ClientAddr::kProxyV2;
+      else if (*value == "disable") svc.client_addr = svc::ClientAddr::kToa;
+      else if (*value == "v1" || *value == "v1-insecure" || *value == "v2-insecure")
+        return makeError("PROXY protocol {} is not supported: use --proxy-protocol v2, or --client-addr", *value);
+      else return makeError("illegal proxy-protocol `{}' specified (v2 or disable)", *value);
       return {};
     }
     case kIdTunNoCsum: return setOption(kOptTunNoCsum);  // the default: no flag
@@ -709,6 +756,9 @@ const char* cmdName(Cmd c) {
     case Cmd::kHealth: return "health";
     case Cmd::kStartDaemon: return "start-daemon";
     case Cmd::kStopDaemon: return "stop-daemon";
+    case Cmd::kAddLaddr: return "add-laddr";
+    case Cmd::kDelLaddr: return "del-laddr";
+    case Cmd::kGetLaddr: return "get-laddr";
     case Cmd::kHelp: return "help";
     case Cmd::kVersion: return "version";
   }

@@ -6,6 +6,10 @@
 // --tun-remcsum with -a/-e; --tun-info with -L) follow its tunnel_opt_check table too.
 // The extensions: -b with -a/-e/-d selects FULLNAT (as DPVS spells it), with every other
 // command it takes ipvsadm's scheduler flags; --json; the commands --counters, --reload and --health.
+// DPVS's FULLNAT local addresses: -P/--add-laddr, -Q/--del-laddr, -G/--get-laddr with
+// -z/--laddr ADDR and -F/--ifname IFNAME (optional here, where DPVS requires it); the
+// client-address mode with -A/-E: --client-addr toa|none|proxy-v2 (ours), or DPVS's
+// --proxy-protocol v2|disable.
 // --start-daemon and --stop-daemon parse as in ipvsadm; what they do is ctl/sync_daemon.h's.
 #pragma once
 
@@ -39,6 +43,9 @@ enum class Cmd {
   kHealth,    // Sluice extension: the config file's real servers and their checkers
   kStartDaemon,  // --start-daemon: answered from session sync (ctl/sync_daemon.h)
   kStopDaemon,   // --stop-daemon: likewise
+  kAddLaddr,     // DPVS -P: add a FULLNAT local address to a service
+  kDelLaddr,     // DPVS -Q
+  kGetLaddr,     // DPVS -G: list local addresses and their ports in use
   kHelp,
   kVersion,
 };
@@ -85,14 +92,20 @@ enum Opt : uint64_t {
   kOptTunNoCsum = 1ull << 31,
   kOptTunCsum = 1ull << 32,
   kOptTunRemCsum = 1ull << 33,
+  // DPVS's local-address options, and the client-address mode (--client-addr or DPVS's
+  // --proxy-protocol: one option, given once).
+  kOptLaddr = 1ull << 34,
+  kOptIfname = 1ull << 35,
+  kOptClientAddr = 1ull << 36,
 };
-constexpr int kNumOpts = 34;
+constexpr int kNumOpts = 37;
 
 struct Command {
   Cmd cmd = Cmd::kNone;
   uint64_t options = 0;         // Opt bits given
   svc::ServiceConfig service;   // key valid when kOptService is set
   svc::DestConfig dest;         // valid when kOptServer is set
+  svc::LocalAddress laddr;      // -z and -F
   svc::Timeouts timeouts;       // --set
   ctl::SyncDaemonArgs daemon;   // --start-daemon, --stop-daemon
   bool has(Opt o) const { return options & o; }

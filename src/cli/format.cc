@@ -214,6 +214,9 @@ std::string serviceLine(const ctl::ServiceInfo& s, const ListFormat& f) {
   if (std::string flags = schedFlags(c); !flags.empty()) line += fmt::format(" ({})", flags);
   if (c.persistent) line += fmt::format(" persistent {}", c.persistence_timeout) + maskSuffix(c, "mask");
   if (c.one_packet) line += " ops";
+  // FULLNAT's client-address mode when not the default TOA: DPVS's " ppv2" for PROXY v2.
+  if (c.client_addr == svc::ClientAddr::kProxyV2) line += " ppv2";
+  else if (c.client_addr == svc::ClientAddr::kNone) line += " client-addr none";
   return line + "\n";
 }
 
@@ -293,10 +296,34 @@ std::string formatSave(std::vector<ctl::ServiceInfo> services, bool nosort) {
     if (c.one_packet) out += " -o";
     if (c.sched_flags & (svc::kSchedFlag1 | svc::kSchedFlag2 | svc::kSchedFlag3))
       out += fmt::format(" -b {}", schedFlags(c));
+    if (c.client_addr != svc::ClientAddr::kToa)
+      out += fmt::format(" --client-addr {}", svc::clientAddrName(c.client_addr));
     out += '\n';
+    // DPVS's -S leaves local addresses out; they are part of the table here, so -R restores them.
+    for (const auto& l : s.laddrs)
+      out += fmt::format("-P {} -z {}{}\n", svc_args, l.laddr.addr.str(),
+                         l.laddr.ifname.empty() ? std::string() : " -F " + l.laddr.ifname);
     for (const auto& d : s.dests)
       out += fmt::format("-a {} -r {} {} -w {}{}\n", svc_args, addrPort(d.cfg.ep.addr, d.cfg.ep.port),
                          fwdSwitch(d.cfg.fwd), d.cfg.weight, tunSaveArgs(d.cfg));
+  }
+  return out;
+}
+
+std::string formatLaddrs(const std::vector<ctl::ServiceInfo>& services) {
+  std::string out;
+  for (size_t i = 0; i < services.size(); ++i) {
+    const auto& s = services[i];
+    if (i == 0)
+      out += fmt::format("{:<20} {:<8} {:<20} {:<10} {:<10}\n", "VIP:VPORT", "TOTAL", "SNAT_IP", "CONFLICTS",
+                         "CONNS");
+    const svc::ServiceKey& k = s.cfg.key;
+    std::string vip = k.fwmark ? fmt::format("FWM {}", k.fwmark) : addrPort(k.addr, k.port);
+    out += fmt::format("{:<20} {:<8} \n", vip, s.laddrs.size());
+    // CONFLICTS: DPVS counts a port it picked that was in use after all; a Sluice pool
+    // hands a port out only while it is free, so there are none to count.
+    for (const auto& l : s.laddrs)
+      out += fmt::format("{:<20} {:<8} {:<20} {:<10} {:<10}\n", "", "", l.laddr.addr.str(), 0, l.conns);
   }
   return out;
 }

@@ -34,7 +34,14 @@ std::string formatServices(std::vector<ctl::ServiceInfo> services, const ListFor
 //   -a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type ipip
 //   -a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
 //   -a -t 10.0.0.1:80 -r 10.1.0.2:80 -i -w 1 --tun-type gre --tun-csum
+// A service whose FULLNAT client-address mode is not TOA carries --client-addr MODE, and its
+// local addresses follow its -A line as DPVS commands (DPVS's own -S leaves them out):
+//   -P -t 10.0.0.1:80 -z 192.168.100.200 -F eth1
 std::string formatSave(std::vector<ctl::ServiceInfo> services, bool nosort);
+// `-G` (DPVS's --get-laddr), DPVS's columns: a title, then per service its VIP:VPORT and how
+// many local addresses it has, then one row per address with CONFLICTS (always 0 here) and
+// CONNS (its ports in use). Services in sluiced's order; nothing at all without services.
+std::string formatLaddrs(const std::vector<ctl::ServiceInfo>& services);
 // `-Lc`: "IPVS connection entries", the title, one row per connection.
 std::string formatConns(const std::vector<ctl::ConnInfo>& conns);
 // `-L --timeout`.

@@ -28,6 +28,8 @@ bool allowedInRestore(Cmd c) {
     case Cmd::kAddDest:
     case Cmd::kEditDest:
     case Cmd::kDelDest:
+    case Cmd::kAddLaddr:
+    case Cmd::kDelLaddr:
     case Cmd::kSetTimeouts:
     case Cmd::kZero: return true;
     default: return false;
@@ -91,6 +93,23 @@ Status list(const Command& c, ctl::Client& client, std::ostream& out) {
   return {};
 }
 
+Status getLaddrs(const Command& c, ctl::Client& client, std::ostream& out) {
+  auto reply = client.list(keyIfGiven(c));
+  if (!reply) return reply.error();
+  if (c.has(kOptJson)) {
+    ctl::Json arr = ctl::Json::array();
+    for (const auto& s : reply->services) {
+      ctl::Json laddrs = ctl::Json::array();
+      for (const auto& l : s.laddrs) laddrs.push_back(ctl::toJson(l));
+      arr.push_back(ctl::Json{{"service", ctl::toJson(s.cfg.key)}, {"laddrs", std::move(laddrs)}});
+    }
+    out << ctl::Json{{"services", std::move(arr)}}.dump(2, ' ', false, ctl::Json::error_handler_t::replace) << '\n';
+    return {};
+  }
+  out << formatLaddrs(reply->services);
+  return {};
+}
+
 Status counters(const Command& c, ctl::Client& client, std::ostream& out) {
   auto counters = client.counters();
   if (!counters) return counters.error();
@@ -129,6 +148,9 @@ Status execute(const Command& c, ctl::Client& client, std::ostream& out) {
     case Cmd::kAddDest: return client.addDest(key, c.dest);
     case Cmd::kEditDest: return client.editDest(key, c.dest);
     case Cmd::kDelDest: return client.delDest(key, c.dest.ep);
+    case Cmd::kAddLaddr: return client.addLaddr(key, c.laddr);
+    case Cmd::kDelLaddr: return client.delLaddr(key, c.laddr);
+    case Cmd::kGetLaddr: return getLaddrs(c, client, out);
     case Cmd::kZero: return client.zero(keyIfGiven(c));
     case Cmd::kSetTimeouts: return client.setTimeouts(c.timeouts);
     case Cmd::kList: return list(c, client, out);
@@ -199,7 +221,7 @@ namespace {
 
 // ipvsadm exits 1 when a listing fails and -1 (255) when the kernel refuses a change.
 bool isRead(Cmd c) {
-  return c == Cmd::kList || c == Cmd::kSave || c == Cmd::kCounters || c == Cmd::kHealth;
+  return c == Cmd::kList || c == Cmd::kSave || c == Cmd::kCounters || c == Cmd::kHealth || c == Cmd::kGetLaddr;
 }
 
 }  // namespace
@@ -260,10 +282,13 @@ std::string usage(const std::string& p) {
 
 Usage:
   {0} -A|-E SERVICE [-s SCHED] [-p [TIMEOUT]] [-M MASK] [-b FLAGS] [-o]
+         [--client-addr toa|none|proxy-v2]
   {0} -D SERVICE
   {0} -C
   {0} -a|-e SERVICE -r SERVER[:PORT] [-g|-i|-m|-b] [-w WEIGHT] [-x UPPER] [-y LOWER]
   {0} -d SERVICE -r SERVER[:PORT]
+  {0} -P|-Q SERVICE -z LOCAL-ADDR [-F IFNAME]
+  {0} -G [SERVICE] [--json]
   {0} -L|-l [SERVICE] [-n] [--stats|--rate|--thresholds|--persistent-conn] [--exact]
          [--nosort] [--json]
   {0} -L -c [--json]          {0} -L --timeout [--json]
@@ -295,6 +320,14 @@ Commands (the command must come first, short or long form):
   -a, --add-server        add a real server to a service
   -e, --edit-server       replace a real server's settings
   -d, --delete-server     remove a real server
+  -P, --add-laddr         (DPVS) add a FULLNAT local address (-z) to a service: the source
+                          address of its connections to FULLNAT real servers. Of the
+                          service's family, at most 256 per service. -F names the
+                          interface it lives on (optional here; DPVS requires it)
+  -Q, --del-laddr         (DPVS) remove a local address (-z; with -F, only if it is on
+                          that interface). Its connections keep their ports until they end
+  -G, --get-laddr         (DPVS) list local addresses, per service: VIP:VPORT TOTAL, then
+                          SNAT_IP CONFLICTS CONNS per address (CONNS: its ports in use)
   -L, -l, --list          list services, connections (-c) or timeouts (--timeout)
   -Z, --zero              zero the counters of one service, or of all
   --set TCP TCPFIN UDP    set the idle timeouts in seconds; 0 keeps a value unchanged
@@ -346,6 +379,11 @@ Service options:
   -b, --sched-flags LIST  comma-separated: flag-1, flag-2, flag-3, sh-fallback, sh-port
                           (scheduler sh), mh-fallback, mh-port (scheduler mh)
   -o, --ops               one-packet scheduling (UDP and fwmark services only)
+  --client-addr MODE      (FULLNAT) how the client's address reaches the real server:
+                          toa (default: TCP option 254, as DPVS), none, or proxy-v2
+                          (PROXY protocol v2; refused by sluiced, not implemented yet).
+                          --proxy-protocol v2|disable is DPVS's spelling of the same
+                          (disable: toa). Like every -E option, unset means the default
 
 Real-server options:
   -r, --real-server ADDR[:PORT]  the real server; without a port, the service's port
@@ -354,7 +392,9 @@ Real-server options:
   -m, --masquerading      NAT: the real server's port may differ from the service's
   -b, --fullnat           FULLNAT (source and destination rewritten, as in DPVS). With
                           -a/-e/-d, -b means this; with -A/-E it means --sched-flags.
-                          sluiced refuses -b (FULLNAT is not implemented yet).
+                          Its connections leave from one of the service's local
+                          addresses (-P); with none, new connections are dropped and
+                          counted. A service may mix -b with other methods, as in IPVS.
   --tun-type TYPE         with -i: ipip (default), gue or gre (gre: refused by sluiced,
                           not implemented yet)
   --tun-port PORT         with --tun-type gue, required: the GUE UDP port (1-65535)
@@ -367,6 +407,10 @@ Real-server options:
                           (0 to 2147483647; 0: no limit)
   -y, --l-threshold N     resume below N (0 to 2147483647; default, or 0: 3/4 of -x)
   Thresholds are not part of -S output (as with ipvsadm).
+
+Local-address options (-P, -Q):
+  -z, --laddr ADDR        the local address (an IPv4 or IPv6 address, no port)
+  -F, --ifname IFNAME     the interface it is on
 
 List options:
   -n, --numeric           accepted for compatibility: addresses and ports are always

@@ -8,7 +8,7 @@ namespace {
 
 bool sameService(const svc::ServiceConfig& a, const svc::ServiceConfig& b) {
   if (a.scheduler != b.scheduler || a.sched_flags != b.sched_flags ||
-      a.persistent != b.persistent || a.one_packet != b.one_packet)
+      a.persistent != b.persistent || a.one_packet != b.one_packet || a.client_addr != b.client_addr)
     return false;
   if (!a.persistent) return true;
   return a.persistence_timeout == b.persistence_timeout &&
@@ -32,6 +32,12 @@ bool sameDest(const svc::DestConfig& a, const svc::DestConfig& b) {
 const svc::DestConfig* findDest(const std::vector<svc::DestConfig>& v, const net::Endpoint& ep) {
   for (const auto& d : v)
     if (d.ep == ep) return &d;
+  return nullptr;
+}
+
+const svc::LocalAddress* findLaddr(const std::vector<svc::LocalAddress>& v, const net::IpAddr& a) {
+  for (const auto& l : v)
+    if (l.addr == a) return &l;
   return nullptr;
 }
 
@@ -75,6 +81,7 @@ Desired desired(const Config& cfg, const HealthMap& health, const QuorumMap& quo
     for (const auto& sc : vs.services) {
       DesiredService ds;
       ds.cfg = sc;
+      ds.laddrs = vs.laddrs;
       for (const auto& rs : vs.real_servers) {
         auto it = health.find(RsId{vs.name, rsEndpoint(vs, rs)});
         RsHealth h = it == health.end() ? RsHealth{} : it->second;
@@ -124,6 +131,19 @@ std::vector<svc::Op> diff(const Desired& want, const Desired& before,
       ops.push_back(svc::AddService{ds.cfg});
     else if (!sameService(ds.cfg, ls->cfg))
       ops.push_back(svc::EditService{ds.cfg});
+    // Local addresses: those the file took out (or moved to another interface), then the new.
+    if (auto bit = before.find(key); bit != before.end() && ls)
+      for (const auto& l : bit->second.laddrs) {
+        const svc::LocalAddress* w = findLaddr(ds.laddrs, l.addr);
+        const svc::LocalAddress* lv = findLaddr(ls->laddrs, l.addr);
+        if (lv && (!w || *w != *lv)) dest_ops.push_back(svc::DelLaddr{key, *lv});
+      }
+    for (const auto& l : ds.laddrs) {
+      const svc::LocalAddress* lv = ls ? findLaddr(ls->laddrs, l.addr) : nullptr;
+      const bool moved = lv && *lv != l && before.count(key) &&
+                         findLaddr(before.at(key).laddrs, l.addr);
+      if (!lv || moved) dest_ops.push_back(svc::AddLaddr{key, l});
+    }
     // Real servers the file (or the health of its servers) took out.
     if (auto bit = before.find(key); bit != before.end() && ls)
       for (const auto& d : bit->second.dests)

@@ -63,6 +63,7 @@ bool quorumHeld(const VirtualServerConfig& vs, int64_t live_weight, std::optiona
 struct DesiredService {
   svc::ServiceConfig cfg;
   std::vector<svc::DestConfig> dests;  // the file's order
+  std::vector<svc::LocalAddress> laddrs;  // FULLNAT local addresses (laddr_group_name)
 };
 using Desired = std::map<svc::ServiceKey, DesiredService>;
 
@@ -72,7 +73,10 @@ Desired desired(const Config& cfg, const HealthMap& health, const QuorumMap& quo
 
 // The operations that bring the services of `want` (and the file-owned services of `before`,
 // the previous call's `want`) in `live` to what `want` says, in an order that always applies:
-// deletions of services first, then additions and edits of services, then their real servers.
+// deletions of services first, then additions and edits of services, then their local
+// addresses (deletions, then additions) and their real servers. A local address is owned like
+// a real server: one the file no longer lists is deleted, one added with sluiceadm is left
+// alone. Local addresses change without touching any connection.
 // Services of `live` that neither names are never touched.
 std::vector<svc::Op> diff(const Desired& want, const Desired& before,
                           const std::vector<svc::ServiceState>& live);

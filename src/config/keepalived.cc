@@ -127,8 +127,8 @@ std::optional<std::string> tunnelOptions(const Node& n, LvsMethod& m) {
 std::optional<LvsMethod> methodArg(const Node& n, Config& cfg) {
   if (!wantArgs(n, 1, 6, cfg)) return std::nullopt;
   auto m = parseFwdMethod(n.args[0].text);
-  if (!m || *m == svc::FwdMethod::kFullNat) {
-    addError(cfg, n.at, fmt::format("{}: '{}' is not NAT, DR or TUN", n.key, n.args[0].text));
+  if (!m) {
+    addError(cfg, n.at, fmt::format("{}: '{}' is not NAT, DR, TUN or FNAT", n.key, n.args[0].text));
     return std::nullopt;
   }
   LvsMethod method{*m};
@@ -163,7 +163,8 @@ class Parser {
   void run(const std::vector<Node>& tree) {
     std::vector<const Node*> vss;
     for (const Node& n : tree) {
-      bool lvs = n.key == "global_defs" || n.key == "virtual_server_group" || n.key == "virtual_server";
+      bool lvs = n.key == "global_defs" || n.key == "virtual_server_group" || n.key == "virtual_server" ||
+                 n.key == "local_address_group";
       if (lvs && !shapeOk(n, cfg_)) continue;
       if (n.key == "track_file" && !n.block) {
         addError(cfg_, n.at, "track_file needs a { } block here (file, weight)");
@@ -178,6 +179,15 @@ class Parser {
                                              n.args[0].text, where(groups_[n.args[0].text].at)));
           else
             groups_[n.args[0].text] = parseGroup(n, cfg_);
+        }
+      } else if (n.key == "local_address_group") {
+        if (wantArgs(n, 1, 1, cfg_)) {
+          const std::string& name = n.args[0].text;
+          if (laddr_groups_.count(name))
+            addError(cfg_, n.at, fmt::format("local_address_group {} defined twice (first at {})", name,
+                                             where(laddr_groups_[name].at)));
+          else
+            laddr_groups_[name] = parseLaddrGroup(n, cfg_);
         }
       } else if (n.key == "track_file") {
         if (auto t = parseTrackFile(n, cfg_)) track_files_[t->first] = t->second;
@@ -331,6 +341,7 @@ class Parser {
     std::optional<net::Family> ip_family;
     std::vector<const Node*> rss;
     std::optional<Node> sorry;
+    std::optional<Node> laddr_group;
     for (const Node& s : n.children) {
       if (!shapeOk(s, cfg_)) continue;
       const std::string& k = s.key;
@@ -347,6 +358,27 @@ class Parser {
       } else if (k == "lvs_method" || k == "lb_kind") {
         method = methodArg(s, cfg_);
         method_bad = !method;
+      } else if (k == "laddr_group_name") {
+        if (wantArgs(s, 1, 1, cfg_)) laddr_group = s;
+      } else if (k == "proxy_protocol") {
+        // DPVS keepalived: v1|v2|v1-insecure|v2-insecure, anything else disables it (TOA).
+        if (wantArgs(s, 1, 1, cfg_)) {
+          const std::string v = lower(s.args[0].text);
+          if (v == "v2") clientAddr(s, svc::ClientAddr::kProxyV2, base);
+          else if (v == "disable") clientAddr(s, svc::ClientAddr::kToa, base);
+          else if (v == "v1" || v == "v1-insecure" || v == "v2-insecure")
+            notSupported(s, "PROXY protocol v1 and the insecure variants are not implemented; "
+                            "write proxy_protocol v2 or client_addr toa", cfg_);
+          else
+            addError(cfg_, s.at, fmt::format("proxy_protocol: '{}' is not v2 or disable", s.args[0].text));
+        }
+      } else if (k == "client_addr") {
+        // Sluice's own spelling (DPVS keepalived has no TOA keyword: TOA is its default).
+        if (wantArgs(s, 1, 1, cfg_)) {
+          if (auto c = svc::clientAddrFromName(s.args[0].text)) clientAddr(s, *c, base);
+          else addError(cfg_, s.at, fmt::format("client_addr: '{}' is not toa, none or proxy-v2",
+                                                s.args[0].text));
+        }
       } else if (k == "protocol") {
         if (wantArgs(s, 1, 1, cfg_)) {
           std::string p = lower(s.args[0].text);
@@ -562,7 +594,53 @@ class Parser {
                                          st.error().message));
     }
     vs.scheduler_given = sched_given;
+    localAddresses(vs, laddr_group);
     cfg_.virtual_servers.push_back(std::move(vs));
+  }
+
+  void clientAddr(const Node& s, svc::ClientAddr c, svc::ServiceConfig& base) {
+    if (Status st = svc::checkImplemented(c); !st) {
+      addError(cfg_, s.at, fmt::format("{} {}: {}", s.key, joinArgs(s), st.error().message));
+      return;
+    }
+    base.client_addr = c;
+  }
+
+  // laddr_group_name: the group's addresses for each of the block's services, which must be
+  // of their family. FULLNAT real servers without any are allowed (as in DPVS), but said.
+  void localAddresses(VirtualServerConfig& vs, const std::optional<Node>& ref) {
+    bool fullnat = false;
+    for (const RealServerConfig& rs : vs.real_servers) fullnat |= rs.dest.fwd == svc::FwdMethod::kFullNat;
+    if (vs.sorry_server) fullnat |= vs.sorry_server->fwd == svc::FwdMethod::kFullNat;
+    if (!ref) {
+      if (fullnat)
+        addWarning(cfg_, vs.at, fmt::format("virtual_server {}: FULLNAT real servers but no "
+                                            "laddr_group_name: new connections are dropped (and "
+                                            "counted) until local addresses are added",
+                                            vs.name));
+      return;
+    }
+    const std::string& name = ref->args[0].text;
+    auto it = laddr_groups_.find(name);
+    if (it == laddr_groups_.end()) {
+      addError(cfg_, ref->at, fmt::format("laddr_group_name {}: no local_address_group of that name", name));
+      return;
+    }
+    const LaddrGroup& g = it->second;
+    if (g.members.empty()) return;
+    const net::Family lf = g.members.front().laddr.addr.family;
+    for (const svc::ServiceConfig& sc : vs.services) {
+      net::Family f = sc.key.fwmark ? sc.key.fwmark_family : sc.key.addr.family;
+      if (f != lf) {
+        addError(cfg_, ref->at, fmt::format("laddr_group_name {}: its addresses are IPv{} but the "
+                                            "virtual service {} is IPv{} (local addresses must be of "
+                                            "the service's family; NAT64 is not supported)",
+                                            name, int(lf), keyName(sc.key), int(f)));
+        return;
+      }
+    }
+    vs.laddr_group = name;
+    for (const LaddrMember& m : g.members) vs.laddrs.push_back(m.laddr);
   }
 
   static std::string keyName(const svc::ServiceKey& k) {
@@ -649,6 +727,7 @@ class Parser {
 
   Config& cfg_;
   std::map<std::string, Group> groups_;
+  std::map<std::string, LaddrGroup> laddr_groups_;
   std::map<std::string, TrackFile> track_files_;
   std::map<svc::ServiceKey, Where> seen_;
   size_t services_ = 0;  // from groups; a plain block makes one, bounded by the file size

@@ -78,7 +78,7 @@ void unknownKeyword(const Node& n, const char* where, Config& cfg) {
 
 bool shapeOk(const Node& n, Config& cfg) {
   static constexpr const char* kBlocks[] = {"global_defs", "virtual_server_group", "virtual_server",
-                                            "real_server", "url", "host"};
+                                            "real_server", "url", "host", "local_address_group"};
   // (track_file is a block at the top level, a statement in FILE_CHECK: its callers check it.)
   bool wants_block = isCheckerKeyword(n.key);
   for (const char* b : kBlocks) wants_block |= n.key == b;

@@ -6,6 +6,7 @@
 
 #include "config/keepalived_checkers.h"
 #include "config/values.h"
+#include "svc/service_table.h"
 
 namespace sluice::config::keepalived {
 namespace {
@@ -136,6 +137,69 @@ Group parseGroup(const Node& n, Config& cfg) {
       if (a == r->second || !increment(a)) break;
     }
   }
+  return g;
+}
+
+LaddrGroup parseLaddrGroup(const Node& n, Config& cfg) {
+  LaddrGroup g;
+  g.at = n.at;
+  const std::string& name = n.args[0].text;
+  std::set<net::IpAddr> seen;
+  bool too_many = false;
+  for (const Node& m : n.children) {
+    if (m.block) addError(cfg, m.at, "a local_address_group member takes no block");
+    if (m.args.size() > 1) {
+      addError(cfg, m.at, fmt::format("local_address_group {}: a member is ADDRESS [IFNAME] or "
+                                      "RANGE [IFNAME], not '{} {}'", name, m.key, joinArgs(m)));
+      continue;
+    }
+    svc::LocalAddress l;
+    if (!m.args.empty()) {
+      l.ifname = m.args[0].text;
+      if (l.ifname.size() > svc::kMaxIfnameLen || l.ifname.find_first_of("/:") != std::string::npos) {
+        addError(cfg, m.at, fmt::format("local_address_group {}: '{}' is not an interface name",
+                                        name, l.ifname));
+        continue;
+      }
+    }
+    net::IpAddr first, last;
+    if (auto a = net::IpAddr::parse(m.key)) {
+      first = last = *a;
+    } else {
+      std::string why;
+      auto r = parseRange(m.key, why);
+      if (!r) {
+        addError(cfg, m.at, why.empty() ? fmt::format("local_address_group {}: '{}' is not an "
+                                                      "address or range", name, m.key)
+                                        : why);
+        continue;
+      }
+      first = r->first;
+      last = r->second;
+    }
+    if (!g.members.empty() && g.members.front().laddr.addr.family != first.family) {
+      addError(cfg, m.at, fmt::format("local_address_group {}: cannot mix IPv4 and IPv6", name));
+      continue;
+    }
+    for (net::IpAddr a = first;;) {
+      if (g.members.size() >= svc::kMaxLaddrsPerService) {
+        addError(cfg, m.at, fmt::format("local_address_group {} has more than {} addresses", name,
+                                        svc::kMaxLaddrsPerService));
+        too_many = true;
+        break;
+      }
+      if (!seen.insert(a).second) {
+        addError(cfg, m.at, fmt::format("local_address_group {}: {} listed twice", name, a.str()));
+      } else {
+        l.addr = a;
+        g.members.push_back(LaddrMember{m.at, l});
+      }
+      if (a == last || !increment(a)) break;
+    }
+    if (too_many) break;
+  }
+  if (g.members.empty() && !too_many)
+    addError(cfg, n.at, fmt::format("local_address_group {} is empty", name));
   return g;
 }
 

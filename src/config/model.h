@@ -155,6 +155,11 @@ struct VirtualServerConfig {
   bool ha_suspend = false;
   std::string virtualhost;
   bool scheduler_given = false;  // lb_algo/lvs_sched/scheduler= written (else a cluster uses mh)
+  // FULLNAT local addresses (DPVS keepalived's laddr_group_name: its local_address_group's
+  // members), given to each of the block's services. Their client-address mode is in
+  // services[i].client_addr (proxy_protocol / client_addr).
+  std::string laddr_group;
+  std::vector<svc::LocalAddress> laddrs;
   friend bool operator==(const VirtualServerConfig&, const VirtualServerConfig&) = default;
 };
 

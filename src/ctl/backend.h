@@ -34,11 +34,19 @@ struct DestInfo {
   Rate rate;
 };
 
+// One FULLNAT local address of a service (sluiceadm -G, DPVS's CONNS column): `conns` is
+// how many of its ports the data path has in use now.
+struct LaddrInfo {
+  svc::LocalAddress laddr;
+  uint64_t conns = 0;
+};
+
 struct ServiceInfo {
   svc::ServiceConfig cfg;
   sl_stats stats{};
   Rate rate;
   std::vector<DestInfo> dests;
+  std::vector<LaddrInfo> laddrs;  // in the order they were added
 };
 
 struct ConnInfo {
@@ -98,6 +106,9 @@ class Backend {
   virtual Status addDest(const svc::ServiceKey& k, const svc::DestConfig& d) = 0;
   virtual Status editDest(const svc::ServiceKey& k, const svc::DestConfig& d) = 0;
   virtual Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs) = 0;
+  // DPVS's ipvsadm -P / -Q (listed with the services: ServiceInfo::laddrs).
+  virtual Status addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) = 0;
+  virtual Status delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) = 0;
   // Zero the counters of one service (or all when nullopt).
   virtual Status zero(const std::optional<svc::ServiceKey>& k) = 0;
   // 0 in a field leaves that timeout unchanged (ipvsadm --set).

@@ -148,6 +148,20 @@ Status Client::delDest(const svc::ServiceKey& k, const net::Endpoint& rs) {
   return simple(r);
 }
 
+Status Client::addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) {
+  Request r = makeRequest(Op::kAddLaddr);
+  r.key = k;
+  r.laddr = l;
+  return simple(r);
+}
+
+Status Client::delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) {
+  Request r = makeRequest(Op::kDelLaddr);
+  r.key = k;
+  r.laddr = l;
+  return simple(r);
+}
+
 Status Client::zero(const std::optional<svc::ServiceKey>& k) {
   Request r = makeRequest(Op::kZero);
   r.key = k;

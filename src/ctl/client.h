@@ -62,6 +62,8 @@ class Client {
   Status addDest(const svc::ServiceKey& k, const svc::DestConfig& d);
   Status editDest(const svc::ServiceKey& k, const svc::DestConfig& d);
   Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs);
+  Status addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l);
+  Status delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l);
   Status zero(const std::optional<svc::ServiceKey>& k);
   Status setTimeouts(const svc::Timeouts& t);
   Result<svc::Timeouts> timeouts();

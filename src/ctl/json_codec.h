@@ -25,7 +25,11 @@ using Json = nlohmann::json;
 //                 | {"fwmark": N (>0), "family": "ipv4"|"ipv6"}
 //   ServiceConfig {"key": ServiceKey, "scheduler": "wlc", "sched_flags": 0..7,
 //                  "persistent": bool, "persistence_timeout": s, "persistence_prefix": len,
-//                  "one_packet": bool}            (only "key" required)
+//                  "one_packet": bool, "client_addr": "none"|"toa"|"proxy-v2"}
+//                                                  (only "key" required; client_addr is
+//                                                  omitted at toa)
+//   LocalAddress  {"addr", "ifname"}               (ifname omitted when empty)
+//   LaddrInfo     {"addr", "ifname", "conns"}      (a LocalAddress with its ports in use)
 //   DestConfig    {"addr", "port", "fwd": "dr"|"tun"|"nat"|"fullnat"|"local", "weight",
 //                  "u_threshold", "l_threshold", "tun_type": "ipip"|"gue"|"gre",
 //                  "tun_port": N, "tun_flags": ["csum"|"remcsum"]}
@@ -35,7 +39,8 @@ using Json = nlohmann::json;
 //   Stats         {"conns", "inpkts", "outpkts", "inbytes", "outbytes"}
 //   Rate          {"cps", "inpps", "outpps", "inbps", "outbps"}
 //   DestInfo      {"dest": DestConfig, "active", "inactive", "persist", "stats", "rate"}
-//   ServiceInfo   {"service": ServiceConfig, "stats", "rate", "dests": [DestInfo]}
+//   ServiceInfo   {"service": ServiceConfig, "stats", "rate", "dests": [DestInfo],
+//                  "laddrs": [LaddrInfo]}          (laddrs may be absent: none)
 //   ConnInfo      {"proto": IP protocol number, "state", "expire_s", "client", "vip",
 //                  "dest" (Endpoints), "fwd", "template": bool}
 //   CounterInfo   {"name", "drop": bool, "slow", "fast"}
@@ -52,6 +57,8 @@ Json toJson(const net::Endpoint& e);
 Json toJson(const svc::ServiceKey& k);
 Json toJson(const svc::ServiceConfig& s);
 Json toJson(const svc::DestConfig& d);
+Json toJson(const svc::LocalAddress& l);
+Json toJson(const LaddrInfo& l);
 Json toJson(const svc::Timeouts& t);
 Json toJson(const sl_stats& s);
 Json toJson(const Rate& r);
@@ -72,6 +79,8 @@ template <> Result<net::Endpoint> fromJson(const Json&, std::string_view);
 template <> Result<svc::ServiceKey> fromJson(const Json&, std::string_view);
 template <> Result<svc::ServiceConfig> fromJson(const Json&, std::string_view);
 template <> Result<svc::DestConfig> fromJson(const Json&, std::string_view);
+template <> Result<svc::LocalAddress> fromJson(const Json&, std::string_view);
+template <> Result<LaddrInfo> fromJson(const Json&, std::string_view);
 template <> Result<svc::Timeouts> fromJson(const Json&, std::string_view);
 template <> Result<sl_stats> fromJson(const Json&, std::string_view);
 template <> Result<Rate> fromJson(const Json&, std::string_view);

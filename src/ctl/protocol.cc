@@ -15,7 +15,7 @@ struct OpEntry {
   const char* name;
 };
 
-constexpr std::array<OpEntry, 18> kOps{{
+constexpr std::array<OpEntry, 20> kOps{{
     {Op::kAddService, "add_service"},
     {Op::kEditService, "edit_service"},
     {Op::kDelService, "del_service"},
@@ -34,6 +34,8 @@ constexpr std::array<OpEntry, 18> kOps{{
     {Op::kSyncDaemons, "sync_daemons"},
     {Op::kStartDaemon, "start_daemon"},
     {Op::kStopDaemon, "stop_daemon"},
+    {Op::kAddLaddr, "add_laddr"},
+    {Op::kDelLaddr, "del_laddr"},
 }};
 
 // Which request fields an op takes; "op" itself is always required.
@@ -57,6 +59,8 @@ FieldRules fieldsFor(Op op) {
     case Op::kAddDest:
     case Op::kEditDest: return {{{{"key", true}, {"dest", true}}}, 2};
     case Op::kDelDest: return {{{{"key", true}, {"rs", true}}}, 2};
+    case Op::kAddLaddr:
+    case Op::kDelLaddr: return {{{{"key", true}, {"laddr", true}}}, 2};
     case Op::kZero:
     case Op::kList: return {{{{"key", false}}}, 1};
     case Op::kSetTimeouts: return {{{{"timeouts", true}}}, 1};
@@ -127,6 +131,7 @@ Json encodeRequest(const Request& r) {
   if (r.key) j["key"] = toJson(*r.key);
   if (r.dest) j["dest"] = toJson(*r.dest);
   if (r.rs) j["rs"] = toJson(*r.rs);
+  if (r.laddr) j["laddr"] = toJson(*r.laddr);
   if (r.timeouts) j["timeouts"] = toJson(*r.timeouts);
   if (r.daemon) j["daemon"] = toJson(*r.daemon);
   return j;
@@ -177,6 +182,11 @@ Result<Request> decodeRequest(const Json& j) {
     if (!v) return v.error();
     r.rs = *v;
   }
+  if (auto it = j.find("laddr"); it != j.end()) {
+    auto v = fromJson<svc::LocalAddress>(*it, "laddr");
+    if (!v) return v.error();
+    r.laddr = std::move(*v);
+  }
   if (auto it = j.find("timeouts"); it != j.end()) {
     auto v = fromJson<svc::Timeouts>(*it, "timeouts");
     if (!v) return v.error();
@@ -217,6 +227,8 @@ Json dispatch(Backend& b, const Request& r) {
     case Op::kAddDest: return fromStatus(b.addDest(*r.key, *r.dest));
     case Op::kEditDest: return fromStatus(b.editDest(*r.key, *r.dest));
     case Op::kDelDest: return fromStatus(b.delDest(*r.key, *r.rs));
+    case Op::kAddLaddr: return fromStatus(b.addLaddr(*r.key, *r.laddr));
+    case Op::kDelLaddr: return fromStatus(b.delLaddr(*r.key, *r.laddr));
     case Op::kZero: return fromStatus(b.zero(r.key));
     case Op::kSetTimeouts: return fromStatus(b.setTimeouts(*r.timeouts));
     case Op::kGetTimeouts: {

@@ -12,10 +12,13 @@
 //   add_dest        key: ServiceKey, dest: DestConfig      -
 //   edit_dest       key: ServiceKey, dest: DestConfig      -
 //   del_dest        key: ServiceKey, rs: Endpoint          -
+//   add_laddr       key: ServiceKey, laddr: LocalAddress   -
+//   del_laddr       key: ServiceKey, laddr: LocalAddress   -
 //   zero            [key: ServiceKey]                      -
 //   set_timeouts    timeouts: Timeouts (0 = unchanged)     -
 //   get_timeouts    -                                      timeouts: Timeouts
 //   list            [key: ServiceKey]                      conn_table_size, services: [ServiceInfo]
+//                                                          (with their local addresses: -G)
 //   list_conns      -                                      conns: [ConnInfo]
 //   counters        -                                      counters: [CounterInfo]
 //   reload          -                                      summary: string
@@ -61,6 +64,8 @@ enum class Op {
   kSyncDaemons,
   kStartDaemon,
   kStopDaemon,
+  kAddLaddr,
+  kDelLaddr,
 };
 
 const char* opName(Op op);
@@ -72,6 +77,7 @@ struct Request {
   std::optional<svc::ServiceKey> key;         // *_dest, del_service; optional for zero, list
   std::optional<svc::DestConfig> dest;        // add_dest, edit_dest
   std::optional<net::Endpoint> rs;            // del_dest
+  std::optional<svc::LocalAddress> laddr;     // add_laddr, del_laddr
   std::optional<svc::Timeouts> timeouts;      // set_timeouts
   std::optional<SyncDaemonArgs> daemon;       // start_daemon, stop_daemon
 };

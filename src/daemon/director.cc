@@ -262,6 +262,13 @@ Status Director::delDest(const svc::ServiceKey& k, const net::Endpoint& rs) {
   return apply(svc::DelDest{k, rs});
 }
 
+Status Director::addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) {
+  return apply(svc::AddLaddr{k, l});
+}
+Status Director::delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) {
+  return apply(svc::DelLaddr{k, l});
+}
+
 Status Director::zero(const std::optional<svc::ServiceKey>& k) {
   if (!k) {
     stats_.zeroAll();
@@ -321,6 +328,8 @@ ctl::ServiceInfo Director::infoOf(const svc::ServiceState& s) const {
     di.rate = ctl::Rate{dr.cps, dr.inpps, dr.outpps, dr.inbps, dr.outbps};
     info.dests.push_back(std::move(di));
   }
+  for (const svc::LocalAddress& l : s.laddrs)
+    info.laddrs.push_back(ctl::LaddrInfo{l, laddrConns(s.svc_id, l.addr)});
   return info;
 }
 

@@ -107,6 +107,8 @@ class Director final : public ctl::Backend {
   Status addDest(const svc::ServiceKey& k, const svc::DestConfig& d) override;
   Status editDest(const svc::ServiceKey& k, const svc::DestConfig& d) override;
   Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs) override;
+  Status addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) override;
+  Status delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) override;
   Status zero(const std::optional<svc::ServiceKey>& k) override;
   Status setTimeouts(const svc::Timeouts& t) override;
   svc::Timeouts timeouts() const override;
@@ -133,6 +135,15 @@ class Director final : public ctl::Backend {
     for (unsigned i = 0; i < plane_.workers(); ++i) plane_.datapath(i).setExpireNodestConn(on);
   }
   void setFastCounterSource(FastCounterSource src) { fast_counters_ = std::move(src); }
+  // How many ports of a service's FULLNAT local address are in use now (sluiceadm -G's
+  // CONNS, the sluice_laddr_ports_in_use gauge); the FULLNAT port pools answer it. Unset:
+  // 0. Called from the control and metrics threads, so it must be thread-safe. Set it
+  // before the control socket and the metrics endpoint serve requests.
+  using LaddrConnsSource = std::function<uint64_t(uint32_t svc_id, const net::IpAddr& laddr)>;
+  void setLaddrConnsSource(LaddrConnsSource src) { laddr_conns_ = std::move(src); }
+  uint64_t laddrConns(uint32_t svc_id, const net::IpAddr& laddr) const {
+    return laddr_conns_ ? laddr_conns_(svc_id, laddr) : 0;
+  }
 
   // --- cluster mode (issue 8; any thread, at any time) ---
   // Adopt mid-flow TCP segments (Datapath::setAdoptMidflow) in every worker and the fast path.
@@ -226,6 +237,7 @@ class Director final : public ctl::Backend {
   mutable std::mutex fold_mu_;
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
+  LaddrConnsSource laddr_conns_;
   ConfigDriver* config_driver_ = nullptr;
   SyncDaemonSource sync_daemons_;
   std::vector<Observer> observers_;  // fixed after construction (the sink observer reads sink_)

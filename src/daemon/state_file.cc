@@ -64,7 +64,15 @@ std::string encodeState(const SavedState& s) {
   for (const auto& svc : s.table.services) {
     Json dests = Json::array();
     for (const auto& d : svc.dests) dests.push_back({{"dest_id", d.dest_id}, {"dest", ctl::toJson(d.cfg)}});
-    services.push_back({{"svc_id", svc.svc_id}, {"service", ctl::toJson(svc.cfg)}, {"dests", dests}});
+    Json entry{{"svc_id", svc.svc_id}, {"service", ctl::toJson(svc.cfg)}, {"dests", dests}};
+    // FULLNAT local addresses: written only when there are some, so a file without them
+    // reads the same in a sluiced that predates them.
+    if (!svc.laddrs.empty()) {
+      Json laddrs = Json::array();
+      for (const auto& l : svc.laddrs) laddrs.push_back(ctl::toJson(l));
+      entry["laddrs"] = std::move(laddrs);
+    }
+    services.push_back(std::move(entry));
   }
   j["services"] = std::move(services);
   Json trash = Json::array();
@@ -110,6 +118,12 @@ Result<SavedState> decodeState(std::string_view text) {
         d.dest_id = uint32_t(needUint(dests[k], "dest_id", dp, UINT32_MAX));
         d.cfg = decode<svc::DestConfig>(need(dests[k], "dest", dp), dp + ".dest");
         st.dests.push_back(std::move(d));
+      }
+      if (services[i].contains("laddrs")) {
+        const Json& laddrs = needArray(services[i], "laddrs", p);
+        for (size_t k = 0; k < laddrs.size(); ++k)
+          st.laddrs.push_back(
+              decode<svc::LocalAddress>(laddrs[k], fmt::format("{}.laddrs[{}]", p, k)));
       }
       s.table.services.push_back(std::move(st));
     }

@@ -221,6 +221,18 @@ void writeTraffic(const Inputs& in, std::string& out) {
       for (const auto& d : s.dests) f.add(rsValues(s, d), g.get(d));
     f.write(out);
   }
+  // FULLNAT: the ports of each local address that connections hold (DPVS's CONNS column of
+  // ipvsadm -G). A service with no local address writes no series.
+  Family laddr("sluice_laddr_ports_in_use", "FULLNAT local address: ports held by connections.",
+               Type::kGauge, labelsPlus({"laddr", "ifname"}));
+  for (const auto& s : in.services)
+    for (const auto& l : s.laddrs) {
+      auto v = serviceLabels(s.cfg.key);
+      v.push_back(addrLabel(l.laddr.addr));
+      v.push_back(l.laddr.ifname);
+      laddr.add(std::move(v), l.conns);
+    }
+  laddr.write(out);
 }
 
 void writeCounters(const Inputs& in, std::string& out) {

@@ -25,7 +25,6 @@ struct NotYet {
 // The forwarding methods the data path drops today (dp::Datapath::forward counts them as
 // fwd_unsupported, the XDP program leaves them to it).
 constexpr NotYet kFwdNotYet[] = {
-    {FwdMethod::kFullNat, "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)"},
     {FwdMethod::kLocal, "Local forwarding (a real server on the director itself) is not implemented "
                         "yet; use -g (DR) to another host"},
 };
@@ -57,6 +56,40 @@ Status checkImplemented(const DestConfig& d) {
     return makeError("Remote checksum offload (--tun-remcsum) is not implemented yet; use --tun-csum "
                      "or --tun-nocsum");
   return {};
+}
+
+namespace {
+
+struct ClientAddrNotYet {
+  ClientAddr mode;
+  const char* why;
+};
+
+// Client-address modes the FULLNAT data path does not insert yet; lifting one is deleting
+// its line, as for kFwdNotYet.
+constexpr ClientAddrNotYet kClientAddrNotYet[] = {
+    {ClientAddr::kProxyV2, "PROXY protocol v2 is not implemented yet; use toa"},
+};
+
+constexpr const char* kClientAddrNames[] = {"none", "toa", "proxy-v2"};  // indexed by SL_CA_*
+static_assert(SL_CA_NONE == 0 && SL_CA_TOA == 1 && SL_CA_PROXY2 == 2);
+
+}  // namespace
+
+Status checkImplemented(ClientAddr c) {
+  for (const ClientAddrNotYet& n : kClientAddrNotYet)
+    if (n.mode == c) return Error{n.why};
+  return {};
+}
+
+const char* clientAddrName(ClientAddr c) {
+  return uint8_t(c) < std::size(kClientAddrNames) ? kClientAddrNames[uint8_t(c)] : "?";
+}
+
+std::optional<ClientAddr> clientAddrFromName(std::string_view name) {
+  for (uint8_t i = 0; i < std::size(kClientAddrNames); ++i)
+    if (name == kClientAddrNames[i]) return ClientAddr(i);
+  return std::nullopt;
 }
 
 namespace {

@@ -43,6 +43,19 @@ struct ServiceKey {
   friend auto operator<=>(const ServiceKey&, const ServiceKey&) = default;
 };
 
+// FULLNAT: how the client's address reaches the real server, since the packets it gets come
+// from a local address (SL_CA_*). DPVS inserts TOA by default, hence the default here; it
+// means nothing to a service without FULLNAT real servers.
+enum class ClientAddr : uint8_t {
+  kNone = SL_CA_NONE,      // not at all: the real server sees the local address
+  kToa = SL_CA_TOA,        // TCP option 254 (TOA) in the first ACK
+  kProxyV2 = SL_CA_PROXY2, // a PROXY protocol v2 header before the first data byte
+};
+
+// "none", "toa", "proxy-v2" (sluiceadm --client-addr, the control protocol, the state file).
+const char* clientAddrName(ClientAddr c);
+std::optional<ClientAddr> clientAddrFromName(std::string_view name);
+
 struct ServiceConfig {
   ServiceKey key;
   std::string scheduler = "wlc";
@@ -51,8 +64,20 @@ struct ServiceConfig {
   uint32_t persistence_timeout = 300; // seconds, -p [timeout]
   unsigned persistence_prefix = 32;   // -M, as a prefix length (IPv6: 128)
   bool one_packet = false;            // -o / ops
+  ClientAddr client_addr = ClientAddr::kToa;  // FULLNAT only: --client-addr
 
   friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
+};
+
+// A FULLNAT local address of a virtual service (DPVS's laddr, keepalived's
+// local_address_group member): the source address of the connections the director opens to
+// FULLNAT real servers, with the interface it lives on as DPVS keeps it (empty: any).
+struct LocalAddress {
+  net::IpAddr addr;
+  std::string ifname;
+
+  friend bool operator==(const LocalAddress&, const LocalAddress&) = default;
+  friend auto operator<=>(const LocalAddress&, const LocalAddress&) = default;
 };
 
 struct DestConfig {
@@ -80,6 +105,8 @@ Status checkImplemented(const ServiceKey& k);
 // The tunnel options the data plane cannot carry yet (GRE, remote checksum offload), on
 // top of checkImplemented(d.fwd).
 Status checkImplemented(const DestConfig& d);
+// The client-address modes the data path cannot carry yet (PROXY protocol v2).
+Status checkImplemented(ClientAddr c);
 
 // ipvsadm 1.31's names of the tunnel types: "ipip", "gue", "gre" ("?" for others).
 const char* tunTypeName(uint8_t tun_type);

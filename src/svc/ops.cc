@@ -23,6 +23,8 @@ Status apply(ServiceTable& table, const Op& op) {
           [&](const AddDest& o) { return table.addDest(o.key, o.dest); },
           [&](const EditDest& o) { return table.editDest(o.key, o.dest); },
           [&](const DelDest& o) { return table.delDest(o.key, o.rs); },
+          [&](const AddLaddr& o) { return table.addLaddr(o.key, o.laddr); },
+          [&](const DelLaddr& o) { return table.delLaddr(o.key, o.laddr); },
       },
       op);
 }
@@ -31,7 +33,8 @@ const char* opName(const Op& op) noexcept {
   static constexpr const char* kNames[] = {"add service",     "edit service",
                                            "delete service",  "clear",
                                            "add real server", "edit real server",
-                                           "delete real server"};
+                                           "delete real server", "add local address",
+                                           "delete local address"};
   static_assert(std::size(kNames) == std::variant_size_v<Op>);
   return kNames[op.index()];
 }

@@ -41,8 +41,19 @@ struct DelDest {
   net::Endpoint rs;
 };
 
+// FULLNAT local addresses (DPVS's ipvsadm -P / -Q). DelLaddr names the address; its
+// ifname, when not empty, must be the one the address was added with.
+struct AddLaddr {
+  ServiceKey key;
+  LocalAddress laddr;
+};
+struct DelLaddr {
+  ServiceKey key;
+  LocalAddress laddr;
+};
+
 using Op = std::variant<AddService, EditService, DelService, ClearServices, AddDest, EditDest,
-                        DelDest>;
+                        DelDest, AddLaddr, DelLaddr>;
 
 // Applies `op` to `table` (validated there, all or nothing); the table's error as is.
 Status apply(ServiceTable& table, const Op& op);

@@ -79,6 +79,9 @@ Result<ServiceConfig> ServiceTable::normaliseService(const ServiceConfig& in) co
   }
   if (c.sched_flags & ~(kSchedFlag1 | kSchedFlag2 | kSchedFlag3))
     return makeError("Invalid scheduler flags 0x{:x}", c.sched_flags);
+  if (uint8_t(c.client_addr) > SL_CA_PROXY2)
+    return makeError("Invalid client address mode {}", unsigned(c.client_addr));
+  if (Status st = checkImplemented(c.client_addr); !st) return st.error();
 
   const net::Family fam = serviceFamily(k);
   const unsigned bits = familyBits(fam);
@@ -135,6 +138,29 @@ Result<DestConfig> ServiceTable::normaliseDest(const ServiceConfig& svc, const D
   return d;
 }
 
+Status ServiceTable::checkLaddr(const ServiceConfig& svc, const std::vector<LocalAddress>& have,
+                                const LocalAddress& l) {
+  const net::Family fam = serviceFamily(svc.key);
+  if (!validFamily(l.addr.family)) return makeError("Local address missing");
+  if (l.addr.family != fam)
+    return makeError("IPv{} local address {} for an IPv{} service: local addresses must be of the "
+                     "service's family (NAT64 is not supported)",
+                     familyNum(l.addr.family), l.addr.str(), familyNum(fam));
+  const bool multicast = l.addr.isV4() ? (l.addr.bytes[0] & 0xf0) == 0xe0 : l.addr.bytes[0] == 0xff;
+  const bool broadcast = l.addr.isV4() && l.addr.v4HostOrder() == 0xffffffffu;
+  if (l.addr.isZero() || multicast || broadcast)
+    return makeError("Invalid local address {}: it must be a unicast address of this director",
+                     l.addr.str());
+  if (l.ifname.size() > kMaxIfnameLen || l.ifname == "." || l.ifname == ".." ||
+      l.ifname.find_first_of("/: \t\n") != std::string::npos)
+    return makeError("Invalid interface name '{}' for local address {}", l.ifname, l.addr.str());
+  for (const LocalAddress& h : have)
+    if (h.addr == l.addr) return makeError("Local address already exists");
+  if (have.size() >= kMaxLaddrsPerService)
+    return makeError("Too many local addresses: the limit is {} per service", kMaxLaddrsPerService);
+  return {};
+}
+
 // ---- helpers ------------------------------------------------------------------------------
 
 ServiceTable::ServiceEntry* ServiceTable::find(const ServiceKey& k) {
@@ -164,7 +190,7 @@ Status ServiceTable::rebuild(ServiceEntry& e) {
   dests.reserve(e.dests.size());
   for (const DestEntry& d : e.dests)
     dests.push_back(destRt(e.id, d.id, d.cfg, false, d.last_weight));
-  auto rt = makeServiceRt(e.id, e.cfg, std::move(dests), e.rt.get());
+  auto rt = makeServiceRt(e.id, e.cfg, std::move(dests), e.rt.get(), e.laddrs);
   if (!rt) return rt.error();
   e.rt = std::move(*rt);
   return {};
@@ -219,6 +245,7 @@ ServiceState ServiceTable::stateOf(const ServiceEntry& e) const {
   s.cfg = e.cfg;
   s.dests.reserve(e.dests.size());
   for (const DestEntry& d : e.dests) s.dests.push_back(DestState{d.id, d.cfg});
+  s.laddrs = e.laddrs;
   return s;
 }
 
@@ -398,6 +425,43 @@ Status ServiceTable::delDest(const ServiceKey& key, const net::Endpoint& rs) {
     return st;
   }
   trash_.push_back(TrashDest{gone.id, e->id, gone.cfg, std::nullopt});
+  changed();
+  return {};
+}
+
+// ---- local addresses ---------------------------------------------------------------------
+
+Status ServiceTable::addLaddr(const ServiceKey& key, const LocalAddress& laddr) {
+  std::lock_guard lock(mu_);
+  ServiceEntry* e = find(key);
+  if (!e) return makeError("Service not defined");
+  if (Status st = checkLaddr(e->cfg, e->laddrs, laddr); !st) return st;
+  e->laddrs.push_back(laddr);
+  if (Status st = rebuild(*e); !st) {
+    e->laddrs.pop_back();
+    return st;
+  }
+  changed();
+  return {};
+}
+
+Status ServiceTable::delLaddr(const ServiceKey& key, const LocalAddress& laddr) {
+  std::lock_guard lock(mu_);
+  ServiceEntry* e = find(key);
+  if (!e) return makeError("Service not defined");
+  auto it = std::find_if(e->laddrs.begin(), e->laddrs.end(),
+                         [&](const LocalAddress& l) { return l.addr == laddr.addr; });
+  if (it == e->laddrs.end()) return makeError("No such local address");
+  if (!laddr.ifname.empty() && it->ifname != laddr.ifname)
+    return makeError("No such local address: {} is on {}, not {}", it->addr.str(),
+                     it->ifname.empty() ? std::string("no interface") : it->ifname, laddr.ifname);
+  const LocalAddress gone = *it;
+  const auto pos = it - e->laddrs.begin();
+  e->laddrs.erase(it);
+  if (Status st = rebuild(*e); !st) {
+    e->laddrs.insert(e->laddrs.begin() + pos, gone);
+    return st;
+  }
   changed();
   return {};
 }

@@ -42,6 +42,12 @@ struct TableLimits {
   Nanos trash_grace = 10 * kSecond;
 };
 
+// FULLNAT local addresses per service. DPVS sets no limit; each one is a pool of ports per
+// worker in the data path, so a cap keeps one service from taking the memory of all.
+constexpr size_t kMaxLaddrsPerService = 256;
+// Linux's IFNAMSIZ less the terminating NUL.
+constexpr size_t kMaxIfnameLen = 15;
+
 // ipvsadm 1.31's ranges: -p (seconds), -w, -x and -y.
 constexpr uint32_t kMaxPersistenceTimeout = 86400 * 31;
 constexpr int32_t kMaxWeight = 65535;
@@ -57,6 +63,8 @@ struct ServiceState {
   ServiceConfig cfg;
   // IPVS's list order: the most recently added first (as ipvsadm -Ln lists them).
   std::vector<DestState> dests;
+  // FULLNAT local addresses, in the order they were added (the data path's stable order).
+  std::vector<LocalAddress> laddrs;
 };
 // A deleted real server still carrying connections (IPVS dest_trash). Its service may be
 // gone too; svc_key then names the deleted service, whose id lives on with it.
@@ -94,6 +102,12 @@ class ServiceTable {
   Status addDest(const ServiceKey& key, const DestConfig& dest);
   Status editDest(const ServiceKey& key, const DestConfig& dest);
   Status delDest(const ServiceKey& key, const net::Endpoint& rs);
+  // DPVS's ipvsadm -P / -Q: a FULLNAT local address of the service. Of the service's family
+  // (DPVS's NAT64, a v6 service with v4 local addresses, is refused), unicast, not twice,
+  // at most kMaxLaddrsPerService. Allowed on any service, as DPVS does: only its FULLNAT
+  // real servers use them, and they may be added before or after.
+  Status addLaddr(const ServiceKey& key, const LocalAddress& laddr);
+  Status delLaddr(const ServiceKey& key, const LocalAddress& laddr);
 
   // Recycles the ids of trashed dests that have had no active, inactive or persistence
   // entries for `trash_grace`, and of deleted services whose dests are all gone. Call
@@ -151,6 +165,7 @@ class ServiceTable {
     uint32_t id = 0;
     ServiceConfig cfg;
     std::vector<DestEntry> dests;
+    std::vector<LocalAddress> laddrs;
     std::shared_ptr<const ServiceRt> rt;  // built eagerly, so that scheduler errors fail the op
   };
   struct TrashDest {
@@ -177,6 +192,9 @@ class ServiceTable {
   const ServiceEntry* find(const ServiceKey& k) const;
   Result<ServiceConfig> normaliseService(const ServiceConfig& cfg) const;
   Result<DestConfig> normaliseDest(const ServiceConfig& svc, const DestConfig& d) const;
+  // A local address for `svc` given the ones it has: the reason it cannot be added, or none.
+  static Status checkLaddr(const ServiceConfig& svc, const std::vector<LocalAddress>& have,
+                           const LocalAddress& l);
   Status rebuild(ServiceEntry& e);  // e.rt from e.cfg and e.dests; e.rt unchanged on error
   void trashDests(ServiceEntry& e);
   DestRt destRt(uint32_t svc_id, uint32_t dest_id, const DestConfig& cfg, bool trashed,

@@ -95,6 +95,11 @@ Status ServiceTable::restore(const std::vector<ServiceState>& services,
                              : std::string("used twice"));
       e->dests.push_back(DestEntry{d.dest_id, *nd});
     }
+    for (const LocalAddress& l : s.laddrs) {
+      if (Status st = checkLaddr(e->cfg, e->laddrs, l); !st)
+        return makeError("restoring local address {} of {}: {}", l.addr.str(), name, st.error().message);
+      e->laddrs.push_back(l);
+    }
     if (Status st = rebuild(*e); !st) return makeError("restoring service {}: {}", name, st.error().message);
     by_key[e->cfg.key] = e.get();
     by_id[e->id] = e.get();

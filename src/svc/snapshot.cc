@@ -22,10 +22,12 @@ uint64_t markKey(net::Family f, uint32_t mark) { return (uint64_t(f) << 32) | ma
 
 Result<std::shared_ptr<const ServiceRt>> makeServiceRt(uint32_t svc_id, const ServiceConfig& cfg,
                                                       std::vector<DestRt> dests,
-                                                      const ServiceRt* previous) {
+                                                      const ServiceRt* previous,
+                                                      std::vector<LocalAddress> laddrs) {
   auto rt = std::make_shared<ServiceRt>();
   rt->svc_id = svc_id;
   rt->cfg = cfg;
+  rt->laddrs = std::move(laddrs);
   rt->dests.reserve(dests.size());
   for (const DestRt& d : dests) {
     sched::SchedDest sd;
@@ -76,10 +78,14 @@ Snapshot::Snapshot(uint64_t version, std::vector<std::shared_ptr<const ServiceRt
   }
   for (const DestRt& d : trash_) place(by_dest_id_, d.dest_id, &d);
 
-  // The packet step's view. Reserved whole first: the views hold spans into fwd_.
-  size_t ndests = 0;
-  for (const auto& s : services_) ndests += s->dest_rt.size();
+  // The packet step's view. Reserved whole first: the views hold spans into fwd_ and laddrs_.
+  size_t ndests = 0, nladdrs = 0;
+  for (const auto& s : services_) {
+    ndests += s->dest_rt.size();
+    nladdrs += s->laddrs.size();
+  }
   fwd_.reserve(ndests);
+  laddrs_.reserve(nladdrs);
   views_.reserve(services_.size());
   for (const auto& s : services_) {
     dp::ServiceView v;
@@ -94,6 +100,10 @@ Snapshot::Snapshot(uint64_t version, std::vector<std::shared_ptr<const ServiceRt
     const size_t first = fwd_.size();
     for (const DestRt& d : s->dest_rt) fwd_.push_back(uint8_t(d.cfg.fwd));
     v.fwd = std::span<const uint8_t>(fwd_.data() + first, s->dest_rt.size());
+    const size_t first_laddr = laddrs_.size();
+    for (const LocalAddress& l : s->laddrs) laddrs_.push_back(l.addr);
+    v.laddrs = std::span<const net::IpAddr>(laddrs_.data() + first_laddr, s->laddrs.size());
+    v.client_addr = uint8_t(s->cfg.client_addr);
     views_.push_back(v);
   }
   view_by_svc_id_.assign(by_svc_id_.size(), nullptr);

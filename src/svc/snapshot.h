@@ -44,6 +44,8 @@ struct ServiceRt {
   ServiceConfig cfg;
   std::vector<sched::SchedDest> dests;
   std::vector<DestRt> dest_rt;
+  // FULLNAT local addresses, in the order they were added.
+  std::vector<LocalAddress> laddrs;
   // Shared with the previous ServiceRt of this service when neither the scheduler
   // settings nor the scheduler's view of the dests changed (see makeServiceRt).
   std::shared_ptr<sched::Scheduler> scheduler;
@@ -61,7 +63,8 @@ struct ServiceRt {
 // algorithm is the same, as an IPVS service keeps its scheduler state across -a/-e/-d.
 Result<std::shared_ptr<const ServiceRt>> makeServiceRt(uint32_t svc_id, const ServiceConfig& cfg,
                                                       std::vector<DestRt> dests,
-                                                      const ServiceRt* previous);
+                                                      const ServiceRt* previous,
+                                                      std::vector<LocalAddress> laddrs = {});
 
 class Snapshot final : public dp::SnapshotView {
  public:
@@ -121,6 +124,7 @@ class Snapshot final : public dp::SnapshotView {
   std::vector<const dp::ServiceView*> view_by_svc_id_;
   std::vector<uint8_t> fwd_;                            // every service's dest methods
   std::vector<dp::DestView> dest_views_;                // by dest id
+  std::vector<net::IpAddr> laddrs_;                     // every service's local addresses
 };
 
 // The one place a snapshot is published. publish() from the control plane; readers on any

@@ -77,6 +77,27 @@ Status FakeBackend::delDest(const svc::ServiceKey& k, const net::Endpoint& rs) {
   return {};
 }
 
+Status FakeBackend::addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) {
+  ++calls;
+  auto* s = find(k);
+  if (!s) return makeError("Service not defined");
+  for (const auto& x : s->laddrs)
+    if (x.laddr.addr == l.addr) return makeError("Local address already exists");
+  s->laddrs.push_back(ctl::LaddrInfo{l, 0});
+  return {};
+}
+
+Status FakeBackend::delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) {
+  ++calls;
+  auto* s = find(k);
+  if (!s) return makeError("Service not defined");
+  auto it = std::find_if(s->laddrs.begin(), s->laddrs.end(),
+                         [&](const auto& x) { return x.laddr.addr == l.addr; });
+  if (it == s->laddrs.end()) return makeError("No such local address");
+  s->laddrs.erase(it);
+  return {};
+}
+
 Status FakeBackend::zero(const std::optional<svc::ServiceKey>& k) {
   ++calls;
   ++zero_calls;

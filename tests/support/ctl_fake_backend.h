@@ -20,6 +20,8 @@ class FakeBackend : public ctl::Backend {
   Status addDest(const svc::ServiceKey& k, const svc::DestConfig& d) override;
   Status editDest(const svc::ServiceKey& k, const svc::DestConfig& d) override;
   Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs) override;
+  Status addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) override;
+  Status delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) override;
   Status zero(const std::optional<svc::ServiceKey>& k) override;
   Status setTimeouts(const svc::Timeouts& t) override;
   svc::Timeouts timeouts() const override { return timeouts_; }

@@ -293,6 +293,63 @@ TEST(Args, CommandOptionTable) {
   ok("-L --timeout --json");
 }
 
+// DPVS's ipvsadm (tools/ipvsadm/ipvsadm.c): -P/--add-laddr, -Q/--del-laddr, -G/--get-laddr,
+// -z/--laddr, -F/--ifname; --proxy-protocol on -A/-E. --client-addr is ours.
+TEST(Args, LocalAddressCommands) {
+  Command c = ok("-P -t 10.0.0.1:80 -z 192.168.100.200 -F dpdk0");
+  EXPECT_EQ(c.cmd, Cmd::kAddLaddr);
+  EXPECT_EQ(c.service.key.addr, ip("10.0.0.1"));
+  EXPECT_EQ(c.laddr.addr, ip("192.168.100.200"));
+  EXPECT_EQ(c.laddr.ifname, "dpdk0");
+  c = ok("--add-laddr --tcp-service 10.0.0.1:80 --laddr 192.168.100.201");
+  EXPECT_EQ(c.cmd, Cmd::kAddLaddr);
+  EXPECT_TRUE(c.laddr.ifname.empty()) << "-F is optional here (DPVS requires it)";
+  c = ok("-Q -u [2001:db8::1]:53 -z [2001:db8::5] --ifname=eth1");
+  EXPECT_EQ(c.cmd, Cmd::kDelLaddr);
+  EXPECT_EQ(c.laddr.addr, ip("2001:db8::5"));
+  EXPECT_EQ(c.laddr.ifname, "eth1");
+  c = ok("-Q -t 10.0.0.1:80 -z2001:db8::6");
+  EXPECT_EQ(c.laddr.addr, ip("2001:db8::6"));
+  EXPECT_EQ(ok("-G").cmd, Cmd::kGetLaddr);
+  EXPECT_FALSE(ok("-G").has(kOptService));
+  EXPECT_TRUE(ok("--get-laddr -t 10.0.0.1:80 --json").has(kOptJson));
+  ok("-G -n");
+
+  EXPECT_EQ(refused("-P -t 10.0.0.1:80"), "You need to supply the 'laddr' option for the 'add-laddr' command");
+  EXPECT_EQ(refused("-Q -z 192.168.1.1"), "You need to supply the 'service-address' option for the 'del-laddr' command");
+  EXPECT_EQ(refused("-P -t 10.0.0.1:80 -z 10.1.1.1 -w 3"), "Illegal 'weight' option with the 'add-laddr' command");
+  EXPECT_EQ(refused("-G -z 10.1.1.1"), "Illegal 'laddr' option with the 'get-laddr' command");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 -z 10.1.1.1"), "Illegal 'laddr' option with the 'add-service' command");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.1.2 -F eth0"), "Illegal 'ifname' option with the 'add-server' command");
+  EXPECT_EQ(refused("-P -t 10.0.0.1:80 -z 10.1.1.1 -z 10.1.1.2"), "multiple 'laddr' options specified");
+  EXPECT_EQ(refused("-P -t 10.0.0.1:80 -z 10.1.1.1:80x"), "illegal local address");
+  EXPECT_EQ(refused("-P -t 10.0.0.1:80 -z nosuchhost"), "illegal local address");
+  EXPECT_EQ(refused("-P -t 10.0.0.1:80 -z 10.1.1.1 -F sixteen-chars-xx"), "illegal ifname specified");
+  // -F and -z are only letters of ours where DPVS has them; -b keeps its two meanings.
+  EXPECT_EQ(ok("-a -t 10.0.0.1:80 -r 10.1.1.2 -b").dest.fwd, svc::FwdMethod::kFullNat);
+  // In a restore line, as -S writes them.
+  EXPECT_EQ(parseCommand(splitRestoreLine("ipvsadm -P -t 10.0.0.1:80 -z 10.1.1.1 -F eth1"))->cmd, Cmd::kAddLaddr);
+}
+
+TEST(Args, ClientAddressMode) {
+  EXPECT_EQ(ok("-A -t 10.0.0.1:80").service.client_addr, svc::ClientAddr::kToa);
+  EXPECT_EQ(ok("-A -t 10.0.0.1:80 --client-addr none").service.client_addr, svc::ClientAddr::kNone);
+  EXPECT_EQ(ok("-E -t 10.0.0.1:80 --client-addr toa").service.client_addr, svc::ClientAddr::kToa);
+  // Parsed, so that sluiced gives the reason it refuses it.
+  EXPECT_EQ(ok("-A -t 10.0.0.1:80 --client-addr proxy-v2").service.client_addr, svc::ClientAddr::kProxyV2);
+  EXPECT_EQ(ok("-A -t 10.0.0.1:80 --proxy-protocol v2").service.client_addr, svc::ClientAddr::kProxyV2);
+  EXPECT_EQ(ok("-A -t 10.0.0.1:80 --proxy-protocol disable").service.client_addr, svc::ClientAddr::kToa);
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 --proxy-protocol v1"),
+            "PROXY protocol v1 is not supported: use --proxy-protocol v2, or --client-addr");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 --proxy-protocol v3"), "illegal proxy-protocol `v3' specified (v2 or disable)");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 --client-addr tcp-option"),
+            "illegal client-addr `tcp-option' specified (toa, none or proxy-v2)");
+  EXPECT_EQ(refused("-A -t 10.0.0.1:80 --client-addr none --proxy-protocol v2"),
+            "multiple 'client-addr' options specified");
+  EXPECT_EQ(refused("-a -t 10.0.0.1:80 -r 10.1.1.2 --client-addr none"),
+            "Illegal 'client-addr' option with the 'add-server' command");
+}
+
 TEST(Args, CountersCommand) {
   EXPECT_EQ(ok("--counters").cmd, Cmd::kCounters);
   auto c = ok("--counters --json -n");

@@ -39,6 +39,12 @@ class ModelBackend : public testing::FakeBackend {
   Status delDest(const svc::ServiceKey& k, const net::Endpoint& rs) override {
     return both(table_.delDest(k, rs), [&] { return FakeBackend::delDest(k, rs); });
   }
+  Status addLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) override {
+    return both(table_.addLaddr(k, l), [&] { return FakeBackend::addLaddr(k, l); });
+  }
+  Status delLaddr(const svc::ServiceKey& k, const svc::LocalAddress& l) override {
+    return both(table_.delLaddr(k, l), [&] { return FakeBackend::delLaddr(k, l); });
+  }
 
  private:
   template <class Fn>
@@ -118,7 +124,7 @@ TEST_F(SluiceadmTest, DaemonRefusalsExitAsIpvsadmWithItsMessage) {
   EXPECT_EQ(out(), "");
 }
 
-// -b, -f, GRE tunnels and --tun-remcsum parse (so the refusal is specific) but sluiced
+// -f, GRE tunnels, --tun-remcsum and PROXY v2 parse (so the refusal is specific) but sluiced
 // refuses them: nothing is stored that its data path would drop.
 TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
   ASSERT_EQ(run("-A -t 10.0.0.1:80 -s rr"), 0) << err();
@@ -127,8 +133,6 @@ TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
       {"-i --tun-type gre --tun-csum", "GRE tunnels are not implemented yet; use ipip or gue\n"},
       {"-i --tun-type gue --tun-port 6080 --tun-remcsum",
        "Remote checksum offload (--tun-remcsum) is not implemented yet; use --tun-csum or --tun-nocsum\n"},
-      {"-b", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
-      {"--fullnat", "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"},
   };
   for (const auto& [flag, why] : refused) {
     EXPECT_EQ(run(std::string("-a -t 10.0.0.1:80 -r 192.168.1.1:8080 ") + flag), 255) << flag;
@@ -138,9 +142,13 @@ TEST_F(SluiceadmTest, WhatIsNotImplementedIsRefusedWithTheDaemonsReason) {
   EXPECT_EQ(err(),
             "Firewall-mark services (-f) are not implemented yet; use -t or -u with the virtual "
             "address and port\n");
+  for (const char* pp : {"--client-addr proxy-v2", "--proxy-protocol v2"}) {
+    EXPECT_EQ(run(std::string("-E -t 10.0.0.1:80 -s rr ") + pp), 255) << pp;
+    EXPECT_EQ(err(), "PROXY protocol v2 is not implemented yet; use toa\n");
+  }
   // -e cannot switch a DR server to one either.
   ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.1"), 0) << err();
-  EXPECT_EQ(run("-e -t 10.0.0.1:80 -r 192.168.1.1 -b -w 5"), 255);
+  EXPECT_EQ(run("-e -t 10.0.0.1:80 -r 192.168.1.1 -i --tun-type gre -w 5"), 255);
   ASSERT_EQ(run("-S -n"), 0);
   EXPECT_EQ(out(),
             "-A -t 10.0.0.1:80 -s rr\n"
@@ -213,7 +221,10 @@ TEST_F(SluiceadmTest, HelpTellsTheTruth) {
   // lblcr is not implemented: not advertised.
   EXPECT_EQ(out().find("lblcr"), std::string::npos);
   EXPECT_NE(out().find("rr wrr lc wlc lblc dh sh sed nq fo ovf mh twos"), std::string::npos);
-  EXPECT_NE(out().find("sluiced refuses -b (FULLNAT is not implemented yet)."), std::string::npos);
+  EXPECT_EQ(out().find("FULLNAT is not implemented yet"), std::string::npos);
+  EXPECT_NE(out().find("-P, --add-laddr"), std::string::npos);
+  EXPECT_NE(out().find("-G, --get-laddr"), std::string::npos);
+  EXPECT_NE(out().find("--client-addr MODE"), std::string::npos);
   EXPECT_NE(out().find("  255  sluiced refused the change"), std::string::npos);
   EXPECT_NE(out().find("-w, --weight N          0 to 65535"), std::string::npos);
 }
@@ -305,13 +316,13 @@ TEST_F(SluiceadmTest, RestoreGoesOnPastRefusedLines) {
                 "\n"
                 "-a -t 10.0.0.9:80 -r 192.168.1.1\n"
                 "-A -t 10.0.0.3:80\n"
-                "-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -b\n"
+                "-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -i --tun-type gre\n"
                 "-A -f 7\n"
                 "-a -t 10.0.0.1:80 -r 192.168.1.3\n"),
             255);
   EXPECT_EQ(err(),
             "line 3: Service not defined\n"
-            "line 5: FULLNAT forwarding (-b) is not implemented yet; use -g (DR)\n"
+            "line 5: GRE tunnels are not implemented yet; use ipip or gue\n"
             "line 6: Firewall-mark services (-f) are not implemented yet; use -t or -u with the "
             "virtual address and port\n");
   ASSERT_EQ(run("-S -n"), 0);
@@ -322,6 +333,82 @@ TEST_F(SluiceadmTest, RestoreGoesOnPastRefusedLines) {
   // Nothing refused: 0.
   EXPECT_EQ(run("-R", "-C\n-A -t 10.0.0.4:80\n"), 0) << err();
   EXPECT_EQ(err(), "");
+}
+
+// DPVS's local-address commands, end to end: -P/-Q/-G, -S saving them for -R, --json.
+TEST_F(SluiceadmTest, LocalAddresses) {
+  ASSERT_EQ(run("-A -t 10.0.0.1:80 -s rr"), 0) << err();
+  ASSERT_EQ(run("-A -t [2001:db8::1]:443 -s rr --client-addr none"), 0) << err();
+  // A FULLNAT real server before any local address: accepted, as DPVS does.
+  ASSERT_EQ(run("-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -b -w 2"), 0) << err();
+  ASSERT_EQ(run("-P -t 10.0.0.1:80 -z 192.168.100.200 -F eth1"), 0) << err();
+  ASSERT_EQ(run("--add-laddr -t 10.0.0.1:80 --laddr 192.168.100.201"), 0) << err();
+  ASSERT_EQ(run("-P -t [2001:db8::1]:443 -z [2001:db8::200]"), 0) << err();
+  backend_.services[0].laddrs[0].conns = 17;
+
+  // DPVS's -G columns.
+  ASSERT_EQ(run("-G"), 0) << err();
+  EXPECT_EQ(out(),
+            "VIP:VPORT            TOTAL    SNAT_IP              CONFLICTS  CONNS     \n"
+            "10.0.0.1:80          2        \n"
+            "                              192.168.100.200      0          17        \n"
+            "                              192.168.100.201      0          0         \n"
+            "[2001:db8::1]:443    1        \n"
+            "                              2001:db8::200        0          0         \n");
+  ASSERT_EQ(run("-G -t [2001:db8::1]:443"), 0) << err();
+  EXPECT_EQ(out(),
+            "VIP:VPORT            TOTAL    SNAT_IP              CONFLICTS  CONNS     \n"
+            "[2001:db8::1]:443    1        \n"
+            "                              2001:db8::200        0          0         \n");
+  EXPECT_EQ(run("-G -t 10.0.0.9:80"), 1);
+  EXPECT_EQ(err(), "No such service\n");
+  ASSERT_EQ(run("-G -t 10.0.0.1:80 --json"), 0) << err();
+  EXPECT_NE(out().find("\"addr\": \"192.168.100.200\""), std::string::npos) << out();
+  EXPECT_NE(out().find("\"ifname\": \"eth1\""), std::string::npos) << out();
+  EXPECT_NE(out().find("\"conns\": 17"), std::string::npos) << out();
+  ASSERT_EQ(run("-Ln --json"), 0) << err();
+  EXPECT_NE(out().find("\"laddrs\""), std::string::npos);
+
+  // -L: the FullNat real server, and the client-address mode only when not TOA.
+  ASSERT_EQ(run("-Ln"), 0) << err();
+  EXPECT_NE(out().find("TCP  10.0.0.1:80 rr\n  -> 192.168.1.2:8080             FullNat 2      0          0         \n"),
+            std::string::npos)
+      << out();
+  EXPECT_NE(out().find("TCP  [2001:db8::1]:443 rr client-addr none\n"), std::string::npos) << out();
+
+  // The daemon's refusals, in its words.
+  EXPECT_EQ(run("-P -t 10.0.0.1:80 -z 192.168.100.200"), 255);
+  EXPECT_EQ(err(), "Local address already exists\n");
+  EXPECT_EQ(run("-P -t [2001:db8::1]:443 -z 192.168.100.9"), 255);
+  EXPECT_EQ(err(),
+            "IPv4 local address 192.168.100.9 for an IPv6 service: local addresses must be of the "
+            "service's family (NAT64 is not supported)\n");
+  EXPECT_EQ(run("-Q -t 10.0.0.1:80 -z 192.168.100.99"), 255);
+  EXPECT_EQ(err(), "No such local address\n");
+  EXPECT_EQ(run("-P -t 10.0.0.7:80 -z 192.168.100.99"), 255);
+  EXPECT_EQ(err(), "Service not defined\n");
+
+  // -S saves them (DPVS's own -S does not), so -R brings them back.
+  ASSERT_EQ(run("-S -n"), 0) << err();
+  const std::string saved = out();
+  EXPECT_EQ(saved,
+            "-A -t 10.0.0.1:80 -s rr\n"
+            "-P -t 10.0.0.1:80 -z 192.168.100.200 -F eth1\n"
+            "-P -t 10.0.0.1:80 -z 192.168.100.201\n"
+            "-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -b -w 2\n"
+            "-A -t [2001:db8::1]:443 -s rr --client-addr none\n"
+            "-P -t [2001:db8::1]:443 -z 2001:db8::200\n");
+  ASSERT_EQ(run("-C"), 0);
+  ASSERT_EQ(run("-R", saved), 0) << err();
+  ASSERT_EQ(run("-S -n"), 0) << err();
+  EXPECT_EQ(out(), saved);
+
+  ASSERT_EQ(run("-Q -t 10.0.0.1:80 -z 192.168.100.200 -F eth1"), 0) << err();
+  ASSERT_EQ(run("--del-laddr -t 10.0.0.1:80 --laddr=192.168.100.201"), 0) << err();
+  ASSERT_EQ(run("-G -t 10.0.0.1:80"), 0) << err();
+  EXPECT_EQ(out(),
+            "VIP:VPORT            TOTAL    SNAT_IP              CONFLICTS  CONNS     \n"
+            "10.0.0.1:80          0        \n");
 }
 
 TEST_F(SluiceadmTest, ZeroAndTimeouts) {

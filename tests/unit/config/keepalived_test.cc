@@ -432,7 +432,7 @@ TEST(ConfigKeepalived, TunnelOptionMistakesNameTheirLine) {
        "remcsum)"},
       {"lvs_method DR type ipip", "lvs_method: options after DR (only TUN takes tunnel options)"},
       {"lb_kind NAT port 80", "lb_kind: options after NAT (only TUN takes tunnel options)"},
-      {"lvs_method GUE", "lvs_method: 'GUE' is not NAT, DR or TUN"},
+      {"lvs_method GUE", "lvs_method: 'GUE' is not NAT, DR, TUN or FNAT"},
   };
   for (const auto& [line, message] : bad) {
     Config c = ka(std::string("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  ") + line +

@@ -156,6 +156,52 @@ TEST(JsonCodec, ServiceInfoAndConnInfo) {
   EXPECT_TRUE(cb.is_template);
 }
 
+TEST(JsonCodec, LocalAddressesAndClientAddr) {
+  svc::LocalAddress l{ip("192.168.100.200"), "eth1"};
+  EXPECT_EQ(toJson(l), Json::parse(R"({"addr":"192.168.100.200","ifname":"eth1"})"));
+  EXPECT_EQ(roundTrip(l), l);
+  svc::LocalAddress bare{ip("2001:db8::5"), ""};
+  EXPECT_EQ(toJson(bare), Json::parse(R"({"addr":"2001:db8::5"})")) << "ifname omitted when empty";
+  EXPECT_EQ(roundTrip(bare), bare);
+  EXPECT_EQ(roundTrip(LaddrInfo{l, 42}).conns, 42u);
+
+  ServiceInfo s;
+  s.cfg.key.addr = ip("10.0.0.1");
+  s.cfg.key.port = 80;
+  s.cfg.client_addr = svc::ClientAddr::kNone;
+  s.laddrs = {LaddrInfo{l, 3}, LaddrInfo{{ip("192.168.100.201"), ""}, 0}};
+  EXPECT_EQ(toJson(s)["service"]["client_addr"], "none");
+  EXPECT_EQ(toJson(s)["laddrs"][0], Json::parse(R"({"addr":"192.168.100.200","ifname":"eth1","conns":3})"));
+  auto back = roundTrip(s);
+  EXPECT_EQ(back.cfg.client_addr, svc::ClientAddr::kNone);
+  ASSERT_EQ(back.laddrs.size(), 2u);
+  EXPECT_EQ(back.laddrs[0].laddr, l);
+  EXPECT_EQ(back.laddrs[0].conns, 3u);
+  EXPECT_EQ(back.laddrs[1].laddr.addr, ip("192.168.100.201"));
+
+  // TOA, the default, is not written; an older answer without laddrs still reads.
+  svc::ServiceConfig toa;
+  toa.key = s.cfg.key;
+  EXPECT_FALSE(toJson(toa).contains("client_addr"));
+  auto old = fromJson<ServiceInfo>(
+      Json::parse(R"({"service":{"key":{"proto":"tcp","addr":"10.0.0.1","port":80}},
+                      "stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0},
+                      "rate":{"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0},"dests":[]})"),
+      "s");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_TRUE(old->laddrs.empty());
+  EXPECT_EQ(old->cfg.client_addr, svc::ClientAddr::kToa);
+
+  EXPECT_EQ(decodeError<svc::ServiceConfig>(R"({"key":{"proto":"tcp","addr":"10.0.0.1","port":80},"client_addr":"pp"})"),
+            "x.client_addr: expected one of none, toa, proxy-v2; got string \"pp\"");
+  EXPECT_EQ(decodeError<svc::LocalAddress>(R"({"addr":"10.0.0.300"})"),
+            "x.addr: '10.0.0.300' is not an IPv4 or IPv6 address");
+  EXPECT_EQ(decodeError<svc::LocalAddress>(R"({"addr":"10.0.0.3","ifname":"sixteen-chars-xx"})"),
+            "x.ifname: expected 1 to 15 characters, got 16");
+  EXPECT_EQ(decodeError<svc::LocalAddress>(R"({"addr":"10.0.0.3","port":80})"), "x: unknown field 'port'");
+  EXPECT_EQ(decodeError<LaddrInfo>(R"({"addr":"10.0.0.3"})"), "x: missing field 'conns'");
+}
+
 TEST(JsonCodec, CounterInfoRoundTrip) {
   CounterInfo c{"no_neighbour", true, 7, UINT64_MAX};
   auto back = roundTrip(c);

@@ -91,6 +91,46 @@ TEST(Protocol, ServesABackend) {
   EXPECT_TRUE(b.services.empty());
 }
 
+TEST(Protocol, LocalAddressOps) {
+  EXPECT_EQ(opFromName("add_laddr"), Op::kAddLaddr);
+  EXPECT_EQ(opFromName("del_laddr"), Op::kDelLaddr);
+  testing::FakeBackend b;
+  ASSERT_EQ(answer(b, R"({"op":"add_service","service":{"key":{"proto":"tcp","addr":"10.0.0.1","port":80}}})")["ok"],
+            true);
+  EXPECT_EQ(answer(b, R"({"op":"add_laddr","key":{"proto":"tcp","addr":"10.0.0.1","port":80},
+                          "laddr":{"addr":"192.168.100.200","ifname":"eth1"}})"),
+            Json::parse(R"({"ok":true})"));
+  EXPECT_EQ(errorOf(b, R"({"op":"add_laddr","key":{"proto":"tcp","addr":"10.0.0.1","port":80},
+                           "laddr":{"addr":"192.168.100.200"}})"),
+            "Local address already exists");
+  Json list = answer(b, R"({"op":"list"})");
+  EXPECT_EQ(list["services"][0]["laddrs"],
+            Json::parse(R"([{"addr":"192.168.100.200","ifname":"eth1","conns":0}])"));
+  EXPECT_EQ(errorOf(b, R"({"op":"add_laddr","key":{"proto":"tcp","addr":"10.0.0.1","port":80}})"),
+            "op 'add_laddr' needs the field 'laddr'");
+  EXPECT_EQ(errorOf(b, R"({"op":"del_laddr","laddr":{"addr":"192.168.100.200"}})"),
+            "op 'del_laddr' needs the field 'key'");
+  EXPECT_EQ(errorOf(b, R"({"op":"del_laddr","key":{"proto":"tcp","addr":"10.0.0.1","port":80},
+                           "laddr":{"addr":"192.168.100.200"},"rs":{"addr":"1.2.3.4","port":1}})"),
+            "unknown field 'rs' for op 'del_laddr'");
+
+  // The typed client, through the same dispatch.
+  DirectTransport t(b);
+  Client client(t);
+  svc::ServiceKey k;
+  k.addr = *net::IpAddr::parse("10.0.0.1");
+  k.port = 80;
+  ASSERT_TRUE(client.delLaddr(k, {*net::IpAddr::parse("192.168.100.200"), ""}).ok());
+  Status gone = client.delLaddr(k, {*net::IpAddr::parse("192.168.100.200"), ""});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().message, "No such local address");
+  ASSERT_TRUE(client.addLaddr(k, {*net::IpAddr::parse("192.168.100.9"), ""}).ok());
+  auto l = client.list(k);
+  ASSERT_TRUE(l.ok()) << l.error().message;
+  ASSERT_EQ(l->services.at(0).laddrs.size(), 1u);
+  EXPECT_EQ(l->services[0].laddrs[0].laddr.addr, *net::IpAddr::parse("192.168.100.9"));
+}
+
 TEST(Protocol, BackendErrorsBecomeErrorAnswers) {
   testing::FakeBackend b;
   EXPECT_EQ(errorOf(b, R"({"op":"del_service","key":{"fwmark":7}})"), "No such service");

@@ -151,6 +151,38 @@ TEST_F(ConfigDriverTest, ReloadAppliesOnlyTheDifferenceAndKeepsHandMadeServices)
   EXPECT_EQ(list[0].cfg.key, hand.key);
 }
 
+// FULLNAT: a reload that changes the members of a local_address_group changes only the
+// service's local addresses: the same service and real servers (ids), nothing else applied.
+TEST_F(ConfigDriverTest, ReloadOfALocalAddressGroupChangesOnlyTheLocalAddresses) {
+  auto file = [](const char* members) {
+    return fmt::format("local_address_group g {{\n{}}}\n"
+                       "virtual_server 10.0.0.100 80 {{\n    lb_algo rr\n    lb_kind FNAT\n"
+                       "    protocol TCP\n    laddr_group_name g\n"
+                       "    real_server 10.0.0.11 8080 {{\n    }}\n}}\n",
+                       members);
+  };
+  write(file("    192.168.100.200 eth1\n    192.168.100.201 eth1\n"));
+  ASSERT_TRUE(start().ok());
+  ASSERT_TRUE(waitDests({"10.0.0.11:8080 w1"}));
+  const svc::ServiceState before = director_->services().get(key()).value();
+  ASSERT_EQ(before.laddrs.size(), 2u);
+  EXPECT_EQ(before.dests.at(0).cfg.fwd, svc::FwdMethod::kFullNat);
+
+  write(file("    192.168.100.201 eth1\n    192.168.100.202-203 eth1\n"));
+  auto r = director_->reload();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const svc::ServiceState after = director_->services().get(key()).value();
+  EXPECT_EQ(after.svc_id, before.svc_id);
+  ASSERT_EQ(after.dests.size(), 1u);
+  EXPECT_EQ(after.dests[0].dest_id, before.dests[0].dest_id);
+  EXPECT_EQ(after.dests[0].cfg, before.dests[0].cfg);
+  EXPECT_EQ(after.cfg, before.cfg);
+  std::vector<std::string> got;
+  for (const auto& l : after.laddrs) got.push_back(l.addr.str() + "%" + l.ifname);
+  EXPECT_EQ(got, (std::vector<std::string>{"192.168.100.201%eth1", "192.168.100.202%eth1", "192.168.100.203%eth1"}));
+  EXPECT_EQ(director_->services().snapshot()->serviceView(6, key().addr, 80)->laddrs.size(), 3u);
+}
+
 TEST_F(ConfigDriverTest, ABrokenFileAtStartAppliesNothing) {
   write("virtual_server 10.0.0.100 80 {\n    lb_kind DR\n    weight_of_nothing 3\n}\n");
   Status st = start();

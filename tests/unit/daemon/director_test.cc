@@ -273,6 +273,44 @@ TEST(DirectorFastPath, NatRepliesFlagFollowsTheNatRealServers) {
   EXPECT_TRUE(named);
 }
 
+// FULLNAT local addresses through the Director (the one mutation path), listed with the
+// ports in use that the settable hook reports (the data path's port pools answer it).
+TEST_F(DirectorTest, LocalAddressesAndTheirPortsInUse) {
+  addRr();
+  const svc::LocalAddress a{ip("10.0.2.200"), "eth1"}, b{ip("10.0.2.201"), ""};
+  ASSERT_TRUE(director_->addLaddr(key(), a).ok());
+  ASSERT_TRUE(director_->apply(svc::AddLaddr{key(), b}).ok());
+  auto l = director_->listServices(key());
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->at(0).laddrs.size(), 2u);
+  EXPECT_EQ(l->at(0).laddrs[0].conns, 0u) << "no hook: 0";
+
+  uint32_t svc_id = UINT32_MAX;
+  director_->setLaddrConnsSource([&](uint32_t id, const net::IpAddr& addr) -> uint64_t {
+    svc_id = id;
+    return addr == ip("10.0.2.200") ? 40000 : 3;
+  });
+  l = director_->listServices(std::nullopt);
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->at(0).laddrs[0].laddr, a);
+  EXPECT_EQ(l->at(0).laddrs[0].conns, 40000u);
+  EXPECT_EQ(l->at(0).laddrs[1].conns, 3u);
+  EXPECT_EQ(svc_id, director_->services().get(key())->svc_id);
+  // The data path's view follows.
+  EXPECT_EQ(director_->services().snapshot()->serviceView(6, ip("10.0.2.100"), 80)->laddrs.size(), 2u);
+
+  Status st = director_->delLaddr(key(), {ip("10.0.2.9"), ""});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "No such local address");
+  ASSERT_TRUE(director_->delLaddr(key(), a).ok());
+  EXPECT_EQ(director_->listServices(key())->at(0).laddrs.size(), 1u);
+  // A FULLNAT real server is accepted now (with or without local addresses).
+  svc::DestConfig f;
+  f.ep = *net::Endpoint::parse("10.0.2.13:8080");
+  f.fwd = svc::FwdMethod::kFullNat;
+  EXPECT_TRUE(director_->addDest(key(), f).ok());
+}
+
 TEST_F(DirectorTest, ConnectionExpiryIsListedInWholeSecondsRoundedDown) {
   addRr();
   send(tcp(5000, net::kTcpSyn));

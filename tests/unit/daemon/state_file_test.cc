@@ -123,6 +123,31 @@ TEST(StateFile, TunnelOptionsSurviveARestart) {
   EXPECT_EQ(old->table.services[0].dests[0].cfg.tun_type, SL_TUN_IPIP);
 }
 
+// FULLNAT: a restart restores the local addresses and the client-address mode; a service
+// without local addresses writes no "laddrs" (a file from before them reads the same).
+TEST(StateFile, LocalAddressesSurviveARestart) {
+  SavedState s = sample();
+  s.table.services[0].laddrs = {{ip("192.168.100.200"), "eth1"}, {ip("192.168.100.201"), ""}};
+  s.table.services[0].cfg.client_addr = svc::ClientAddr::kNone;
+  const std::string text = encodeState(s);
+  EXPECT_NE(text.find("\"laddrs\""), std::string::npos);
+  auto d = decodeState(text);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  expectSame(s, *d);
+  EXPECT_EQ(d->table.services[0].laddrs, s.table.services[0].laddrs);
+  EXPECT_EQ(d->table.services[0].cfg.client_addr, svc::ClientAddr::kNone);
+  EXPECT_TRUE(d->table.services[1].laddrs.empty());
+
+  SavedState plain = sample();
+  EXPECT_EQ(encodeState(plain).find("laddrs"), std::string::npos);
+  // A bad entry names where it is.
+  std::string bad = text;
+  bad.replace(bad.find("192.168.100.201"), 15, "192.168.100.999");
+  auto e = decodeState(bad);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().message, "state.services[0].laddrs[1].addr: '192.168.100.999' is not an IPv4 or IPv6 address");
+}
+
 TEST(StateFile, WriteReplacesAtomicallyAndReadsBack) {
   TempDir dir;
   std::string path = dir.path() + "/state.json";

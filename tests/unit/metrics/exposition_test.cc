@@ -117,6 +117,8 @@ sluice_real_server_persistent_connections{vip="10.0.0.1",vport="80",proto="TCP",
 # HELP sluice_real_server_weight Configured weight (0: quiescent).
 # TYPE sluice_real_server_weight gauge
 sluice_real_server_weight{vip="10.0.0.1",vport="80",proto="TCP",fwmark="",rip="192.168.1.10",rport="8080",fwd="dr"} 5
+# HELP sluice_laddr_ports_in_use FULLNAT local address: ports held by connections.
+# TYPE sluice_laddr_ports_in_use gauge
 # HELP sluice_packets_dropped_total Packets dropped by the data plane, by reason and by the path that dropped them.
 # TYPE sluice_packets_dropped_total counter
 sluice_packets_dropped_total{reason="no_real_server",path="fast"} 0
@@ -203,6 +205,28 @@ TEST(MetricsExposition, FwmarkLabelsAsNodeExporterReadsProcNetIpVs) {
   EXPECT_EQ(got[R"(sluice_service_incoming_packets_total{vip="",vport="0",proto="FWM",fwmark="10"})"], "50");
   EXPECT_EQ(got[R"(sluice_real_server_connections_total{vip="",vport="0",proto="FWM",fwmark="10",rip="172.16.1.11",rport="0",fwd="fullnat"})"],
             "5");
+}
+
+// FULLNAT: one gauge per service and local address, the ports its connections hold
+// (ctl::LaddrInfo::conns, from the Director's hook into the port pools).
+TEST(MetricsExposition, LocalAddressPortsInUse) {
+  Inputs in;
+  ctl::ServiceInfo s;
+  s.cfg.key = service(svc::Proto::kTcp, "10.0.0.1", 80);
+  s.laddrs = {ctl::LaddrInfo{{ip("192.168.100.200"), "eth1"}, 1234}, ctl::LaddrInfo{{ip("192.168.100.201"), ""}, 0}};
+  ctl::ServiceInfo v6;
+  v6.cfg.key = service(svc::Proto::kUdp, "2001:db8::1", 53);
+  v6.laddrs = {ctl::LaddrInfo{{ip("2001:db8::200"), ""}, 7}};
+  in.services = {s, v6};
+  const std::string page = render(in);
+  auto got = samples(page);
+  EXPECT_EQ(got[R"(sluice_laddr_ports_in_use{vip="10.0.0.1",vport="80",proto="TCP",fwmark="",laddr="192.168.100.200",ifname="eth1"})"],
+            "1234");
+  EXPECT_EQ(got[R"(sluice_laddr_ports_in_use{vip="10.0.0.1",vport="80",proto="TCP",fwmark="",laddr="192.168.100.201",ifname=""})"],
+            "0");
+  EXPECT_EQ(got[R"(sluice_laddr_ports_in_use{vip="2001:db8::1",vport="53",proto="UDP",fwmark="",laddr="2001:db8::200",ifname=""})"],
+            "7");
+  EXPECT_NE(page.find("# TYPE sluice_laddr_ports_in_use gauge\n"), std::string::npos);
 }
 
 TEST(MetricsExposition, FwmarkIpv4AndIpv6WithOneMarkShareServiceSeries) {

@@ -64,9 +64,13 @@ TEST(Model, NotImplementedTunnelOptions) {
   // DR is carried; its (absent) tunnel options are nothing to refuse.
   EXPECT_TRUE(checkImplemented(DestConfig{}));
   // What the method itself is refused for comes first (while it is).
-  DestConfig nat;
-  nat.fwd = FwdMethod::kFullNat;
-  EXPECT_EQ(why(checkImplemented(nat)), why(checkImplemented(FwdMethod::kFullNat)));
+  DestConfig local;
+  local.fwd = FwdMethod::kLocal;
+  EXPECT_EQ(why(checkImplemented(local)), why(checkImplemented(FwdMethod::kLocal)));
+  // FULLNAT is carried (issue 10).
+  DestConfig fnat;
+  fnat.fwd = FwdMethod::kFullNat;
+  EXPECT_TRUE(checkImplemented(fnat));
   EXPECT_TRUE(checkImplemented(tun(SL_TUN_IPIP)));
   EXPECT_TRUE(checkImplemented(tun(SL_TUN_GUE, 6080)));
   EXPECT_TRUE(checkImplemented(tun(SL_TUN_GUE, 6080, SL_TUN_F_CSUM)));

@@ -30,7 +30,7 @@ TEST(Ops, EachOperationChangesTheTableAsItsCommandDoes) {
   Status dup = apply(table, AddService{svcCfg(k, "rr")});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().message, table.addService(svcCfg(k, "rr")).error().message);
-  EXPECT_FALSE(apply(table, AddDest{k, destCfg("192.168.0.2:80", FwdMethod::kFullNat)}).ok())
+  EXPECT_FALSE(apply(table, AddDest{k, destCfg("192.168.0.2:80", FwdMethod::kLocal)}).ok())
       << "refused as the table refuses it";
   ASSERT_TRUE(apply(table, DelDest{k, ep("192.168.0.1:80")}).ok());
   EXPECT_TRUE(table.get(k)->dests.empty());

@@ -175,18 +175,21 @@ TEST_F(RestoreValidation, ValidatesLikeAdd) {
 // A state file written before these were refused (or by hand) must not bring back what
 // the data path would black-hole: the restore names the entry and the reason.
 TEST_F(RestoreValidation, RefusesWhatIsNotImplementedYet) {
-  ServiceState fnat = svcState(0, tcpKey("10.0.0.1", 80), {destState(0, "10.1.0.1:8080")});
-  fnat.dests[0].cfg.fwd = FwdMethod::kFullNat;
-  expectRefused({fnat}, {},
-                "restoring real server 10.1.0.1:8080 of TCP 10.0.0.1:80: FULLNAT forwarding (-b) is "
-                "not implemented yet; use -g (DR)");
+  ServiceState local = svcState(0, tcpKey("10.0.0.1", 80), {destState(0, "10.1.0.1:8080")});
+  local.dests[0].cfg.fwd = FwdMethod::kLocal;
+  expectRefused({local}, {},
+                "restoring real server 10.1.0.1:8080 of TCP 10.0.0.1:80: Local forwarding (a real "
+                "server on the director itself) is not implemented yet");
+  ServiceState pp = svcState(0, tcpKey("10.0.0.1", 80));
+  pp.cfg.client_addr = ClientAddr::kProxyV2;
+  expectRefused({pp}, {},
+                "restoring service TCP 10.0.0.1:80: PROXY protocol v2 is not implemented yet; use toa");
   expectRefused({svcState(0, markKey(7))}, {},
                 "restoring service FWM 7: Firewall-mark services (-f) are not implemented yet");
-  TrashedDest tfnat = trashed(0, 1, tcpKey("10.0.0.3", 80), "10.1.0.1:80");
-  tfnat.cfg.fwd = FwdMethod::kFullNat;
-  expectRefused({}, {tfnat},
-                "restoring deleted real server 10.1.0.1:80 of TCP 10.0.0.3:80: FULLNAT forwarding "
-                "(-b) is not implemented yet");
+  TrashedDest tlocal = trashed(0, 1, tcpKey("10.0.0.3", 80), "10.1.0.1:80");
+  tlocal.cfg.fwd = FwdMethod::kLocal;
+  expectRefused({}, {tlocal},
+                "restoring deleted real server 10.1.0.1:80 of TCP 10.0.0.3:80: Local forwarding");
   TrashedDest gre = trashed(0, 1, tcpKey("10.0.0.3", 80), "10.1.0.1:80");
   gre.cfg.fwd = FwdMethod::kTun;
   gre.cfg.tun_type = SL_TUN_GRE;

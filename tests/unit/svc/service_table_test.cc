@@ -281,7 +281,6 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
   auto k = tcpKey("10.0.0.1", 80);
   ASSERT_TRUE(table_.addService(svcCfg(k)).ok());
   const std::pair<FwdMethod, const char*> refused[] = {
-      {FwdMethod::kFullNat, "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)"},
       {FwdMethod::kLocal, "Local forwarding (a real server on the director itself) is not "
                           "implemented yet; use -g (DR) to another host"},
   };
@@ -297,8 +296,9 @@ TEST_F(ServiceTableTest, ForwardingMethodsNotImplementedAreRefused) {
   expectError(table_.addDest(k, gre), "GRE tunnels are not implemented yet; use ipip or gue");
   // Nor can an existing DR server be switched to one.
   ASSERT_TRUE(table_.addDest(k, destCfg("192.168.0.1:80", FwdMethod::kDr, 3)).ok());
-  expectError(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kFullNat, 9)),
-              "FULLNAT forwarding (-b) is not implemented yet; use -g (DR)");
+  expectError(table_.editDest(k, destCfg("192.168.0.1:80", FwdMethod::kLocal, 9)),
+              "Local forwarding (a real server on the director itself) is not implemented yet; use "
+              "-g (DR) to another host");
   auto got = table_.get(k)->dests[0].cfg;
   EXPECT_EQ(got.fwd, FwdMethod::kDr);
   EXPECT_EQ(got.weight, 3);
