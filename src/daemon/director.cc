@@ -76,6 +76,8 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
   // Shared stats may carry a previous daemon's packets (pinned maps): the stats this
   // daemon reports start at zero, so only what the fast path counts from now on is folded.
   for (uint32_t id = 0; id < limits_.max_dests; ++id) fast_stats_seen_[id] = fastStatsOf(id);
+  // A local address's ports are one pool whichever service uses it (laddr/pool.h).
+  laddr_conns_ = [this](uint32_t, const net::IpAddr& a) { return plane_.localPorts().inUse(a); };
   if (fast_config_)
     dp::fillFastPathConfig(
         *fast_config_, conns_.seed(), uint32_t(conns_.capacity() / conn::ConnTable::kBucketSlots),

@@ -136,8 +136,8 @@ class Director final : public ctl::Backend {
   }
   void setFastCounterSource(FastCounterSource src) { fast_counters_ = std::move(src); }
   // How many ports of a service's FULLNAT local address are in use now (sluiceadm -G's
-  // CONNS, the sluice_laddr_ports_in_use gauge); the FULLNAT port pools answer it. Unset:
-  // 0. Called from the control and metrics threads, so it must be thread-safe. Set it
+  // CONNS, the sluice_laddr_ports_in_use gauge); the FULLNAT port pools answer it (set by
+  // the constructor; tests may replace it). Called from the control and metrics threads, so it must be thread-safe. Set it
   // before the control socket and the metrics endpoint serve requests.
   using LaddrConnsSource = std::function<uint64_t(uint32_t svc_id, const net::IpAddr& laddr)>;
   void setLaddrConnsSource(LaddrConnsSource src) { laddr_conns_ = std::move(src); }
