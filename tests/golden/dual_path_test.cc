@@ -34,8 +34,9 @@ constexpr size_t kRoom = 256;
 // One setup: the daemon's own assembly (daemon::Plane) over the given storage.
 struct Side {
   Side(const Clock& clock, std::span<sl_conn> conns, std::span<sl_dest> dests,
-       std::span<sl_dest_counts> counts)
-      : plane(clock, daemon::PlaneLimits{64, kMaxDests}, daemon::PlaneStorage{conns, dests, counts}) {}
+       std::span<sl_dest_counts> counts, std::span<sl_conn_ext> ext = {})
+      : plane(clock, daemon::PlaneLimits{64, kMaxDests},
+              daemon::PlaneStorage{conns, dests, counts, ext}) {}
 
   daemon::Plane plane;
   conn::DestAccounting& accounting = plane.accounting();
@@ -68,7 +69,8 @@ class DualPath : public ::testing::Test {
     a_dests_.resize(kMaxDests);
     a_counts_.resize(kMaxDests);
     a_ = std::make_unique<Side>(clock_, a_conns_, a_dests_, a_counts_);
-    b_ = std::make_unique<Side>(clock_, prog_->conns(), prog_->dests(), prog_->destCounts());
+    b_ = std::make_unique<Side>(clock_, prog_->conns(), prog_->dests(), prog_->destCounts(),
+                                prog_->connExt());
     dp::fillFastPathConfig(*prog_->config(), b_->conns.seed(), kCap / 4, kMaxDests,
                            prog_->statSlots(), conn::TimeoutTable{});
   }
@@ -102,8 +104,9 @@ class DualPath : public ::testing::Test {
           side->dest_table.write(d.dest_id, e);
         }
     }
-    // As daemon::Director does once a NAT real server exists.
-    if (fwd == svc::FwdMethod::kNat) prog_->config()->nat_replies = 1;
+    // As daemon::Director does once a NAT or FULLNAT real server exists.
+    if (fwd == svc::FwdMethod::kNat || fwd == svc::FwdMethod::kFullNat)
+      prog_->config()->nat_replies = 1;
     ASSERT_TRUE(prog_->addService(s.key.addr, uint8_t(s.key.proto), s.key.port));
     ASSERT_TRUE(prog_->addVip(s.key.addr));
   }
@@ -220,7 +223,8 @@ class DualPath : public ::testing::Test {
           // hop): the slow path's kRoute, which leaves that step to the kernel.
           auto after = prog_->counters();
           const size_t nat = size_t(Counter::kNatReplies);
-          if (after->v[nat] > fast_before->v[nat])
+          const size_t fnat = size_t(Counter::kFnatReplies);
+          if (after->v[nat] > fast_before->v[nat] || after->v[fnat] > fast_before->v[fnat])
             vb = dp::Verdict{Action::kRoute};
           else
             vb = dp::Verdict{Action::kTx, ifindex_};
@@ -235,9 +239,12 @@ class DualPath : public ::testing::Test {
           auto after = prog_->counters();
           const size_t local = size_t(Counter::kLocalDelivered);
           const size_t nat = size_t(Counter::kNatReplies);
+          const size_t fnat = size_t(Counter::kFnatReplies);
           vb = dp::Verdict{after->v[local] > fast_before->v[local] ? Action::kLocal
-                           : after->v[nat] > fast_before->v[nat]   ? Action::kRoute
-                                                                   : Action::kPass};
+                           : after->v[nat] > fast_before->v[nat] ||
+                                   after->v[fnat] > fast_before->v[fnat]
+                               ? Action::kRoute
+                               : Action::kPass};
           break;
         }
         case XDP_DROP: {
@@ -315,6 +322,8 @@ class DualPath : public ::testing::Test {
       EXPECT_EQ(c.flags & ~SL_CONN_F_ONE_PACKET, other->flags & ~SL_CONN_F_ONE_PACKET);
       EXPECT_EQ(c.dest_id, other->dest_id);
       EXPECT_EQ(c.timeout_s, other->timeout_s);
+      // The extension records (FULLNAT's ends) too: the program reads B's.
+      EXPECT_EQ(std::memcmp(&a_->conns.ext(c), &b_->conns.ext(*other), sizeof(sl_conn_ext)), 0);
     });
     EXPECT_EQ(a_->conns.size(), b_->conns.size());
   }
@@ -947,6 +956,88 @@ TEST_F(DualPath, TunnelWithoutSource) {
   EXPECT_FALSE(both(c4().tcp(44000, 80, net::kTcpSyn).build(), "SYN"));
   EXPECT_FALSE(both(c4().tcp(44000, 80, net::kTcpAck).build(), "ACK"));
   EXPECT_EQ(a_->dp.counters()[Counter::kTunNoSource], 2u);
+}
+
+// FULLNAT: requests from the local end, replies through their twin's client end, in both
+// paths byte for byte. While TOA is pending (until the real server has answered a segment
+// of the client's) both directions are the slow path's; afterwards the program forwards
+// both, with the extension records (the ends) the same on both sides.
+namespace fnat {
+PacketBuilder fromRs4() {
+  PacketBuilder b;
+  b.eth(kRs1Mac, kDirectorMac);
+  b.ipv4("10.0.2.11", "10.0.3.1");
+  return b;
+}
+PacketBuilder fromRs6() {
+  PacketBuilder b;
+  b.eth(kRs1Mac, kDirectorMac);
+  b.ipv6("2001:db8:2::11", "2001:db8:3::1");
+  return b;
+}
+}  // namespace fnat
+
+class DualPathFullNat : public DualPath {
+ protected:
+  void addFnat(svc::ServiceConfig s, const char* rs, const char* laddr, svc::ClientAddr ca) {
+    s.client_addr = ca;
+    addService(s, {{rs, 1}}, svc::FwdMethod::kFullNat);
+    for (Side* side : {a_.get(), b_.get()})
+      ASSERT_TRUE(side->table.addLaddr(s.key, svc::LocalAddress{*net::IpAddr::parse(laddr), ""}));
+  }
+};
+
+TEST_F(DualPathFullNat, TcpWithToaIpv4AndIpv6) {
+  using net::kTcpAck, net::kTcpFin, net::kTcpPsh, net::kTcpSyn;
+  addFnat(svc("10.0.2.100", 80), "10.0.2.11:8080", "10.0.3.1", svc::ClientAddr::kToa);
+  addFnat(svc("2001:db8:2::100", 80), "[2001:db8:2::11]:8080", "2001:db8:3::1",
+          svc::ClientAddr::kToa);
+  routeClients();
+  const Bytes mss = {2, 4, 0x05, 0xb4};
+  // IPv4: the first connection takes local port 1024.
+  EXPECT_FALSE(both(c4().tcp(42000, 80, kTcpSyn).tcpOptions(mss).build(), "SYN"));
+  EXPECT_FALSE(both(fnat::fromRs4().tcp(8080, 1024, kTcpSyn | kTcpAck).tcpOptions(mss).build(),
+                    "SYN-ACK: MSS for TOA, the slow path's"));
+  EXPECT_FALSE(both(c4().tcp(42000, 80, kTcpAck).build(), "ACK: TOA, the slow path's"));
+  EXPECT_FALSE(both(fnat::fromRs4().tcp(8080, 1024, kTcpAck).build(),
+                    "the server's first ACK ends TOA, in the slow path"));
+  EXPECT_TRUE(both(c4().tcp(42000, 80, kTcpAck | kTcpPsh).payload("GET / HTTP/1.0\r\n\r\n").build(),
+                   "data"));
+  EXPECT_TRUE(both(fnat::fromRs4().tcp(8080, 1024, kTcpAck | kTcpPsh).payloadFill(900, 0x33).build(),
+                   "reply data"));
+  EXPECT_TRUE(both(c4().tcp(42000, 80, kTcpFin | kTcpAck).build(), "client FIN"));
+  EXPECT_TRUE(both(fnat::fromRs4().tcp(8080, 1024, kTcpFin | kTcpAck).build(), "server FIN"));
+  EXPECT_GE(a_->dp.counters()[Counter::kToaInserted], 1u);
+  // IPv6 (its own address, so port 1024 again).
+  EXPECT_FALSE(both(c6().tcp(42001, 80, kTcpSyn).build(), "SYN v6"));
+  EXPECT_FALSE(both(fnat::fromRs6().tcp(8080, 1024, kTcpSyn | kTcpAck).tcpOptions(mss).build(),
+                    "SYN-ACK v6"));
+  EXPECT_FALSE(both(c6().tcp(42001, 80, kTcpAck).build(), "ACK v6"));
+  EXPECT_FALSE(both(fnat::fromRs6().tcp(8080, 1024, kTcpAck).build(), "server ACK v6"));
+  EXPECT_TRUE(both(c6().tcp(42001, 80, kTcpAck).payload("x").build(), "data v6"));
+  EXPECT_TRUE(both(fnat::fromRs6().tcp(8080, 1024, kTcpAck).payload("y").build(), "reply v6"));
+  EXPECT_EQ(a_->conns.replyTwins(), 2u);
+}
+
+TEST_F(DualPathFullNat, WithoutToaEverythingAfterTheSynIsFast) {
+  using net::kTcpAck, net::kTcpSyn;
+  addFnat(svc("10.0.2.100", 80), "10.0.2.11:8080", "10.0.3.1", svc::ClientAddr::kNone);
+  routeClients();
+  EXPECT_FALSE(both(c4().tcp(42010, 80, kTcpSyn).build(), "SYN"));
+  EXPECT_TRUE(both(fnat::fromRs4().tcp(8080, 1024, kTcpSyn | kTcpAck).build(), "SYN-ACK"));
+  EXPECT_TRUE(both(c4().tcp(42010, 80, kTcpAck).build(), "ACK"));
+  EXPECT_TRUE(both(c4().tcp(42010, 80, kTcpAck).payload("x").build(), "data"));
+  // A reply to a local port no connection holds: not ours.
+  EXPECT_TRUE(both(fnat::fromRs4().tcp(8080, 1999, kTcpAck).build(), "reply to no connection"));
+}
+
+TEST_F(DualPathFullNat, UdpBothWays) {
+  addFnat(svc("10.0.2.100", 53, svc::Proto::kUdp), "10.0.2.11:5353", "10.0.3.1",
+          svc::ClientAddr::kToa);
+  routeClients();
+  EXPECT_FALSE(both(c4().udp(42020, 53).payload("q").build(), "query"));
+  EXPECT_TRUE(both(fnat::fromRs4().udp(5353, 1024).payload("a").build(), "answer"));
+  EXPECT_TRUE(both(c4().udp(42020, 53).payload("q2").build(), "second query"));
 }
 
 }  // namespace
