@@ -37,6 +37,12 @@ sluiceadm control socket. SIGTERM or SIGINT detaches its XDP programs and exits 
                             sluiceadm finds it with --socket or $SLUICE_SOCKET)
       --conn-table-size N   connection table capacity, fixed at start (default 1048576;
                             64 bytes per entry, rounded down to a multiple of 4)
+      --fnat-ports LO-HI    FULLNAT local ports (default 1024-32767, below the kernel's
+                            ephemeral ports, so the host's own connections from a local
+                            address never look like a FULLNAT reply). Split between the
+                            workers; in a cluster, first split between the directors by
+                            node id (director N of the block's highest id M takes part N
+                            of M), so no two directors ever use the same local port
       --xdp-mode MODE       auto (the default): generic on veth, where native mode
                             drops what the fast path transmits unless the peer runs
                             XDP, and loses senders' offloaded checksums; native
@@ -99,6 +105,21 @@ Result<Options> parseOptions(int argc, char** argv) {
       if (ec != std::errc() || p != v->data() + v->size() || n < 64 || n > (size_t(1) << 28))
         return makeError("--conn-table-size must be a number between 64 and {}", size_t(1) << 28);
       o.conn_table_size = n / 4 * 4;
+    } else if (a == "--fnat-ports") {
+      auto v = value(a);
+      if (!v) return v.error();
+      const std::string_view t = *v;
+      const size_t dash = t.find('-');
+      unsigned lo = 0, hi = 0;
+      auto num = [](std::string_view d, unsigned& out) {
+        auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), out);
+        return ec == std::errc() && p == d.data() + d.size() && !d.empty();
+      };
+      if (dash == std::string_view::npos || !num(t.substr(0, dash), lo) ||
+          !num(t.substr(dash + 1), hi) || lo < 1 || hi > 65535 || lo > hi)
+        return makeError("--fnat-ports takes LO-HI, two ports 1-65535 with LO <= HI, not '{}'", t);
+      o.fnat_port_lo = uint16_t(lo);
+      o.fnat_port_hi = uint16_t(hi);
     } else if (a == "--xdp-mode") {
       auto v = value(a);
       if (!v) return v.error();

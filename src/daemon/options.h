@@ -14,6 +14,7 @@ struct Options {
   std::vector<std::string> interfaces;               // -i, at least one
   std::string socket_path = "/run/sluice/sluiced.sock";
   size_t conn_table_size = size_t(1) << 20;          // --conn-table-size
+  uint16_t fnat_port_lo = 1024, fnat_port_hi = 32767;  // --fnat-ports LO-HI
   io::XdpMode xdp_mode = io::XdpMode::kNativeOrGeneric;
   bool fast_path = true;                             // --no-fast-path: slow path only
   bool expire_nodest_conn = false;                   // --expire-nodest-conn (the IPVS sysctl)

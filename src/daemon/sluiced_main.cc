@@ -218,6 +218,20 @@ int main(int argc, char** argv) {
   limits.conn_capacity = opts->conn_table_size;
   limits.conn_seed = std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
   limits.workers = unsigned(plan->ports.size());
+  limits.fnat_ports = laddr::PortRange{opts->fnat_port_lo, opts->fnat_port_hi};
+  if (cluster_self) {
+    // Each director its own part of the FULLNAT ports, by node id: no two directors ever
+    // hand out the same <LIP, lport>, so their connections never collide when synced.
+    uint32_t top = 0;
+    for (const auto& d : (*cluster_cfg)->directors) top = std::max(top, d.node_id);
+    const laddr::PortRange all = limits.fnat_ports;
+    limits.fnat_ports = all.slice(cluster_self->node_id - 1, std::max(1u, top));
+    if (limits.fnat_ports.size() < limits.workers)
+      return fail(fmt::format("--fnat-ports {}-{}: too few ports for node {} of {} with {} workers",
+                              all.lo, all.hi, cluster_self->node_id, top, limits.workers));
+    kLog.info("FULLNAT local ports {}-{} (node {} of {})", limits.fnat_ports.lo,
+            limits.fnat_ports.hi, cluster_self->node_id, top);
+  }
   io::SteerProgram::Sizes sizes;
   sizes.conn_capacity = uint32_t(limits.conn_capacity);
   sizes.max_dests = limits.max_dests;
