@@ -16,6 +16,7 @@ namespace sluice::daemon {
 namespace {
 
 const log::Logger kNatLog("nat");
+const log::Logger kFullNatLog("fullnat");
 
 // A forwarding sysctl of this namespace (1/0), or -1 when it cannot be read.
 int readSysctl(const char* path) {
@@ -441,7 +442,34 @@ Result<std::vector<ctl::HealthInfo>> Director::health() const {
   return config_driver_->health();
 }
 
+void Director::reportFullNatRefusals() {
+  // One line at most every 10 s per cause, naming how many were refused meanwhile: a flood of
+  // SYNs into exhausted pools must not flood the log too.
+  struct Cause {
+    dp::Counter counter;
+    const char* what;
+  };
+  static constexpr Cause kCauses[2] = {
+      {dp::Counter::kFnatPortsExhausted,
+       "FULLNAT local ports exhausted: {} new connections refused (sluiceadm -G shows the "
+       "ports in use; add local addresses with -P or widen --fnat-ports)"},
+      {dp::Counter::kFnatNoLaddr,
+       "FULLNAT service without a local address: {} new connections refused (add one with "
+       "sluiceadm -P -t|-u VIP:PORT -z ADDR, or laddr_group_name in keepalived.conf)"}};
+  const Nanos now = clock_.now();
+  for (size_t i = 0; i < 2; ++i) {
+    uint64_t n = 0;
+    for (unsigned w = 0; w < plane_.workers(); ++w) n += plane_.datapath(w).counters()[kCauses[i].counter];
+    if (n == fnat_refused_logged_[i]) continue;
+    if (fnat_refused_at_[i] != 0 && now - fnat_refused_at_[i] < 10 * kSecond) continue;
+    kFullNatLog.warn(fmt::runtime(kCauses[i].what), n - fnat_refused_logged_[i]);
+    fnat_refused_logged_[i] = n;
+    fnat_refused_at_[i] = now;
+  }
+}
+
 void Director::housekeeping() {
+  reportFullNatRefusals();
   foldFastPathStats();
   stats_.estimate();
   {

@@ -238,6 +238,10 @@ class Director final : public ctl::Backend {
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
   LaddrConnsSource laddr_conns_;
+  // FULLNAT refusals already logged (ports exhausted, no local address), and when.
+  void reportFullNatRefusals();
+  uint64_t fnat_refused_logged_[2] = {0, 0};
+  Nanos fnat_refused_at_[2] = {0, 0};
   ConfigDriver* config_driver_ = nullptr;
   SyncDaemonSource sync_daemons_;
   std::vector<Observer> observers_;  // fixed after construction (the sink observer reads sink_)
