@@ -167,6 +167,7 @@ class Director final : public ctl::Backend {
   // Worker `index`'s packet step; only that worker calls it.
   dp::Datapath& datapath(unsigned index) { return plane_.datapath(index); }
   conn::ConnTable& conns() { return conns_; }
+  laddr::Pools& localPorts() { return plane_.localPorts(); }
   const Clock& clock() const { return clock_; }
   // Copies the current timeouts into `dp` when they changed since `seen` (the worker's
   // own version counter): one atomic load per batch, the mutex only after a --set.

@@ -1,6 +1,9 @@
 // Session sync over the Director's tables; see sync_store.h.
 #include "daemon/sync_store.h"
 
+#include <arpa/inet.h>
+
+#include <cstring>
 #include <optional>
 
 #include "cluster/sync_conn.h"
@@ -15,11 +18,11 @@ namespace {
 
 using cluster::SyncEntry;
 
-// The synced form of a local entry, or nullopt when it cannot travel: its service or real
-// server is gone from the snapshot, or it fails the wire's rules (a FULLNAT connection: its
-// local address is not kept in the table).
+// The synced form of a local entry (`ext`: its extension record, FULLNAT's local end), or
+// nullopt when it cannot travel: its service or real server is gone from the snapshot, or
+// it fails the wire's rules.
 std::optional<SyncEntry> entryOf(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl,
-                                 Nanos now) {
+                                 const sl_conn_ext& ext, Nanos now) {
   if (c.key.pad != 0) return std::nullopt;  // an invalidated template: unreachable here too
   const svc::ServiceRt* s = snap.findServiceById(c.svc_id);
   const svc::DestRt* d = snap.findDest(c.dest_id);
@@ -29,6 +32,11 @@ std::optional<SyncEntry> entryOf(const svc::Snapshot& snap, const sl_conn& c, co
   ctx.svc_fwmark = s->cfg.key.fwmark;
   ctx.svc_port = s->cfg.key.fwmark ? 0 : s->cfg.key.port;
   if (tmpl && tmpl->key.pad == 0) ctx.tmpl = &tmpl->key;
+  if (c.fwd == SL_FWD_FULLNAT && c.key.kind == SL_KEY_CONN) {
+    const net::IpAddr laddr = c.key.family == SL_AF_V4 ? net::IpAddr::fromV4Bytes(ext.addr)
+                                                       : net::IpAddr::fromV6Bytes(ext.addr);
+    ctx.local = net::Endpoint{laddr, ntohs(ext.port)};
+  }
   SyncEntry e = cluster::entryFromConn(c, ctx, now);
   if (!cluster::validateEntry(e)) return std::nullopt;
   return e;
@@ -102,22 +110,39 @@ void DirectorSyncStore::install(const SyncEntry& e) {
     tmpl = table.lookup(*tkey, now);
     if (tmpl && tmpl->dest_id != d->dest_id) tmpl = nullptr;  // a template of another binding
   }
-  // A NAT connection needs its reply twin, or the real server's replies would find nothing
-  // here after a failover; the twin first, as the data path does (the connection's insert
-  // may move it otherwise).
-  if (e.fwd == SL_FWD_NAT && e.kind == SL_KEY_CONN) {
-    const sl_dest rec = dp::makeDestRecord(d->cfg.ep, SL_FWD_NAT);
-    if (!conn::createTwin(table, dp::twinKeyOf(key, rec),
-                          conn::Binding{s->svc_id, d->dest_id, SL_FWD_NAT}, now)) {
+  // A NAT or FULLNAT connection needs its reply twin, or the real server's replies would
+  // find nothing here after a failover; the twin first, as the data path does (the
+  // connection's insert may move it otherwise). A FULLNAT connection keeps the peer's local
+  // end (a port of the peer's part of the range: never one this director hands out), which
+  // is held here too until the entry goes.
+  sl_conn_ext local{};
+  const bool fnat = e.fwd == SL_FWD_FULLNAT && e.kind == SL_KEY_CONN;
+  if (fnat) {
+    std::memcpy(local.addr, e.local.addr.bytes.data(), 16);
+    local.port = htons(e.local.port);
+    if (!director_.localPorts().take(uint8_t(e.family()), local)) {
+      c_.conflict.fetch_add(1, std::memory_order_relaxed);  // the port is in use here
+      return;
+    }
+  }
+  if ((e.fwd == SL_FWD_NAT || fnat) && e.kind == SL_KEY_CONN) {
+    const sl_dest rec = dp::makeDestRecord(d->cfg.ep, e.fwd);
+    const sl_conn_ext client = dp::fnatTwinExt(key);
+    if (!conn::createTwin(table, fnat ? dp::fnatTwinKeyOf(key, local, rec) : dp::twinKeyOf(key, rec),
+                          conn::Binding{s->svc_id, d->dest_id, e.fwd}, now,
+                          fnat ? &client : nullptr)) {
+      if (fnat) director_.localPorts().release(uint8_t(e.family()), local);
       c_.table_full.fetch_add(1, std::memory_order_relaxed);
       return;
     }
   }
   sl_conn* c = table.insert(key, now);  // locked; may move other connections, never templates
   if (!c) {
+    if (fnat) director_.localPorts().release(uint8_t(e.family()), local);
     c_.table_full.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  table.ext(*c) = local;  // before the entry is unlocked
   c->svc_id = s->svc_id;
   c->dest_id = d->dest_id;
   c->fwd = e.fwd;  // the method bound where the flow was scheduled
@@ -175,7 +200,7 @@ void DirectorSyncStore::walk(const std::function<void(const SyncEntry&)>& fn) {
       if (bool(c.flags & SL_CONN_F_TEMPLATE) != templates) return;
       // forEach holds the writer lock, which templateOf() needs.
       const sl_conn* tmpl = templates ? nullptr : table.templateOf(c);
-      if (auto e = entryOf(*snap, c, tmpl, now))
+      if (auto e = entryOf(*snap, c, tmpl, table.ext(c), now))
         fn(*e);
       else
         c_.walk_skipped.fetch_add(1, std::memory_order_relaxed);
@@ -191,25 +216,26 @@ SyncStoreStats DirectorSyncStore::stats() const {
                         r(c_.walk_skipped)};
 }
 
-void SyncFeed::send(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl, Nanos now,
-                    cluster::Urgency urgency) {
-  if (auto e = entryOf(snap, c, tmpl, now))
+void SyncFeed::send(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl,
+                    const sl_conn_ext& ext, Nanos now, cluster::Urgency urgency) {
+  if (auto e = entryOf(snap, c, tmpl, ext, now))
     push_(*e, urgency);
   else
     skipped_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept {
+void SyncFeed::connCreated(const sl_conn& conn, const sl_conn* tmpl,
+                           const sl_conn_ext& ext) noexcept {
   const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
   const Nanos now = director_.clock().now();
   // The template first: a peer links the connection to it as it installs the connection.
-  if (tmpl) send(*snap, *tmpl, nullptr, now, cluster::Urgency::kCritical);
-  send(*snap, conn, tmpl, now, cluster::Urgency::kCritical);
+  if (tmpl) send(*snap, *tmpl, nullptr, sl_conn_ext{}, now, cluster::Urgency::kCritical);
+  send(*snap, conn, tmpl, ext, now, cluster::Urgency::kCritical);
 }
 
-void SyncFeed::connStateChanged(const sl_conn& conn) noexcept {
+void SyncFeed::connStateChanged(const sl_conn& conn, const sl_conn_ext& ext) noexcept {
   const std::shared_ptr<const svc::Snapshot> snap = director_.services().snapshot();
-  send(*snap, conn, nullptr, director_.clock().now(), cluster::Urgency::kCritical);
+  send(*snap, conn, nullptr, ext, director_.clock().now(), cluster::Urgency::kCritical);
 }
 
 void SyncFeed::refresh() {
@@ -226,7 +252,7 @@ void SyncFeed::refresh() {
         (c.flags & SL_CONN_F_TEMPLATE) || c.state == SL_TCP_ESTABLISHED || c.state == SL_STATE_UDP;
     if (!keep) return;
     const sl_conn* tmpl = (c.flags & SL_CONN_F_TEMPLATE) ? nullptr : table.templateOf(c);
-    send(*snap, c, tmpl, now, cluster::Urgency::kRefresh);
+    send(*snap, c, tmpl, table.ext(c), now, cluster::Urgency::kRefresh);
   });
 }
 

@@ -78,19 +78,20 @@ class SyncFeed final : public dp::ConnEventSink {
   // `push` is normally SyncNode::push; it must not block.
   SyncFeed(Director& director, Push push) : director_(director), push_(std::move(push)) {}
 
-  void connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept override;
+  void connCreated(const sl_conn& conn, const sl_conn* tmpl,
+                   const sl_conn_ext& ext) noexcept override;
   // A connection's end (FIN, RST) or its reopening by a SYN, critical too: the peers' copies
   // go to the closing state and its timeout, so the next connection on the same ports is
   // scheduled afresh there; a reopened one replaces their closing copy.
-  void connStateChanged(const sl_conn& conn) noexcept override;
+  void connStateChanged(const sl_conn& conn, const sl_conn_ext& ext) noexcept override;
   void refresh();
 
   uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }
 
  private:
   // `c` as a sync entry, pushed; or counted as skipped when it cannot travel.
-  void send(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl, Nanos now,
-            cluster::Urgency urgency);
+  void send(const svc::Snapshot& snap, const sl_conn& c, const sl_conn* tmpl,
+            const sl_conn_ext& ext, Nanos now, cluster::Urgency urgency);
 
   Director& director_;
   Push push_;

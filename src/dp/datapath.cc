@@ -214,10 +214,11 @@ Verdict Datapath::finish(std::span<uint8_t> frame, size_t room, const Pending& p
   const sl_conn created = sink ? unlockedCopy(*c) : sl_conn{};
   ConnEventSink* changed = sink ? nullptr : stateSink(*c, state_before);
   const sl_conn now_state = changed ? unlockedCopy(*c) : sl_conn{};
+  const sl_conn_ext ext_copy = sink || changed ? conns_.ext(*c) : sl_conn_ext{};
   conn::ConnTable::unlockEntry(*c);
   if (assure) conn::assureTemplate(conns_, key, now);
-  if (sink) sink->connCreated(created, has_tmpl ? &tmpl_copy : nullptr);
-  if (changed) changed->connStateChanged(now_state);
+  if (sink) sink->connCreated(created, has_tmpl ? &tmpl_copy : nullptr, ext_copy);
+  if (changed) changed->connStateChanged(now_state, ext_copy);
   stats_.inPacket(b.svc_id, b.dest_id, p.ip_len);
   return forward(frame, room, p, key, pd.hash, b, *d, now);
 }
@@ -456,9 +457,10 @@ std::optional<Verdict> Datapath::natReply(std::span<uint8_t> frame, const net::P
   }
   ConnEventSink* changed = stateSink(*c, state_before);
   const sl_conn now_state = changed ? unlockedCopy(*c) : sl_conn{};
+  const sl_conn_ext ext_copy = changed ? conns_.ext(*c) : sl_conn_ext{};
   conn::ConnTable::unlockEntry(*c);
   if (assure) conn::assureTemplate(conns_, ckey, now);
-  if (changed) changed->connStateChanged(now_state);
+  if (changed) changed->connStateChanged(now_state, ext_copy);
   stats_.outPacket(svc_id, dest_id, p.ip_len);
   if (net::finishPartialChecksum(p.saddr, p.daddr, p.proto, frame.subspan(p.l4_off, p.l4_len)))
     counters_.inc(Counter::kCsumFinished);

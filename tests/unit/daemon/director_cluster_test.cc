@@ -44,7 +44,7 @@ class RecordingListener final : public ServiceListener {
 
 class CountingSink final : public dp::ConnEventSink {
  public:
-  void connCreated(const sl_conn&, const sl_conn*) noexcept override { ++calls; }
+  void connCreated(const sl_conn&, const sl_conn*, const sl_conn_ext&) noexcept override { ++calls; }
   int calls = 0;
 };
 

@@ -145,6 +145,56 @@ TEST_F(SyncStoreTest, ANatConnectionIsInstalledWithItsReplyTwin) {
   EXPECT_EQ(walked().size(), 1u);
 }
 
+// A FULLNAT connection travels with its local end: the receiver builds the reply twin of
+// LIP:lport <- RIP:rport with the client's end in its record, holds the port in its own
+// pool, and a walk (or the feed) gives the local end back.
+TEST_F(SyncStoreTest, AFullNatConnectionTravelsWithItsLocalEnd) {
+  svc::ServiceConfig s;
+  s.key = {svc::Proto::kTcp, *net::IpAddr::parse("192.0.2.3"), 80};
+  s.scheduler = "rr";
+  ASSERT_TRUE(director_.addService(s));
+  svc::DestConfig dc;
+  dc.ep = *net::Endpoint::parse("10.0.0.30:8080");
+  dc.fwd = svc::FwdMethod::kFullNat;
+  ASSERT_TRUE(director_.addDest(s.key, dc));
+  ASSERT_TRUE(director_.addLaddr(s.key, svc::LocalAddress{*net::IpAddr::parse("10.0.0.200"), ""}));
+  SyncEntry e = drConn(40003);
+  e.vip = ep("192.0.2.3", 80);
+  e.svc_port = 80;
+  e.dest = ep("10.0.0.30", 8080);
+  e.fwd = SL_FWD_FULLNAT;
+  e.local = ep("10.0.0.200", 45000);  // the peer's part of the range
+  ASSERT_TRUE(cluster::validateEntry(e));
+  store_.install(e);
+  EXPECT_EQ(store_.stats().installed, 1u);
+  EXPECT_EQ(director_.localPorts().inUse(*net::IpAddr::parse("10.0.0.200")), 1u);
+  sl_conn_key twin{};
+  std::memcpy(twin.caddr, net::IpAddr::parse("10.0.0.200")->bytes.data(), 16);
+  std::memcpy(twin.vaddr, net::IpAddr::parse("10.0.0.30")->bytes.data(), 16);
+  twin.cport = htons(45000);
+  twin.vport = htons(8080);
+  twin.proto = IPPROTO_TCP;
+  twin.family = SL_AF_V4;
+  twin.kind = SL_KEY_REPLY;
+  const sl_conn* t = director_.conns().lookup(twin, clock_.now());
+  ASSERT_NE(t, nullptr) << "the reply twin RIP:8080 -> LIP:45000";
+  const sl_conn_ext& client = director_.conns().ext(*t);
+  EXPECT_EQ(net::IpAddr::fromV4Bytes(client.addr), *net::IpAddr::parse("198.51.100.7"));
+  EXPECT_EQ(ntohs(client.port), 40003);
+  const std::vector<SyncEntry> back = walked();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].local, e.local) << "the walk gives the local end back";
+  // The same port again (a peer out of step, or a port this director holds): refused.
+  SyncEntry other = e;
+  other.client.port = 40004;
+  store_.install(other);
+  EXPECT_EQ(store_.stats().conflict, 1u);
+  // The connection goes: its port and its twin with it.
+  ASSERT_TRUE(director_.conns().erase(cluster::connKeyOf(e)));
+  EXPECT_EQ(director_.localPorts().inUse(*net::IpAddr::parse("10.0.0.200")), 0u);
+  EXPECT_EQ(director_.conns().lookup(twin, clock_.now()), nullptr);
+}
+
 TEST_F(SyncStoreTest, EntriesForUnknownServicesOrServersAreSkippedAndCounted) {
   SyncEntry other_vip = drConn();
   other_vip.vip = ep("192.0.2.99", 80);
@@ -324,7 +374,7 @@ TEST_F(SyncStoreTest, TheFeedPushesNewConnectionsCriticalAndRefreshesEachOnceARo
                          [&](const sl_conn& c) { return std::memcmp(&c.key, &k, sizeof k) == 0; });
   };
   sl_conn t = find(persistTemplate());
-  feed.connCreated(find(persistentConn()), &t);
+  feed.connCreated(find(persistentConn()), &t, sl_conn_ext{});
   ASSERT_EQ(pushed.size(), 2u);
   EXPECT_EQ(pushed[0].first, persistTemplate()) << "the template first";
   EXPECT_EQ(pushed[1].first, persistentConn());
@@ -341,7 +391,7 @@ TEST_F(SyncStoreTest, TheFeedPushesNewConnectionsCriticalAndRefreshesEachOnceARo
 
   // A step into a closing state goes out at once, as it stands, with its shorter timeout.
   pushed.clear();
-  feed.connStateChanged(find(closing));
+  feed.connStateChanged(find(closing), sl_conn_ext{});
   ASSERT_EQ(pushed.size(), 1u);
   EXPECT_EQ(pushed[0].second, Urgency::kCritical);
   EXPECT_EQ(pushed[0].first.state, SL_TCP_TIME_WAIT);

@@ -22,10 +22,12 @@ struct Recorded {
 
 class RecordingSink final : public dp::ConnEventSink {
  public:
-  void connCreated(const sl_conn& conn, const sl_conn* tmpl) noexcept override {
+  void connCreated(const sl_conn& conn, const sl_conn* tmpl, const sl_conn_ext&) noexcept override {
     calls.push_back({conn, tmpl != nullptr, tmpl ? *tmpl : sl_conn{}});
   }
-  void connStateChanged(const sl_conn& conn) noexcept override { ended.push_back(conn); }
+  void connStateChanged(const sl_conn& conn, const sl_conn_ext&) noexcept override {
+    ended.push_back(conn);
+  }
   std::vector<Recorded> calls;
   std::vector<sl_conn> ended;
 };
