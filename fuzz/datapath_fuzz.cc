@@ -1,9 +1,10 @@
 // Fuzzes the whole packet step: arbitrary frames (split from the input at 0xff 0xfe marks,
 // so one input is a sequence that can build up connection state) through
 // dp::Datapath::process for a director with TCP and UDP services over IPv4 and IPv6,
-// persistence on one of them. Checks what the data path promises: no crash, every drop
-// names a drop counter, a transmitted frame keeps its length and only its MACs change
-// (DR), and the real servers' counts never go negative (wrap).
+// persistence on one of them, and a FULLNAT service (with TOA, so segments grow). Checks
+// what the data path promises: no crash, every drop names a drop counter, a DR frame keeps
+// its length and only its MACs change, whatever the step rewrote or grew (NAT, FULLNAT, TOA)
+// still parses as a well-formed packet, and the real servers' counts never go negative.
 #include <arpa/inet.h>
 
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include "daemon/plane.h"
 #include "dp/datapath.h"
 #include "dp/dest_table.h"
+#include "net/packet.h"
 #include "svc/service_table.h"
 #include "svc/stats.h"
 
@@ -35,11 +37,15 @@ void check(bool ok, const char* what) {
 
 struct Director {
   Director()
-      : plane(clock, daemon::PlaneLimits{16, 64, 1024}) {
+      : plane(clock, daemon::PlaneLimits{16, 64, 1024, conn::ConnTable::kDefaultSeed, 1, 0,
+                                         laddr::PortRange{1024, 1055}}) {
     add("10.0.2.100", 80, svc::Proto::kTcp, "rr", false);
     add("10.0.2.100", 53, svc::Proto::kUdp, "sh", false);
     add("10.0.2.101", 0, svc::Proto::kTcp, "wlc", true);
     add("2001:db8:2::100", 80, svc::Proto::kTcp, "mh", false);
+    add("10.0.2.102", 80, svc::Proto::kTcp, "rr", false, svc::FwdMethod::kFullNat);
+    add("10.0.2.102", 53, svc::Proto::kUdp, "rr", false, svc::FwdMethod::kFullNat);
+    add("2001:db8:2::102", 80, svc::Proto::kTcp, "rr", false, svc::FwdMethod::kFullNat);
     const net::MacAddr smac{2, 0, 0, 0, 2, 0x10};
     auto snap = table.snapshot();
     for (const auto& s : snap->services())
@@ -51,7 +57,8 @@ struct Director {
                                                                   &smac, &dmac, 7));
       }
   }
-  void add(const char* vip, uint16_t port, svc::Proto proto, const char* sched, bool persistent) {
+  void add(const char* vip, uint16_t port, svc::Proto proto, const char* sched, bool persistent,
+           svc::FwdMethod fwd = svc::FwdMethod::kDr) {
     svc::ServiceConfig s;
     s.key = svc::ServiceKey{proto, *net::IpAddr::parse(vip), port};
     s.scheduler = sched;
@@ -65,8 +72,11 @@ struct Director {
       d.ep.addr.bytes[v6 ? 15 : 3] = uint8_t(0x10 + i);
       d.ep.port = port;
       d.weight = i == 3 ? 0 : i;  // one quiescent server
+      d.fwd = fwd;
       (void)table.addDest(s.key, d);
     }
+    if (fwd == svc::FwdMethod::kFullNat)  // a small port range: exhaustion gets exercised
+      (void)table.addLaddr(s.key, svc::LocalAddress{*net::IpAddr::parse(v6 ? "2001:db8:3::1" : "10.0.3.1"), ""});
   }
 
   ManualClock clock;
@@ -89,8 +99,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!end) continue;
     std::vector<uint8_t> frame(data + start, data + i);
     std::vector<uint8_t> before = frame;
-    dp::Verdict v = d->dp.process(frame, *snap, d->clock.now());
-    check(frame.size() == before.size(), "the frame keeps its length");
+    const size_t n = frame.size();
+    constexpr size_t kRoom = 64;  // as an AF_XDP frame has: TOA may grow a segment
+    frame.resize(n + kRoom);
+    dp::Verdict v = d->dp.process(std::span<uint8_t>(frame.data(), n), *snap, d->clock.now(), kRoom);
+    check(v.len <= n + kRoom, "a grown frame stays within its buffer");
+    frame.resize(v.len ? v.len : n);
+    const net::ParseResult in = net::parseFrame(before);
+    // DR services only: their frames keep everything but the MACs.
+    const bool dr = in.status == net::ParseStatus::kOk &&
+                    (in.pkt.daddr == *net::IpAddr::parse("10.0.2.100") ||
+                     in.pkt.daddr == *net::IpAddr::parse("10.0.2.101") ||
+                     in.pkt.daddr == *net::IpAddr::parse("2001:db8:2::100"));
     if (v.action == dp::Action::kDrop) {
       check(v.reason < dp::Counter::kCount && dp::kCounterIsDrop[size_t(v.reason)],
             "a drop names a drop counter");
@@ -100,10 +120,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (v.action == dp::Action::kLocal) {
       check(std::memcmp(frame.data(), before.data(), 12) == 0,
             "a frame for the local stack keeps its MACs");
-    } else {
-      check(frame.size() >= 12 && std::memcmp(frame.data() + 12, before.data() + 12,
-                                              frame.size() - 12) == 0,
+    } else if (dr && v.len == 0) {
+      check(frame.size() == before.size() &&
+                std::memcmp(frame.data() + 12, before.data() + 12, frame.size() - 12) == 0,
             "DR changes nothing but the MACs");
+    } else {
+      check(net::parseFrame(frame).status == net::ParseStatus::kOk,
+            "a rewritten frame is still a well-formed packet");
     }
     d->clock.advance(kSecond / 10);
     i += 1;
