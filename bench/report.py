@@ -18,6 +18,7 @@ TARGETS = [  # (label, engine, reference engine, factor, strict)
     ("(f) > (d)", "f", "d", 1.0, True),
     ("(g) >= 0.6 x (a)", "g", "a", 0.6, False),
     ("(h) >= 0.6 x (a)", "h", "a", 0.6, False),
+    ("(i) >= 0.6 x (a)", "i", "a", 0.6, False),
 ]
 
 
@@ -176,7 +177,7 @@ def summarise(out_dir):
         s = summary[e]
         if s.get("charged_last_run"):
             md.append(f"* ({e}) " + ", ".join(f"{c['comm']} {c['cores']:.2f}" for c in s["charged_last_run"]))
-    for e in ("d", "e", "f", "g", "h"):
+    for e in ("d", "e", "f", "g", "h", "i"):
         notes = summary.get(e, {}).get("notes_last_run")
         if not notes:
             continue

@@ -17,7 +17,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 . "$ROOT/lab/lib.sh"   # nsx, lab_wait, lab_trap/lab_cleanup (namespaces and PIDs on every exit)
 
 RUNS=3
-ENGINES="a,b,c,d,e,f,g,h"
+ENGINES="a,b,c,d,e,f,g,h,i"
 WARMUP=1
 WINDOW=4
 OUT=""
@@ -40,7 +40,7 @@ while (($#)); do
   esac
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a positive number" >&2; exit 2; }
-[[ "$ENGINES" =~ ^[a-h](,[a-h])*$ ]] || { echo "bench: --engines is a list of a..h, e.g. a,e,f" >&2; exit 2; }
+[[ "$ENGINES" =~ ^[a-i](,[a-i])*$ ]] || { echo "bench: --engines is a list of a..i, e.g. a,e,f" >&2; exit 2; }
 [[ "$GEN_WANT" =~ ^(auto|live|packet)$ ]] || { echo "bench: --gen / BENCH_GEN is auto, live or packet" >&2; exit 2; }
 [[ "$GEN_IO" =~ ^(mmsg|ring|xsk)$ ]] || { echo "bench: BENCH_GEN_IO is mmsg, ring or xsk" >&2; exit 2; }
 IFS=, read -r -a ENGINE_LIST <<<"$ENGINES"
@@ -60,6 +60,7 @@ NEW_FLOW_BASE=10.10.0.0            # new-flow mode: source addresses 10.10.x.x, 
 EST_FLOWS="${BENCH_EST_FLOWS:-1024}"
 CONN_TABLE_NEW="${BENCH_CONN_TABLE:-4194304}"   # (f): live entries ~ rate x UDP timeout (5 s)
 SLUICE_UDP_TIMEOUT=5
+FNAT_LADDR=10.9.8.1   # (i): the FULLNAT local address (the sink counts whatever arrives)
 # NAPI nice of the director for user-space data planes (b, f); kernel engines (a, c, d, and e, whose established flows stay in XDP) get -20.
 USER_NAPI_NICE="${BENCH_USER_NAPI_NICE:-10}"
 
@@ -72,12 +73,13 @@ declare -A ENGINE_NAME=(
   [f]="Sluice DR, every packet a new flow"
   [g]="Sluice NAT, established flows"
   [h]="Sluice TUN (IPIP), established flows"
+  [i]="Sluice FULLNAT, established flows"
 )
 declare -A ENGINE_TRAFFIC=(
   [a]="random source port" [b]="random source port" [c]="random source port"
   [d]="random source port (64k flows, mostly established in conntrack)"
   [e]="$EST_FLOWS flows in turn" [f]="unique (source address, port) per packet"
-  [g]="$EST_FLOWS flows in turn" [h]="$EST_FLOWS flows in turn"
+  [g]="$EST_FLOWS flows in turn" [h]="$EST_FLOWS flows in turn" [i]="$EST_FLOWS flows in turn"
 )
 
 # ---------------------------------------------------------------- build the helpers
@@ -337,6 +339,11 @@ EOF
     h) director_sched kernel
        GEN_MODE=cycle; GEN_FLOWS="$EST_FLOWS"
        SLUICE_FWD=-i start_sluiced ;;
+    # FULLNAT as (e): both addresses and the source port rewritten, from one local address
+    # (its replies would take the same rewrite back; they are not measured).
+    i) director_sched kernel
+       GEN_MODE=cycle; GEN_FLOWS="$EST_FLOWS"
+       SLUICE_FWD=-b start_sluiced && sadm -P -u "$VIP:$VPORT" -z "$FNAT_LADDR" ;;
   esac
 }
 
@@ -347,7 +354,7 @@ engine_notes() {
        n="$(nsx "$NS_DIR" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo null)"
        m="$(nsx "$NS_DIR" cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo null)"
        echo "{\"conntrack_count\": ${n:-null}, \"conntrack_max\": ${m:-null}}" ;;
-    e|f|g|h) local f="$OUT/sluiced-$1-run$2.txt"
+    e|f|g|h|i) local f="$OUT/sluiced-$1-run$2.txt"
        { sadm -Ln --stats --exact; echo; sadm -L --timeout; } >"$f" 2>&1
        echo "{\"sluiceadm_stats\": \"$(basename "$f")\"}" ;;
     *) echo null ;;
@@ -356,7 +363,7 @@ engine_notes() {
 
 engine_stop() {
   case "$1" in
-    a|e|f|g|h) stop_engine_pid ;;
+    a|e|f|g|h|i) stop_engine_pid ;;
     b) stop_engine_pid; grep -h '^xskfwd:' "$RUN/engine.log" >&2 ;;
     c) lab_sysctl "$NS_DIR" net.ipv4.ip_forward=0 ;;
     d) nsx "$NS_DIR" nft delete table ip slbench 2>/dev/null
