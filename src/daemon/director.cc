@@ -98,6 +98,24 @@ Director::Director(const Clock& clock, DirectorLimits limits, NextHopSource& nex
                                                                                 d.cfg.l_threshold});
                           return Status{};
                         }});
+  observers_.push_back({"local addresses", [this](const svc::Snapshot& snap) {
+                          if (!is_local_) return Status{};
+                          for (const auto& svc : snap.services())
+                            for (const auto& l : svc->laddrs) {
+                              if (std::find(laddrs_checked_.begin(), laddrs_checked_.end(),
+                                            l.addr) != laddrs_checked_.end())
+                                continue;
+                              laddrs_checked_.push_back(l.addr);
+                              if (!is_local_(l.addr))
+                                kFullNatLog.warn(
+                                    "local address {} of {} is not an address of this host: the "
+                                    "real servers' replies to it will not reach the director "
+                                    "(add it to the interface toward them)",
+                                    l.addr.str(),
+                                    net::Endpoint{svc->cfg.key.addr, svc->cfg.key.port}.str());
+                            }
+                          return Status{};
+                        }});
   observers_.push_back({"forwarding records", [this](const svc::Snapshot& snap) {
                           dest_writer_.refresh(snap);
                           return Status{};

@@ -139,6 +139,12 @@ class Director final : public ctl::Backend {
   // CONNS, the sluice_laddr_ports_in_use gauge); the FULLNAT port pools answer it (set by
   // the constructor; tests may replace it). Called from the control and metrics threads, so it must be thread-safe. Set it
   // before the control socket and the metrics endpoint serve requests.
+  // Whether an address is one of this host's (sluiced: the kernel's addresses in its
+  // namespace). Each FULLNAT local address is checked once when a service first names it,
+  // with a warning when it is not: the real servers' replies to it would reach nobody.
+  // Unset (tests): nothing is checked.
+  using IsLocalAddress = std::function<bool(const net::IpAddr&)>;
+  void setLocalAddressCheck(IsLocalAddress f) { is_local_ = std::move(f); }
   using LaddrConnsSource = std::function<uint64_t(uint32_t svc_id, const net::IpAddr& laddr)>;
   void setLaddrConnsSource(LaddrConnsSource src) { laddr_conns_ = std::move(src); }
   uint64_t laddrConns(uint32_t svc_id, const net::IpAddr& laddr) const {
@@ -239,6 +245,8 @@ class Director final : public ctl::Backend {
   sl_dp_config* fast_config_;
   FastCounterSource fast_counters_;
   LaddrConnsSource laddr_conns_;
+  IsLocalAddress is_local_;
+  std::vector<net::IpAddr> laddrs_checked_;  // the observer's own (snapshots come one at a time)
   // FULLNAT refusals already logged (ports exhausted, no local address), and when.
   void reportFullNatRefusals();
   uint64_t fnat_refused_logged_[2] = {0, 0};

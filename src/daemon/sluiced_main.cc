@@ -268,6 +268,10 @@ int main(int argc, char** argv) {
                               (*steer)->config(), (*steer)->connExt()};
   if (!opts->fast_path) shared.fast_config = nullptr;
   daemon::Director director(clock, limits, next_hops, &steer_sync, &shared);
+  director.setLocalAddressCheck([](const net::IpAddr& a) {
+    auto local = daemon::localAddresses();
+    return !local || std::find(local->begin(), local->end(), a) != local->end();
+  });
   // Also with --no-fast-path: the XDP program still counts what it passes to the kernel.
   director.setFastCounterSource([prog = steer->get()]() -> std::optional<dp::Counters> {
     auto c = prog->counters();
