@@ -225,7 +225,7 @@ lab_stop_daemon; rc=$?
 WHY="exit status $rc"; verdict "sluiced exits 0 on SIGTERM" test "$rc" = 0
 
 say "port pool exhaustion: --fnat-ports 20000-20003, one local address, 4 held connections"
-nsx "$NS_RS1" "$FLOWHOLD" serve --listen "0.0.0.0:$ECHO_PORT" >"$LAB_RUN/flowhold-serve.log" 2>&1 &
+ip netns exec "$NS_RS1" "$FLOWHOLD" serve --listen "0.0.0.0:$ECHO_PORT" >"$LAB_RUN/flowhold-serve.log" 2>&1 &
 LAB_PIDS+=($!)
 # One worker: the range is cut into one slice per worker, and with 4 ports and 2 workers
 # which slice a connection draws from would be up to the flow hash. A small table: the idle
