@@ -17,16 +17,6 @@ constexpr uint8_t kOptMss = 2;
 constexpr uint8_t kOptEnd = 0;
 constexpr uint8_t kOptNop = 1;
 constexpr size_t kMaxTcpHeader = 60;
-
-uint16_t addWords(uint16_t check, const uint8_t* old_b, const uint8_t* new_b,
-                  size_t len) noexcept {
-  uint32_t sum = uint16_t(~check);
-  for (size_t i = 0; i < len; i += 2) {
-    if (old_b) sum += uint16_t(~net::load16be(old_b + i));
-    sum += net::load16be(new_b + i);
-  }
-  return uint16_t(~net::csumFold(sum));
-}
 }  // namespace
 
 void xmitFullNat(std::span<uint8_t> frame, const net::Parsed& p, const sl_dest& d,
@@ -66,23 +56,20 @@ ToaResult insertToa(std::span<uint8_t> buf, size_t frame_len, const net::Parsed&
   // TCP checksum: the option's words, the data offset's word, and the pseudo-header's
   // length. The option is n (a multiple of 4) bytes at an even offset: the payload's words
   // keep their alignment, so its sum is unchanged.
-  uint8_t old_w[2] = {tcp[12], tcp[13]};
+  const uint16_t old_w = net::load16be(tcp + 12);
   tcp[12] = uint8_t(((doff + n) / 4) << 4 | (tcp[12] & 0x0f));
   uint16_t check = net::load16be(tcp + 16);
-  check = addWords(check, nullptr, opt, n);
-  check = addWords(check, old_w, tcp + 12, 2);
-  uint8_t old_len[2], new_len[2];
-  net::store16be(old_len, p.l4_len);
-  net::store16be(new_len, uint16_t(p.l4_len + n));
-  check = addWords(check, old_len, new_len, 2);
+  check = uint16_t(~net::csumFold(net::csumPartial({opt, n}, uint16_t(~check))));
+  check = net::csumReplace16(check, old_w, net::load16be(tcp + 12));
+  check = net::csumReplace16(check, p.l4_len, uint16_t(p.l4_len + n));
   net::store16be(tcp + 16, check);
 
   // The IP length.
   uint8_t* ip = buf.data() + p.l3_off;
   if (v4) {
-    uint8_t old_tl[2] = {ip[2], ip[3]};
     net::store16be(ip + 2, uint16_t(p.ip_len + n));
-    net::store16be(ip + 10, addWords(net::load16be(ip + 10), old_tl, ip + 2, 2));
+    net::store16be(ip + 10, net::csumReplace16(net::load16be(ip + 10), p.ip_len,
+                                               uint16_t(p.ip_len + n)));
   } else {
     net::store16be(ip + 4, uint16_t(net::load16be(ip + 4) + n));
   }
@@ -108,12 +95,16 @@ bool lowerMss(std::span<uint8_t> frame, const net::Parsed& p, uint16_t by) noexc
       if (mss <= by + 536) return false;  // never below the minimum every host accepts
       // The option may start at an odd offset: sum the bytes as they sit in the header's
       // 16-bit words (the two words that hold the value).
-      const size_t w0 = (i + 2) & ~size_t(1);
-      const size_t span = (i + 2) % 2 ? 4 : 2;  // within the header: doff is a multiple of 4
-      uint8_t old_b[4];
-      std::memcpy(old_b, tcp + w0, span);
-      net::store16be(tcp + i + 2, uint16_t(mss - by));
-      net::store16be(tcp + 16, addWords(net::load16be(tcp + 16), old_b, tcp + w0, span));
+      uint16_t check = net::load16be(tcp + 16);
+      if ((i + 2) % 2 == 0) {
+        net::store16be(tcp + i + 2, uint16_t(mss - by));
+        check = net::csumReplace16(check, mss, uint16_t(mss - by));
+      } else {  // two words, within the header: doff is a multiple of 4
+        const uint32_t old_v = net::load32be(tcp + i + 1);
+        net::store16be(tcp + i + 2, uint16_t(mss - by));
+        check = net::csumReplace32(check, old_v, net::load32be(tcp + i + 1));
+      }
+      net::store16be(tcp + 16, check);
       return true;
     }
     i += len;
