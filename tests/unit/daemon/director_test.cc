@@ -283,7 +283,7 @@ TEST_F(DirectorTest, LocalAddressesAndTheirPortsInUse) {
   auto l = director_->listServices(key());
   ASSERT_TRUE(l.ok());
   ASSERT_EQ(l->at(0).laddrs.size(), 2u);
-  EXPECT_EQ(l->at(0).laddrs[0].conns, 0u) << "no hook: 0";
+  EXPECT_EQ(l->at(0).laddrs[0].conns, 0u) << "no connection yet";
 
   uint32_t svc_id = UINT32_MAX;
   director_->setLaddrConnsSource([&](uint32_t id, const net::IpAddr& addr) -> uint64_t {
@@ -309,6 +309,48 @@ TEST_F(DirectorTest, LocalAddressesAndTheirPortsInUse) {
   f.ep = *net::Endpoint::parse("10.0.2.13:8080");
   f.fwd = svc::FwdMethod::kFullNat;
   EXPECT_TRUE(director_->addDest(key(), f).ok());
+}
+
+// The local addresses are checked against the host's once each, with a warning for one that
+// is not the host's; a FULLNAT connection leaves from the first of them, and sluiceadm -G's
+// CONNS counts its port (the pools answer it by default).
+TEST_F(DirectorTest, FullNatLocalAddressesAreCheckedAndTheirPortsCounted) {
+  std::vector<net::IpAddr> asked;
+  director_->setLocalAddressCheck([&](const net::IpAddr& a) {
+    asked.push_back(a);
+    return a == ip("10.0.2.201");
+  });
+  svc::ServiceConfig s;
+  s.key = key();
+  s.scheduler = "rr";
+  ASSERT_TRUE(director_->addService(s));
+  svc::DestConfig d;
+  d.ep = *net::Endpoint::parse("10.0.2.11:80");
+  d.fwd = svc::FwdMethod::kFullNat;
+  ASSERT_TRUE(director_->addDest(key(), d));
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(director_->addLaddr(key(), {ip("10.0.2.200"), ""}).ok());
+  ASSERT_TRUE(director_->addLaddr(key(), {ip("10.0.2.201"), ""}).ok());
+  svc::ServiceConfig other = s;
+  other.key.port = 81;
+  ASSERT_TRUE(director_->addService(other));
+  ASSERT_TRUE(director_->addLaddr(other.key, {ip("10.0.2.200"), ""}).ok());
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("local address 10.0.2.200 of 10.0.2.100:80 is not an address of this host"),
+            std::string::npos) << log;
+  EXPECT_EQ(log.find("10.0.2.201"), std::string::npos) << log;
+  EXPECT_EQ(asked.size(), 2u) << "each address is checked once";
+
+  auto out = send(tcp(40000, net::kTcpSyn));
+  ASSERT_EQ(out.size(), 1u);
+  const net::ParseResult pr = net::parseFrame(out[0].bytes);
+  ASSERT_EQ(int(pr.status), int(net::ParseStatus::kOk));
+  EXPECT_EQ(pr.pkt.saddr, ip("10.0.2.200"));
+  EXPECT_EQ(pr.pkt.daddr, ip("10.0.2.11"));
+  auto l = director_->listServices(key());
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->at(0).laddrs.at(0).conns, 1u);
+  EXPECT_EQ(l->at(0).laddrs.at(1).conns, 0u);
 }
 
 TEST_F(DirectorTest, ConnectionExpiryIsListedInWholeSecondsRoundedDown) {
