@@ -29,14 +29,15 @@ int readSysctl(const char* path) {
 // IPVS's NAT needs the director to route (the HOWTO's "echo 1 > ip_forward"): the real
 // servers' own traffic goes through it, and so does a reply the fast path hands to the
 // kernel's route lookup (bpf_fib_lookup answers "forwarding disabled" otherwise, and every
-// reply then takes the slow path). Said once per family when NAT real servers appear.
+// reply then takes the slow path). FULLNAT's replies are routed the same way. Said once
+// per family when NAT or FULLNAT real servers appear.
 void checkNatForwarding(bool v4, bool v6) {
   if (v4 && readSysctl("/proc/sys/net/ipv4/ip_forward") == 0)
-    kNatLog.warn("NAT real servers: net.ipv4.ip_forward is 0 in this namespace; their own "
+    kNatLog.warn("NAT or FULLNAT real servers: net.ipv4.ip_forward is 0 in this namespace; their own "
                  "traffic is not routed and the fast path cannot route their replies (every "
                  "reply takes the slow path). Set it to 1, as for IPVS's NAT");
   if (v6 && readSysctl("/proc/sys/net/ipv6/conf/all/forwarding") == 0)
-    kNatLog.warn("NAT real servers: net.ipv6.conf.all.forwarding is 0 in this namespace; "
+    kNatLog.warn("NAT or FULLNAT real servers: net.ipv6.conf.all.forwarding is 0 in this namespace; "
                   "their own traffic is not routed and the fast path cannot route their "
                   "replies. Set it to 1, as for IPVS's NAT");
 }
